@@ -1,0 +1,104 @@
+"""Everything the CLI writes: results on stdout, messages and progress on stderr.
+
+rich is imported only when a table or a progress bar is drawn. ``NO_COLOR``
+is honoured (rich reads it; plain messages carry no colour).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from sregistry.main.base import ProgressCallback
+
+__all__ = ["Output"]
+
+
+def _noop(done: int, total: int | None) -> None:
+    return None
+
+
+class Output:
+    """Writes for one command run; ``quiet`` hides everything but results and errors."""
+
+    def __init__(self, *, quiet: bool = False) -> None:
+        self.quiet = quiet
+
+    # -- messages (stderr) -------------------------------------------------
+    def info(self, message: str) -> None:
+        """A status line on stderr, hidden by ``--quiet``."""
+        if not self.quiet:
+            click.echo(message, err=True)
+
+    def warn(self, message: str) -> None:
+        """A warning on stderr (shown even with ``--quiet``)."""
+        click.echo(f"warning: {message}", err=True)
+
+    # -- results (stdout) --------------------------------------------------
+    def result(self, text: str) -> None:
+        """A result line on stdout."""
+        click.echo(text)
+
+    def json(self, data: Any) -> None:
+        """JSON for scripts on stdout."""
+        click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+    def table(
+        self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None = None
+    ) -> None:
+        """A table on stdout: rich on a terminal, tab-separated otherwise."""
+        if not sys.stdout.isatty():
+            click.echo("\t".join(columns))
+            for row in rows:
+                click.echo("\t".join("" if cell is None else str(cell) for cell in row))
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title, show_lines=False)
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*("" if cell is None else str(cell) for cell in row))
+        Console().print(table)
+
+    # -- progress (stderr) -------------------------------------------------
+    @contextmanager
+    def progress(self, description: str, total: int | None = None) -> Iterator[ProgressCallback]:
+        """A byte progress bar (size, rate, ETA) on stderr while the block runs.
+
+        Off with ``--quiet`` or when stderr is not a terminal: the callback is
+        then a no-op.
+        """
+        if self.quiet or not sys.stderr.isatty():
+            yield _noop
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(binary_units=True),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+            task = bar.add_task(description, total=total)
+
+            def update(done: int, new_total: int | None) -> None:
+                bar.update(task, completed=done, total=new_total)
+
+            yield update

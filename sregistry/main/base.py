@@ -1,0 +1,202 @@
+"""The contract every backend implements, and the typed results it returns.
+
+A backend maps one registry protocol onto :class:`Client`. It never prints,
+prompts or exits: results are dataclasses, failures are
+:mod:`sregistry.errors` exceptions, progress goes to a callback.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+__all__ = [
+    "Client",
+    "ImageInfo",
+    "Label",
+    "ProgressCallback",
+    "PullResult",
+    "PushResult",
+]
+
+ProgressCallback = Callable[[int, "int | None"], None]
+"""Called as ``progress(bytes_done, bytes_total)``; ``bytes_done`` is cumulative
+(a resumed transfer starts at its offset) and ``bytes_total`` is ``None`` when
+unknown. It must be cheap: it runs on the transfer thread."""
+
+PathLike = str | os.PathLike[str]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """One stored image (a container row) as a registry describes it."""
+
+    collection: str
+    name: str
+    tag: str
+    version: str | None = None
+    """``sha256.<hex>`` when known; some servers report an md5 hex or nothing."""
+    size: int | None = None
+    """Bytes, when the backend knows them."""
+    frozen: bool = False
+    private: bool = False
+    id: str | None = None
+    created: str | None = None
+    """ISO 8601 / RFC 3339 time as the backend reports it."""
+    arch: str | None = None
+    location: str | None = None
+    """Where it lives: a base URL, or a local path for the local store."""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    """Container metadata in ``singularity inspect --json`` attribute form
+    (``labels``, ``environment``, ``runscript``, ``test``, ``deffile``, ...),
+    empty when the backend has none."""
+
+    @property
+    def uri(self) -> str:
+        """``collection/name:tag``."""
+        return f"{self.collection}/{self.name}:{self.tag}"
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (with ``uri`` added)."""
+        data: dict[str, Any] = _plain(asdict(self))
+        data["uri"] = self.uri
+        return data
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What a push stored."""
+
+    name: str
+    """The full reference that was pushed, as the backend spells it."""
+    size: int
+    sha256: str
+    """Lowercase hex SHA-256 of the bytes sent."""
+    version: str | None = None
+    """The version the server recorded, when it says (``sha256.<hex>``)."""
+    location: str | None = None
+    created_collection: bool = False
+    metadata_sent: bool = False
+    warnings: tuple[str, ...] = ()
+    """Things the caller may want to tell the user (e.g. metadata skipped)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(_plain(asdict(self)))
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """Where a pulled image landed and what it was checked against."""
+
+    path: Path
+    name: str
+    size: int
+    sha256: str
+    version: str | None = None
+    from_cache: bool = False
+    """True when the bytes came from the local store instead of the network."""
+    resumed_from: int = 0
+    """Offset the download resumed at (0 for a fresh download)."""
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(_plain(asdict(self)))
+
+
+@dataclass(frozen=True)
+class Label:
+    """A label and the containers (``collection/name:tag``) that carry it."""
+
+    key: str
+    value: str
+    containers: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(_plain(asdict(self)))
+
+
+class Client(ABC):
+    """A connection to one registry of one kind.
+
+    Constructors are keyword-only and take the options the CLI exposes (base
+    URL, credentials, TLS, timeouts); missing ones come from the credentials
+    chain. Clients are context managers: ``close()`` releases connections.
+    """
+
+    kind: ClassVar[str]
+    """The backend name, e.g. ``registry``; also its URI scheme."""
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """One line naming what this client acts on (base URL or store path)."""
+
+    @abstractmethod
+    def push(
+        self,
+        path: PathLike,
+        name: str,
+        tag: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        inspect: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> PushResult:
+        """Upload the image at ``path`` as ``name`` (``tag`` overrides the name's tag).
+
+        ``metadata`` is sent as given; when it is ``None`` and ``inspect`` is
+        true the image's own metadata is extracted (a failure only adds a
+        warning to the result).
+        """
+
+    @abstractmethod
+    def pull(
+        self,
+        name: str,
+        dest: PathLike | None = None,
+        force: bool = False,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> PullResult:
+        """Download ``name`` to ``dest`` (a file or a directory; default: the
+        current directory), verified, renamed into place only when complete.
+        An existing file is replaced only with ``force``."""
+
+    @abstractmethod
+    def search(self, query: str | None = None) -> list[ImageInfo]:
+        """Images matching ``query`` (every form the backend supports), all pages."""
+
+    @abstractmethod
+    def get(self, name: str) -> ImageInfo:
+        """The stored description of one image, with its metadata."""
+
+    @abstractmethod
+    def delete(self, name: str) -> None:
+        """Delete one tag of one image."""
+
+    @abstractmethod
+    def labels(self, key: str | None = None, value: str | None = None) -> list[Label]:
+        """Labels, optionally filtered by key, value or both."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Release network connections or database handles."""
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
