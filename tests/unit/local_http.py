@@ -93,7 +93,7 @@ class LocalServer:
                 outer.requests.append(recorded)
                 outer.handler(Request(self, recorded))
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _any
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _any  # noqa: N815 - http.server names
 
             def log_message(self, format: str, *args: object) -> None:
                 return None

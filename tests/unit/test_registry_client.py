@@ -72,7 +72,7 @@ def test_uri_host_sets_the_base() -> None:
 
 
 def test_a_reference_for_another_registry_is_refused(client: RegistryClient) -> None:
-    with pytest.raises(InvalidName, match="other.example.org"):
+    with pytest.raises(InvalidName, match=r"other\.example\.org"):
         client.get("other.example.org/dinosaur/avocado")
 
 
@@ -188,7 +188,7 @@ def test_get_checks_a_requested_version(
     mocked: responses.RequestsMock, client: RegistryClient
 ) -> None:
     mocked.add("GET", f"{API}/container/dinosaur/avocado:latest", json=row("avocado"))
-    with pytest.raises(NotFound, match="not sha256.bbb"):
+    with pytest.raises(NotFound, match=r"not sha256\.bbb"):
         client.get("dinosaur/avocado@sha256.bbb")
     assert client.get("dinosaur/avocado@" + "a" * 64).name == "avocado"
 
@@ -200,7 +200,7 @@ def test_labels(mocked: responses.RequestsMock, client: RegistryClient) -> None:
         json=[{"key": "maintainer", "value": "me", "containers": ["dinosaur/avocado:latest"]}],
     )
     labels = client.labels(key="maintainer")
-    assert [(l.key, l.value, l.containers) for l in labels] == [
+    assert [(label.key, label.value, label.containers) for label in labels] == [
         ("maintainer", "me", ("dinosaur/avocado:latest",))
     ]
 
