@@ -18,6 +18,7 @@ __all__ = [
     "RETIRED_BACKENDS",
     "SECRETS_ENV",
     "choose_backend",
+    "default_storage_dir",
     "home_dir",
     "read_secrets",
     "secrets_path",
@@ -25,6 +26,7 @@ __all__ = [
 ]
 
 SECRETS_ENV = "SREGISTRY_CLIENT_SECRETS"
+STORAGE_ENV = "SREGISTRY_STORAGE"
 CLIENT_ENV = "SREGISTRY_CLIENT"
 RETIRED_BACKENDS = frozenset(
     {
@@ -66,6 +68,22 @@ def secrets_path(env: Mapping[str, str] | None = None) -> Path:
     if explicit:
         return Path(explicit).expanduser()
     return home_dir(env) / ".sregistry"
+
+
+def default_storage_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where the local image store lives: ``$SREGISTRY_STORAGE``, else the
+    platform's user data directory (``platformdirs.user_data_path("sregistry")``,
+    e.g. ``~/.local/share/sregistry`` on Linux, honouring ``$XDG_DATA_HOME``).
+
+    Only computes the path; never creates it.
+    """
+    env = os.environ if env is None else env
+    explicit = env.get(STORAGE_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    import platformdirs
+
+    return platformdirs.user_data_path("sregistry")
 
 
 def read_secrets(path: Path) -> dict[str, Any]:
