@@ -98,6 +98,12 @@ def read_secrets(path: Path) -> dict[str, Any]:
         return {}
     except OSError as exc:
         raise ConfigError(f"cannot read the secrets file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        # the decoder's message quotes the offending byte: say less
+        raise ConfigError(
+            f"the secrets file {path} is not valid UTF-8 JSON",
+            hint="fix or remove it; `sregistry login` writes a fresh one",
+        ) from None
     if not text.strip():
         return {}
     try:
