@@ -219,13 +219,13 @@ def test_login_in_a_subprocess(secrets: Path) -> None:
 
 @pytest.mark.skipif(not sys.platform.startswith(("linux", "darwin")), reason="needs a pty")
 def test_hidden_prompt_on_a_terminal(secrets: Path) -> None:
-    """On a real terminal the token is prompted for and not echoed."""
+    """On a real terminal the username and token are prompted for; the token is not echoed."""
     import pty
 
     controller, terminal = pty.openpty()
     try:
         process = subprocess.Popen(
-            [_sregistry(), "login", "--registry", BASE, "--username", "vsoch"],
+            [_sregistry(), "login", "--registry", BASE],
             stdin=terminal,
             stdout=terminal,
             stderr=terminal,
@@ -234,7 +234,9 @@ def test_hidden_prompt_on_a_terminal(secrets: Path) -> None:
         )
         os.close(terminal)
         terminal = -1
-        seen = _read_until(controller, b"Token: ")
+        seen = _read_until(controller, b"Username: ")
+        os.write(controller, b"vsoch\n")
+        seen += _read_until(controller, b"Token: ")
         os.write(controller, TOKEN.encode() + b"\n")
         seen += _read_until(controller, b"mode 0600).")
         assert process.wait(timeout=60) == 0, seen
@@ -243,7 +245,12 @@ def test_hidden_prompt_on_a_terminal(secrets: Path) -> None:
         if terminal >= 0:
             os.close(terminal)
     assert TOKEN.encode() not in seen, "the token was echoed"
-    assert json.loads(secrets.read_text())["registry"]["SREGISTRY_REGISTRY_TOKEN"] == TOKEN
+    assert b"vsoch" in seen, "the username is echoed as usual"
+    assert json.loads(secrets.read_text())["registry"] == {
+        "SREGISTRY_REGISTRY_BASE": BASE,
+        "SREGISTRY_REGISTRY_USERNAME": "vsoch",
+        "SREGISTRY_REGISTRY_TOKEN": TOKEN,
+    }
 
 
 def _read_until(fd: int, marker: bytes) -> bytes:

@@ -185,7 +185,18 @@ def test_keyring_is_last(isolated_env: Path) -> None:
     assert resolve_registry(username="other", env=env).token is None
     # the base is normalised for the lookup
     assert resolve_registry(base="https://K.example.org/api/", env=env).token is not None
-    # the file and the environment come first
+    # the file comes before the keyring (login never leaves both: write it by hand)
+    path = isolated_env / ".sregistry"
+    data = json.loads(path.read_text())
+    data["registry"]["token"] = TOKEN
+    path.write_text(json.dumps(data))
+    creds = resolve_registry(env=env)
+    assert creds.token is not None
+    assert (creds.token.value, creds.token.source) == (
+        Secret(TOKEN),
+        "~/.sregistry (registry.token)",
+    )
+    # and the environment before both
     env["SREGISTRY_REGISTRY_TOKEN"] = ENV_TOKEN
     creds = resolve_registry(env=env)
     assert creds.token is not None

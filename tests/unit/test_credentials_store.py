@@ -131,6 +131,15 @@ def test_library_token_in_keyring(secrets: Path) -> None:
     }
 
 
+def test_broken_keyring_falls_back_to_the_file(
+    secrets: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.keyring_backend.BrokenKeyring")
+    assert store_token("registry", base=BASE, username="vsoch", token=TOKEN) == str(secrets)
+    assert json.loads(secrets.read_text())["registry"]["SREGISTRY_REGISTRY_TOKEN"] == TOKEN
+    assert remove_token("registry", base=BASE, username="vsoch") == [str(secrets)]
+
+
 def test_environment_values_are_never_written(
     secrets: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
