@@ -7,7 +7,6 @@ that need them.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import Any
@@ -108,6 +107,8 @@ def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
     """
     ctx.obj = AppContext(quiet=quiet, debug=debug)
     if debug:
+        import logging
+
         logging.basicConfig(
             level=logging.DEBUG, stream=sys.stderr, format="debug: %(name)s: %(message)s"
         )
