@@ -49,7 +49,7 @@ _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECA
 _TRANSIENT = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Expected:
     """What the bytes must be; ``None`` fields are not checked."""
 

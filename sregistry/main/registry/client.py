@@ -347,9 +347,7 @@ def _settings(
     nohttps = truthy(env.get(NOHTTPS_ENV))
     token_getter: Callable[[], str] | None = (lambda: token) if token else None
     if base is None or username is None or token is None:
-        from sregistry.credentials import (  # type: ignore[import-not-found,unused-ignore]
-            resolve_registry,
-        )
+        from sregistry.credentials import resolve_registry
 
         found = resolve_registry(base=base, username=username, env=env)
         nohttps = found.nohttps
