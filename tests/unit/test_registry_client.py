@@ -253,18 +253,42 @@ def test_push_refusal_not_an_owner(
 ) -> None:
     mocked.add("POST", f"{API}/upload/chunked_upload", status=500)
     mocked.add("GET", f"{ROOT}/v1/entities", json={"data": {"name": "vsoch"}})
-    with pytest.raises(PermissionDenied, match="push to collection 'dinosaur'") as caught:
+    mocked.add("GET", f"{ROOT}/v1/collections/vsoch/dinosaur", status=404)
+    mocked.add("GET", f"{API}/collection/dinosaur", json={"id": 1, "name": "dinosaur"})
+    with pytest.raises(PermissionDenied, match="'vsoch' is not an owner of collection 'dinosaur'"):
         client.push(image, "Dinosaur/avocado", inspect=False)
-    assert "owner" in (caught.value.hint or "")
+
+
+def test_push_refusal_user_collections_off(
+    mocked: responses.RequestsMock, client: RegistryClient, image: Path
+) -> None:
+    mocked.add("POST", f"{API}/upload/chunked_upload", status=500)
+    mocked.add("GET", f"{ROOT}/v1/entities", json={"data": {"name": "vsoch"}})
+    mocked.add("GET", f"{ROOT}/v1/collections/vsoch/dinosaur", status=404)
+    mocked.add("GET", f"{API}/collection/dinosaur", json={})
+    with pytest.raises(PermissionDenied, match="does not let 'vsoch' create") as caught:
+        client.push(image, "dinosaur/avocado", inspect=False)
     assert "USER_COLLECTIONS" in (caught.value.hint or "")
+
+
+def test_push_refusal_of_an_owner(
+    mocked: responses.RequestsMock, client: RegistryClient, image: Path
+) -> None:
+    mocked.add("POST", f"{API}/upload/chunked_upload", status=500)
+    mocked.add("GET", f"{ROOT}/v1/entities", json={"data": {"name": "vsoch"}})
+    mocked.add("GET", f"{ROOT}/v1/collections/vsoch/dinosaur", json={"data": {"id": "1"}})
+    with pytest.raises(PermissionDenied, match="although 'vsoch' owns") as caught:
+        client.push(image, "dinosaur/avocado", inspect=False)
+    assert "clock" in (caught.value.hint or "")
 
 
 def test_token_is_never_probed_over_plain_http(mocked: responses.RequestsMock, image: Path) -> None:
     client = RegistryClient(base="http://reg.example.org", username="vsoch", token=TOKEN, env={})
     mocked.add("POST", "http://reg.example.org/api/upload/chunked_upload", status=500)
-    with pytest.raises(PermissionDenied, match="refused to let 'vsoch' push"):
+    with pytest.raises(PermissionDenied, match="refused to let 'vsoch' push") as caught:
         client.push(image, "dinosaur/avocado", inspect=False)
     assert len(mocked.calls) == 1
+    assert "clock" in (caught.value.hint or "")
 
 
 def test_collection_is_normalised_before_signing(
@@ -272,6 +296,8 @@ def test_collection_is_normalised_before_signing(
 ) -> None:
     mocked.add("POST", f"{API}/upload/chunked_upload", status=500)
     mocked.add("GET", f"{ROOT}/v1/entities", json={"data": {"name": "vsoch"}})
+    mocked.add("GET", f"{ROOT}/v1/collections/vsoch/my-coll", status=404)
+    mocked.add("GET", f"{API}/collection/my-coll", json={})
     with pytest.raises(PermissionDenied):
         client.push(image, "My_Coll/avocado", inspect=False)
     assert json.loads(mocked.calls[0].request.body)["collection"] == "my-coll"

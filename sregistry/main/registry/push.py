@@ -34,7 +34,7 @@ from sregistry.errors import (
 )
 from sregistry.main.base import ProgressCallback
 from sregistry.main.registry.api import Exchange, Op, interpret
-from sregistry.main.registry.diagnose import explain_refusal, token_owner
+from sregistry.main.registry.diagnose import Probe, explain_refusal
 from sregistry.main.registry.manifest import expected_digest, fetch_manifest
 from sregistry.main.registry.signing import Clock, HmacAuth, Signer, utc_hour
 from sregistry.main.registry.urls import RegistryUrls
@@ -70,8 +70,8 @@ class PushContext:
         """``exchange`` with a refusal explainer that asks who owns the token."""
 
         def explain(response: requests.Response) -> SregistryError:
-            owner = token_owner(self.transport, self.urls, self.signer.token())
-            return explain_refusal(response, exchange, owner=owner, collection=ref.collection)
+            probe = Probe(self.transport, self.urls, self.signer.username, self.signer.token())
+            return explain_refusal(response, exchange, probe=probe, collection=ref.collection)
 
         return Exchange(
             exchange.op,
