@@ -258,16 +258,35 @@ def _forbidden(response: requests.Response, body: _Body, exchange: Exchange) -> 
             or "check the username and token (`sregistry config`)",
             **common,
         )
+    return _denied(exchange, detail, common)
+
+
+def _denied(exchange: Exchange, detail: str | None, common: dict[str, Any]) -> PermissionDenied:
+    subject = exchange.subject
     who = f"user {exchange.user!r}" if exchange.user else "you"
+    if exchange.op is Op.MANIFEST:
+        return PermissionDenied(
+            f"{who} may not {exchange.op.value} {subject}: not an owner or contributor of its "
+            "private collection",
+            hint="ask an owner of the collection to add you as a contributor",
+            **common,
+        )
     return PermissionDenied(
-        f"{who} may not {exchange.op.value} {subject}"
-        + (" (not an owner or contributor of its private collection)" if lowered else ""),
-        hint="ask an owner of the collection to add you as a contributor",
+        f"{who} may not {exchange.op.value} {subject}" + (f": {detail}" if detail else ""),
+        hint="only owners of a collection may change it; ask one to add you",
         **common,
     )
 
 
 def _not_found(response: requests.Response, body: _Body, exchange: Exchange) -> SregistryError:
+    if exchange.op is Op.DOWNLOAD:
+        return NotFound(
+            f"the registry lists {exchange.subject} but its file cannot be downloaded (HTTP 404)",
+            hint="the image may have just been replaced or deleted; try again",
+            url=response.url,
+            status=404,
+            server_message=body.detail,
+        )
     if body.html:
         return NotFound(
             f"the registry has no route {response.url}",
@@ -277,11 +296,12 @@ def _not_found(response: requests.Response, body: _Body, exchange: Exchange) -> 
             status=404,
             server_message=body.title,
         )
-    what = {
-        Op.DOWNLOAD: f"the registry lists {exchange.subject} but its file is missing",
-        Op.SEARCH: f"nothing matches {exchange.subject}",
-    }.get(exchange.op, f"{exchange.subject} was not found on the registry")
-    return NotFound(what, url=response.url, status=404, server_message=body.detail)
+    return NotFound(
+        f"{exchange.subject} was not found on the registry",
+        url=response.url,
+        status=404,
+        server_message=body.detail,
+    )
 
 
 def _server_error(response: requests.Response, body: _Body, exchange: Exchange) -> SregistryError:
