@@ -34,7 +34,7 @@ from sregistry.errors import (
 )
 from sregistry.transfer.bodies import BLOCK_SIZE
 from sregistry.transfer.hashing import Digests, Hasher, make_hasher
-from sregistry.transfer.http import classify, redact
+from sregistry.transfer.http import describe, redact
 
 if TYPE_CHECKING:
     from sregistry.transfer.http import Transport
@@ -263,14 +263,13 @@ def download(
                     continue
                 except _TRANSIENT as exc:
                     failures += 1
-                    error = classify(exc, where).error
+                    reason = describe(exc)
                     if failures >= attempts:
                         raise TransferError(
-                            f"the download of {where} failed after {failures} tries: "
-                            f"{error.message}",
+                            f"the download of {where} failed after {failures} tries: {reason}",
                             url=where,
                         ) from exc
-                    log.debug("%s: %s; continuing from byte %d", where, error, state.done)
+                    log.debug("%s: %s; continuing from byte %d", where, reason, state.done)
                     if not state.ranges_ok:
                         state.rewind()
                     transport.sleep(transport.retry.backoff_delay(failures))

@@ -141,8 +141,9 @@ def _integer_answer(code: int, exchange: Exchange, response: requests.Response) 
         return AuthenticationError(
             f"the registry rejected the signature for {subject} (answer 200 with body 400)",
             hint=clock_hint(response, exchange)
-            or "check the username and token (`sregistry config`); a token rotated in the web "
-            "interface must be stored again with `sregistry login`",
+            or "check the username and token (`sregistry config`; a token rotated in the web "
+            "interface must be stored again with `sregistry login`) and that this computer's "
+            "clock is right (a signature is valid only within its UTC hour)",
             url=url,
             status=200,
             server_message="400",

@@ -215,7 +215,7 @@ class RegistryClient(Client):
             progress=progress,
             check=lambda response: interpret(response, Exchange(Op.DOWNLOAD, subject)),
             threaded_hash=self.hash_in_thread,
-            log_as=f"the file of {subject}",
+            log_as=subject,
         )
         if downloaded.restarts:
             warnings.append(
