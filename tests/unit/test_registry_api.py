@@ -114,9 +114,11 @@ def test_frozen_delete(mocked: responses.RequestsMock) -> None:
         )
 
 
-def test_delete_bad_signature(mocked: responses.RequestsMock) -> None:
-    with pytest.raises(AuthenticationError, match="signature to delete"):
+def test_delete_refused(mocked: responses.RequestsMock) -> None:
+    with pytest.raises(PermissionDenied, match="refused to let 'vsoch' delete") as caught:
         answer(mocked, Op.DELETE, method="DELETE", status=403, json={"detail": "Unauthorized"})
+    assert "owner" in (caught.value.hint or "")
+    assert "clock" in (caught.value.hint or "")
 
 
 def test_delete_500_is_the_known_server_bug(mocked: responses.RequestsMock) -> None:

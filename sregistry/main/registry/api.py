@@ -242,6 +242,13 @@ def _forbidden(response: requests.Response, body: _Body, exchange: Exchange) -> 
             hint="this is usually the registry's per-address rate limit: wait and try again",
             **common,
         )
+    return _refused(response, body, exchange)
+
+
+def _refused(response: requests.Response, body: _Body, exchange: Exchange) -> SregistryError:
+    """A JSON 403: frozen, private without credentials, a refused delete, not allowed."""
+    subject, detail = exchange.subject, body.detail
+    common: dict[str, Any] = {"url": response.url, "status": 403, "server_message": detail}
     lowered = (detail or "").lower()
     if "frozen" in lowered:
         return Frozen(f"{subject} is frozen on the registry", hint="it cannot be changed", **common)
@@ -253,13 +260,27 @@ def _forbidden(response: requests.Response, body: _Body, exchange: Exchange) -> 
             **common,
         )
     if exchange.op is Op.DELETE and lowered == "unauthorized":
+        return _delete_refused(response, exchange, common)
+    return _denied(exchange, detail, common)
+
+
+def _delete_refused(
+    response: requests.Response, exchange: Exchange, common: dict[str, Any]
+) -> SregistryError:
+    hint = clock_hint(response, exchange)
+    if hint is not None:
         return AuthenticationError(
-            f"the registry rejected the signature to delete {subject}",
-            hint=clock_hint(response, exchange)
-            or "check the username and token (`sregistry config`)",
+            f"the registry rejected the signature to delete {exchange.subject}",
+            hint=hint,
             **common,
         )
-    return _denied(exchange, detail, common)
+    who = f"{exchange.user!r}" if exchange.user else "you"
+    return PermissionDenied(
+        f"the registry refused to let {who} delete {exchange.subject}",
+        hint="only an owner of the collection may delete its images; if you are one, check "
+        "the token (`sregistry config`) and this computer's clock",
+        **common,
+    )
 
 
 def _denied(exchange: Exchange, detail: str | None, common: dict[str, Any]) -> PermissionDenied:
