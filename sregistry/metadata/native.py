@@ -21,6 +21,7 @@ import os
 from fnmatch import fnmatchcase
 from typing import Any
 
+from sregistry.errors import MetadataError
 from sregistry.metadata.result import InspectResult, clean_attributes
 from sregistry.metadata.sif import DataType, FsType, ImageFile, SifImage, read_sif
 from sregistry.metadata.squashfs import SquashFS
@@ -87,9 +88,7 @@ def _from_descriptor(data: bytes, warnings: list[str]) -> dict[str, Any] | None:
     except (ValueError, TypeError, KeyError):
         attributes = None
     if not isinstance(attributes, dict):
-        warnings.append(
-            f"{INSPECT_METADATA} is not in the inspect shape; read the root file system"
-        )
+        warnings.append(f"{INSPECT_METADATA} is not inspect JSON; read the root file system")
         return None
     return clean_attributes(attributes, warnings)
 
@@ -110,8 +109,14 @@ def _from_partition(sif: SifImage, warnings: list[str]) -> tuple[dict[str, Any],
         )
         return {}, "sif"
     with ImageFile(sif.path) as handle:
-        fs = SquashFS(handle, offset=primary.offset, size=primary.size)
-        return read_rootfs(fs, warnings), "squashfs"
+        try:
+            fs = SquashFS(handle, offset=primary.offset, size=primary.size)
+            return read_rootfs(fs, warnings), "squashfs"
+        except MetadataError as exc:
+            raise MetadataError(
+                f"{sif.path}: primary partition (object {primary.id}): {exc.message}",
+                hint=exc.hint,
+            ) from None
 
 
 def _text(fs: SquashFS, path: str) -> str | None:

@@ -53,10 +53,15 @@ def test_real_image_descriptors(real_sif: Path) -> None:
     assert signature.signature.hash_type == HashType.SHA256
     assert signature.signature.fingerprint == "1137E72E6816BFC06D9CAA0D15F3F4F4F14B03B2"
     primary = sif.primary_partition
-    assert primary is not None and primary.id == 4
+    assert primary is not None
+    assert primary.id == 4
     info = primary.partition
     assert info is not None
-    assert (info.fs_type, info.part_type, info.arch) == (FsType.SQUASHFS, PartType.PRIMARY_SYSTEM, "amd64")
+    assert (info.fs_type, info.part_type, info.arch) == (
+        FsType.SQUASHFS,
+        PartType.PRIMARY_SYSTEM,
+        "amd64",
+    )
     assert (info.fs_name, info.part_name) == ("squashfs", "primary_system")
     assert sif.descriptors[0].size_with_padding == 39
     assert sif.descriptors[1].size_with_padding == 5953
@@ -117,7 +122,8 @@ def test_fixtures_match_their_readme(
     assert all(d.group_id == 1 and d.linked_id is None for d in sif.descriptors)
     assert all(d.created_at == 1700000000 for d in sif.descriptors)
     primary = sif.primary_partition
-    assert primary is not None and primary.partition is not None
+    assert primary is not None
+    assert primary.partition is not None
     assert primary.partition.arch == arch
 
 
@@ -140,7 +146,8 @@ def test_type_and_arch_tables() -> None:
     assert ARCHITECTURES["04"] == "arm64"
     assert ARCHITECTURES["12"] == "riscv64"
     assert ARCHITECTURES["13"] == "loong64"
-    assert len(ARCHITECTURES) == 13 and "00" not in ARCHITECTURES
+    assert len(ARCHITECTURES) == 13
+    assert "00" not in ARCHITECTURES
 
 
 def test_synthetic_descriptors(tmp_path: Path) -> None:
@@ -163,12 +170,15 @@ def test_synthetic_descriptors(tmp_path: Path) -> None:
     deffile, future, index, signature, data = sif.descriptors
     assert deffile.created_at == -62135596800
     assert (future.kind, future.type_name) == (None, "unknown (0x4fff)")
-    assert index.oci_digest == digest and sif.is_oci_sif
+    assert index.oci_digest == digest
+    assert sif.is_oci_sif
     assert signature.group_id is None
     assert (signature.linked_id, signature.link_is_group) == (3, False)
-    assert signature.signature is not None and signature.signature.fingerprint is None
+    assert signature.signature is not None
+    assert signature.signature.fingerprint is None
     assert signature.signature.hash_name == "sha512"
-    assert data.partition is not None and data.partition.part_name == "data"
+    assert data.partition is not None
+    assert data.partition.part_name == "data"
     assert sif.primary_partition is None
     assert (sif.header.arch, sif.arch) == (None, None)
     assert sif.header.id == uuid.UUID("0a0a0a0a-0000-4000-8000-00000000000a")
@@ -183,7 +193,8 @@ def test_arch_falls_back_to_the_primary_partition(tmp_path: Path) -> None:
 def test_empty_sif(tmp_path: Path, slots: int) -> None:
     sif = read_sif(sw.write(tmp_path / "empty.sif", [], slots=slots))
     assert sif.descriptors == ()
-    assert sif.primary_partition is None and sif.arch == "amd64"
+    assert sif.primary_partition is None
+    assert sif.arch == "amd64"
 
 
 def _bad(tmp_path: Path, data: bytes) -> Path:

@@ -49,7 +49,8 @@ def _cross_check(fs: SquashFS, image: SquashFsImage) -> int:
         if node.is_file:
             number = node.inode.inode_number
             ours = fs.lookup(path)
-            assert ours is not None and ours.number == number, path
+            assert ours is not None, path
+            assert ours.number == number, path
             if number not in seen:  # hard links: read each inode's bytes once
                 seen.add(number)
                 assert fs.read_file(path, limit=1 << 24) == node.read_bytes(), path
@@ -99,7 +100,8 @@ def test_real_image_superblock_and_a_multi_block_file(real_sif: Path) -> None:
         assert (sb.compression, sb.block_size, sb.inode_count) == ("gzip", 131072, 55)
         assert (sb.bytes_used, sb.mkfs_time) == (744412, 1627931376)
         busybox = fs.read_file("/bin/busybox", limit=2 << 20)
-        assert busybox is not None and len(busybox) == 1149184  # 9 blocks of 128 KiB
+        assert busybox is not None
+        assert len(busybox) == 1149184
         assert busybox.startswith(b"\x7fELF")
         assert fs.read_file("/bin/sh", limit=2 << 20) == busybox  # a hard link
         assert len(fs.listdir("/bin")) == 401
@@ -114,7 +116,8 @@ def test_reading_metadata_touches_a_few_blocks(real_sif: Path) -> None:
         counter = CountingReader(handle)
         fs = SquashFS(counter, offset=primary.offset, size=primary.size)
         labels = fs.read_file("/.singularity.d/labels.json")
-        assert labels is not None and labels.startswith(b'{\n\t"org.label-schema.build-arch"')
+        assert labels is not None
+        assert labels.startswith(b'{\n\t"org.label-schema.build-arch"')
         assert fs.listdir("/.singularity.d/env")
     # The superblock, the inode and directory blocks on the way, the fragment
     # table entry and the one fragment block holding every small file's tail
@@ -126,13 +129,22 @@ def test_reading_metadata_touches_a_few_blocks(real_sif: Path) -> None:
 def test_symlinks(tree_gzip: Path) -> None:
     with open_fs(tree_gzip) as fs:
         text = fs.read_file("/data/text.txt")
-        assert text is not None and text.startswith(b"line 0\nline 1\n")
-        for link in ("/link-abs", "/link-rel", "/data/up", "/dirlink/text.txt", "/data/hardlink.txt"):
+        assert text is not None
+        assert text.startswith(b"line 0\nline 1\n")
+        for link in (
+            "/link-abs",
+            "/link-rel",
+            "/data/up",
+            "/dirlink/text.txt",
+            "/data/hardlink.txt",
+        ):
             assert fs.read_file(link) == text, link
         assert fs.readlink("/link-abs") == "/data/text.txt"
         assert fs.readlink("/data/text.txt") is None
         link = fs.lookup("/link-rel", follow_symlinks=False)
-        assert link is not None and link.type == FileType.SYMLINK and link.target == b"data/text.txt"
+        assert link is not None
+        assert link.type == FileType.SYMLINK
+        assert link.target == b"data/text.txt"
         assert fs.lookup("/loop1") is None  # a loop ends like a missing file
         assert fs.read_file("/dangling") is None
         assert fs.lookup("/../../data/./text.txt") == fs.lookup("/data/text.txt")
@@ -141,10 +153,14 @@ def test_symlinks(tree_gzip: Path) -> None:
 def test_lookups(tree_gzip: Path) -> None:
     with open_fs(tree_gzip) as fs:
         big = fs.lookup("/bigdir")
-        assert big is not None and big.is_dir and big.index_count >= 1
+        assert big is not None
+        assert big.is_dir
+        assert big.index_count >= 1
         for name in ("f0000", "f0550", "f1099"):
             node = fs.lookup(f"/bigdir/{name}")
-            assert node is not None and node.is_file and 2000 <= node.size < 2100
+            assert node is not None
+            assert node.is_file
+            assert 2000 <= node.size < 2100
         assert fs.lookup("/bigdir/f1100") is None
         assert fs.lookup("/bigdir/a") is None
         assert fs.lookup("/bigdir/f0000/x") is None
@@ -155,7 +171,8 @@ def test_lookups(tree_gzip: Path) -> None:
         sparse = fs.read_file("/data/sparse.bin")
         assert sparse == b"A" * 4096 + bytes(8192) + b"B" * 4096 + b"tail" * 25
         random = fs.read_file("/data/random.bin")
-        assert random is not None and len(random) == 5 * 4096 + 123
+        assert random is not None
+        assert len(random) == 5 * 4096 + 123
 
 
 def _superblock_patched(path: Path, tmp_path: Path, fmt: str, offset: int, value: int) -> Path:
@@ -166,12 +183,17 @@ def _superblock_patched(path: Path, tmp_path: Path, fmt: str, offset: int, value
     return out
 
 
-@pytest.mark.parametrize(("compression", "name"), [(2, "lzma"), (3, "lzo"), (5, "lz4"), (9, "unknown")])
+@pytest.mark.parametrize(
+    ("compression", "name"), [(2, "lzma"), (3, "lzo"), (5, "lz4"), (9, "unknown")]
+)
 def test_unsupported_compressions_are_named(
     tree_gzip: Path, tmp_path: Path, compression: int, name: str
 ) -> None:
     path = _superblock_patched(tree_gzip, tmp_path, "<H", 20, compression)
-    with pytest.raises(MetadataError, match=f"unsupported squashfs compression: {name}"), open_fs(path):
+    with (
+        pytest.raises(MetadataError, match=f"unsupported squashfs compression: {name}"),
+        open_fs(path),
+    ):
         pass
 
 
@@ -185,7 +207,7 @@ def test_zstd_without_zstandard_says_what_to_install(
 
 
 @pytest.mark.parametrize(
-    ("fmt", "offset", "value", "message"),
+    "case",
     [
         ("<I", 0, 0x12345678, "not a squashfs"),
         ("<H", 28, 3, "unsupported squashfs version 3.0"),
@@ -194,9 +216,8 @@ def test_zstd_without_zstandard_says_what_to_install(
         ("<Q", 64, 1 << 20, "out of order"),
     ],
 )
-def test_bad_superblocks(
-    tree_gzip: Path, tmp_path: Path, fmt: str, offset: int, value: int, message: str
-) -> None:
+def test_bad_superblocks(tree_gzip: Path, tmp_path: Path, case: tuple[str, int, int, str]) -> None:
+    fmt, offset, value, message = case
     path = _superblock_patched(tree_gzip, tmp_path, fmt, offset, value)
     with pytest.raises(MetadataError, match=message), open_fs(path):
         pass
