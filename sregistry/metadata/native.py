@@ -10,21 +10,25 @@ Follows what ``inspect --all`` does in Singularity 3.6+ and Apptainer
    stripped, and a ``Def.FILE`` descriptor, when present, gives the deffile
    verbatim.
 
-Only the header, the descriptor table, the metadata objects and the few files
-needed are read: the cost does not grow with the image size.
+The squashfs is read by :mod:`.squashfs` (gzip, xz, lzma, zstd); for lzo and
+lz4 ``unsquashfs`` is used when it is installed. Only the header, the
+descriptor table, the metadata objects and the few files needed are read: the
+cost does not grow with the image size.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, Protocol
 
 from sregistry.errors import MetadataError
 from sregistry.metadata.result import InspectResult, clean_attributes
-from sregistry.metadata.sif import DataType, FsType, ImageFile, SifImage, read_sif
-from sregistry.metadata.squashfs import SquashFS
+from sregistry.metadata.sif import DataType, Descriptor, FsType, ImageFile, SifImage, read_sif
+from sregistry.metadata.squashfs import DirEntry, SquashFS, UnsupportedCompression
+from sregistry.metadata.unsquashfs import Unsquashfs
 
 __all__ = ["INSPECT_METADATA", "inspect_native", "read_rootfs"]
 
@@ -80,6 +84,14 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
 
+class RootFS(Protocol):
+    """What reading the metadata needs from a root file system."""
+
+    def read_file(self, path: str, *, limit: int = ...) -> bytes | None: ...
+    def listdir(self, path: str) -> list[DirEntry]: ...
+    def is_dir(self, path: str) -> bool: ...
+
+
 def _from_descriptor(data: bytes, warnings: list[str]) -> dict[str, Any] | None:
     """The attributes stored in inspect-metadata.json, ``None`` when it is unusable."""
     try:
@@ -110,8 +122,7 @@ def _from_partition(sif: SifImage, warnings: list[str]) -> tuple[dict[str, Any],
         return {}, "sif"
     with ImageFile(sif.path) as handle:
         try:
-            fs = SquashFS(handle, offset=primary.offset, size=primary.size)
-            return read_rootfs(fs, warnings), "squashfs"
+            return read_rootfs(_open_rootfs(handle, primary), warnings), "squashfs"
         except MetadataError as exc:
             raise MetadataError(
                 f"{sif.path}: primary partition (object {primary.id}): {exc.message}",
@@ -119,12 +130,23 @@ def _from_partition(sif: SifImage, warnings: list[str]) -> tuple[dict[str, Any],
             ) from None
 
 
-def _text(fs: SquashFS, path: str) -> str | None:
+def _open_rootfs(handle: ImageFile, primary: Descriptor) -> RootFS:
+    """Our squashfs reader, or ``unsquashfs`` for a compression it lacks (when installed)."""
+    try:
+        return SquashFS(handle, offset=primary.offset, size=primary.size)
+    except UnsupportedCompression:
+        unsquashfs = shutil.which("unsquashfs")
+        if unsquashfs is None:
+            raise
+        return Unsquashfs(unsquashfs, handle.path, primary.offset)
+
+
+def _text(fs: RootFS, path: str) -> str | None:
     data = fs.read_file(path, limit=MAX_METADATA_BYTES)
     return None if data is None else _decode(data).rstrip("\n")
 
 
-def _labels(fs: SquashFS, path: str, warnings: list[str]) -> dict[str, Any] | None:
+def _labels(fs: RootFS, path: str, warnings: list[str]) -> dict[str, Any] | None:
     data = fs.read_file(path, limit=MAX_METADATA_BYTES)
     if data is None:
         return None
@@ -136,7 +158,7 @@ def _labels(fs: SquashFS, path: str, warnings: list[str]) -> dict[str, Any] | No
     return labels if isinstance(labels, dict) else None
 
 
-def _environment(fs: SquashFS, directory: str, patterns: tuple[str, ...]) -> dict[str, str]:
+def _environment(fs: RootFS, directory: str, patterns: tuple[str, ...]) -> dict[str, str]:
     env: dict[str, str] = {}
     for entry in fs.listdir(directory):
         if any(fnmatchcase(entry.name, pattern) for pattern in patterns):
@@ -146,22 +168,21 @@ def _environment(fs: SquashFS, directory: str, patterns: tuple[str, ...]) -> dic
     return env
 
 
-def _section_files(fs: SquashFS, base: str, warnings: list[str]) -> dict[str, Any]:
+def _section_files(fs: RootFS, base: str, warnings: list[str]) -> dict[str, Any]:
     attributes: dict[str, Any] = {"labels": _labels(fs, f"{base}/labels.json", warnings)}
     for name, filename in _TEXT_FILES.items():
         attributes[name] = _text(fs, f"{base}/{filename}")
     return attributes
 
 
-def read_rootfs(fs: SquashFS, warnings: list[str]) -> dict[str, Any]:
+def read_rootfs(fs: RootFS, warnings: list[str]) -> dict[str, Any]:
     """The inspect attributes found in a container root file system."""
     attributes = _section_files(fs, SINGULARITY_D, warnings)
     attributes["environment"] = _environment(fs, f"{SINGULARITY_D}/env", _MAIN_ENV)
     apps: dict[str, Any] = {}
     for entry in fs.listdir("/scif/apps"):
         base = f"/scif/apps/{entry.name}/scif"
-        scif = fs.lookup(base)
-        if scif is None or not scif.is_dir:
+        if not fs.is_dir(base):
             continue
         app = _section_files(fs, base, warnings)
         app.pop("deffile")

@@ -5,9 +5,9 @@ metadata blocks along it (directory index, directory listing, inodes), and
 reading a file reads its data blocks and fragment. Nothing scans the image, so
 a few files from a multi-GB root file system cost a handful of small reads.
 
-Compression: gzip (``zlib``) and xz (``lzma``) from the standard library, zstd
-with the optional ``zstandard`` package; lzo, lz4 and legacy lzma are refused
-with a clear :class:`~sregistry.errors.MetadataError`. Every offset and size
+Compression: gzip (``zlib``), xz and legacy lzma (``lzma``) from the standard
+library, zstd with the optional ``zstandard`` package; lzo and lz4 raise
+:class:`UnsupportedCompression` (a :class:`~sregistry.errors.MetadataError`). Every offset and size
 read from the image is checked against the partition, so a corrupt or hostile
 image yields ``MetadataError``, never an unbounded read or a hang.
 
@@ -27,7 +27,7 @@ from typing import Protocol
 
 from sregistry.errors import MetadataError
 
-__all__ = ["DirEntry", "FileType", "Inode", "SquashFS", "Superblock"]
+__all__ = ["DirEntry", "FileType", "Inode", "SquashFS", "Superblock", "UnsupportedCompression"]
 
 MAGIC = 0x73717368  # "hsqs"
 METADATA_SIZE = 8192
@@ -134,6 +134,10 @@ class DirEntry:
     ref: int
 
 
+class UnsupportedCompression(MetadataError):
+    """The file system uses a compression this reader cannot decompress (lzo, lz4)."""
+
+
 def _corrupt(what: str) -> MetadataError:
     return MetadataError(f"corrupt squashfs: {what}")
 
@@ -150,11 +154,13 @@ def _decompressor(compression: int) -> Callable[[bytes, int], bytes]:
             return out
 
         return gzip
-    if compression == 4:
+    if compression in (2, 4):
         import lzma
 
+        container = lzma.FORMAT_ALONE if compression == 2 else lzma.FORMAT_XZ
+
         def xz(data: bytes, limit: int) -> bytes:
-            return lzma.LZMADecompressor(lzma.FORMAT_XZ).decompress(data, limit)
+            return lzma.LZMADecompressor(container).decompress(data, limit)
 
         return xz
     if compression == 6:
@@ -171,9 +177,9 @@ def _decompressor(compression: int) -> Callable[[bytes, int], bytes]:
 
         return zstd
     name = COMPRESSIONS.get(compression, f"unknown ({compression})")
-    raise MetadataError(
-        f"unsupported squashfs compression: {name} (this reader handles gzip, xz and zstd)",
-        hint="install squashfs-tools (unsquashfs) or singularity/apptainer to read it",
+    raise UnsupportedCompression(
+        f"unsupported squashfs compression: {name} (this reader handles gzip, xz, lzma, zstd)",
+        hint="install squashfs-tools (unsquashfs >= 4.5) or singularity/apptainer to read it",
     )
 
 
@@ -434,6 +440,11 @@ class SquashFS:
             parents.append(current)
             current = child
         return current
+
+    def is_dir(self, path: str) -> bool:
+        """Whether ``path`` is a directory (symlinks followed)."""
+        inode = self.lookup(path)
+        return inode is not None and inode.is_dir
 
     def listdir(self, path: str) -> list[DirEntry]:
         """The entries of the directory at ``path`` (empty when it is missing)."""

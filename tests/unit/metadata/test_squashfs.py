@@ -13,7 +13,8 @@ from PySquashfsImage import SquashFsImage
 
 from sregistry.errors import MetadataError
 from sregistry.metadata.sif import ImageFile, read_sif
-from sregistry.metadata.squashfs import FileType, SquashFS
+from sregistry.metadata.squashfs import FileType, SquashFS, UnsupportedCompression
+from tests.unit.metadata.conftest import DATA
 
 
 class CountingReader:
@@ -183,18 +184,46 @@ def _superblock_patched(path: Path, tmp_path: Path, fmt: str, offset: int, value
     return out
 
 
-@pytest.mark.parametrize(
-    ("compression", "name"), [(2, "lzma"), (3, "lzo"), (5, "lz4"), (9, "unknown")]
-)
+@pytest.mark.parametrize(("compression", "name"), [(3, "lzo"), (5, "lz4"), (9, "unknown")])
 def test_unsupported_compressions_are_named(
     tree_gzip: Path, tmp_path: Path, compression: int, name: str
 ) -> None:
     path = _superblock_patched(tree_gzip, tmp_path, "<H", 20, compression)
     with (
-        pytest.raises(MetadataError, match=f"unsupported squashfs compression: {name}"),
+        pytest.raises(UnsupportedCompression, match=f"unsupported squashfs compression: {name}"),
         open_fs(path),
     ):
         pass
+
+
+def test_real_lz4_image_is_refused_with_a_hint() -> None:
+    with pytest.raises(UnsupportedCompression) as caught, open_fs(DATA / "busybox-like-lz4.sqfs"):
+        pass
+    assert caught.value.hint is not None
+    assert "unsquashfs" in caught.value.hint
+
+
+def _tree(fs: SquashFS, path: str = "/") -> dict[str, bytes | None]:
+    """Every path below ``path`` -> file content (None for directories and symlinks)."""
+    out: dict[str, bytes | None] = {}
+    for entry in fs.listdir(path):
+        child = f"{path.rstrip('/')}/{entry.name}"
+        out[child] = fs.read_file(child) if entry.type == FileType.FILE else None
+        if entry.type == FileType.DIRECTORY:
+            out.update(_tree(fs, child))
+    return out
+
+
+def test_legacy_lzma_reads_like_gzip(busybox_like: Path) -> None:
+    """busybox-like's root file system recompressed with legacy lzma (compression id 2)."""
+    with (
+        open_fs(DATA / "busybox-like-lzma.sqfs") as lzma_fs,
+        open_fs(busybox_like, partition=True) as gzip_fs,
+    ):
+        assert lzma_fs.superblock.compression == "lzma"
+        tree = _tree(lzma_fs)
+        assert len(tree) == 45
+        assert tree == _tree(gzip_fs)
 
 
 def test_zstd_without_zstandard_says_what_to_install(
