@@ -46,12 +46,15 @@ _MAIN_ENV = ("10-docker*.sh", "9*-environment.sh")
 _APP_ENV = ("9*-environment.sh",)
 
 
-def inspect_native(path: str | os.PathLike[str], *, from_rootfs: bool = False) -> InspectResult:
+def inspect_native(
+    path: str | os.PathLike[str], *, from_rootfs: bool = False, timeout: float = 60.0
+) -> InspectResult:
     """Read a SIF image's inspect metadata in pure Python.
 
     ``from_rootfs=True`` ignores the metadata descriptors (inspect-metadata.json
     and Def.FILE) and reads only the root file system: the two routes give the
-    same result on images built by Singularity >= 3.7 / Apptainer.
+    same result on images built by Singularity >= 3.7 / Apptainer. ``timeout``
+    bounds ``unsquashfs``, used only for lzo/lz4 root file systems.
 
     Raises :class:`~sregistry.errors.NotFound` for a missing file and
     :class:`~sregistry.errors.MetadataError` for anything unreadable.
@@ -64,7 +67,7 @@ def inspect_native(path: str | os.PathLike[str], *, from_rootfs: bool = False) -
     if stored is not None:
         attributes = _from_descriptor(sif.read_object(stored, limit=MAX_METADATA_BYTES), warnings)
     if attributes is None:
-        attributes, source = _from_partition(sif, warnings)
+        attributes, source = _from_partition(sif, warnings, timeout)
         deffile = None if from_rootfs else sif.find(DataType.DEFFILE)
         if deffile is not None:
             text = _decode(sif.read_object(deffile, limit=MAX_METADATA_BYTES))
@@ -105,7 +108,9 @@ def _from_descriptor(data: bytes, warnings: list[str]) -> dict[str, Any] | None:
     return clean_attributes(attributes, warnings)
 
 
-def _from_partition(sif: SifImage, warnings: list[str]) -> tuple[dict[str, Any], str]:
+def _from_partition(
+    sif: SifImage, warnings: list[str], timeout: float
+) -> tuple[dict[str, Any], str]:
     if sif.is_oci_sif:
         warnings.append("an OCI-SIF image keeps its metadata in its OCI config, which is not read")
         return {}, "sif"
@@ -122,7 +127,7 @@ def _from_partition(sif: SifImage, warnings: list[str]) -> tuple[dict[str, Any],
         return {}, "sif"
     with ImageFile(sif.path) as handle:
         try:
-            return read_rootfs(_open_rootfs(handle, primary), warnings), "squashfs"
+            return read_rootfs(_open_rootfs(handle, primary, timeout), warnings), "squashfs"
         except MetadataError as exc:
             raise MetadataError(
                 f"{sif.path}: primary partition (object {primary.id}): {exc.message}",
@@ -130,7 +135,7 @@ def _from_partition(sif: SifImage, warnings: list[str]) -> tuple[dict[str, Any],
             ) from None
 
 
-def _open_rootfs(handle: ImageFile, primary: Descriptor) -> RootFS:
+def _open_rootfs(handle: ImageFile, primary: Descriptor, timeout: float) -> RootFS:
     """Our squashfs reader, or ``unsquashfs`` for a compression it lacks (when installed)."""
     try:
         return SquashFS(handle, offset=primary.offset, size=primary.size)
@@ -138,7 +143,7 @@ def _open_rootfs(handle: ImageFile, primary: Descriptor) -> RootFS:
         unsquashfs = shutil.which("unsquashfs")
         if unsquashfs is None:
             raise
-        return Unsquashfs(unsquashfs, handle.path, primary.offset)
+        return Unsquashfs(unsquashfs, handle.path, primary.offset, timeout=timeout)
 
 
 def _text(fs: RootFS, path: str) -> str | None:

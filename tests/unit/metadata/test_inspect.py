@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sregistry.errors import MetadataError, NotFound, SregistryError
-from sregistry.metadata import InspectResult, inspect_image, inspect_native
+from sregistry.metadata import METHODS, InspectResult, inspect_image, inspect_native
 from tests.unit.metadata import standin
 
 RECORDED = '{"data": {"attributes": {"labels": {"from": "stand-in"}}}, "type": "container"}'
@@ -80,9 +80,9 @@ def test_singularity_method_raises(bindir: Path, real_sif: Path) -> None:
 
 def test_missing_file_is_not_found_in_every_mode(bindir: Path, tmp_path: Path) -> None:
     fake = standin.install(bindir, output=RECORDED)
-    for method in ("auto", "native", "singularity"):
+    for method in METHODS:
         with pytest.raises(NotFound):
-            inspect_image(tmp_path / "missing.sif", method=method)  # type: ignore[arg-type]
+            inspect_image(tmp_path / "missing.sif", method=method)
     assert fake.calls() == []
 
 

@@ -20,22 +20,21 @@ from sregistry.errors import MetadataError, NotFound
 from sregistry.metadata import inspect_with_runtime, normalize_inspect_output
 from sregistry.metadata.runtime import find_runtime, inspect_arguments, parse_version
 from tests.unit.metadata import standin
-from tests.unit.metadata.test_native import BUSYBOX_LIKE
+from tests.unit.metadata.expected import BUSYBOX_LIKE
 
 ENV90 = "/.singularity.d/env/90-environment.sh"
 LABELS = BUSYBOX_LIKE["labels"]
-assert isinstance(LABELS, dict)
 # The files as they are in the image (before inspect strips trailing newlines).
 FILES = {
     "runscript": f"{BUSYBOX_LIKE['runscript']}\n\n\n",
     "test": f"{BUSYBOX_LIKE['test']}\n\n",
     "helpfile": f"{BUSYBOX_LIKE['helpfile']}\n\n\n",
     "deffile": f"{BUSYBOX_LIKE['deffile']}\n",
-    "env90": f"{BUSYBOX_LIKE['environment'][ENV90]}\n\n\n",  # type: ignore[index]
+    "env90": f"{BUSYBOX_LIKE['environment'][ENV90]}\n\n\n",
 }
 LEGACY_FLAGS = "inspect --labels --deffile --runscript --test --environment --helpfile --json"
 TRIMMED = {key: BUSYBOX_LIKE[key] for key in ("runscript", "test", "helpfile")}
-ENV_90_ONLY = {ENV90: BUSYBOX_LIKE["environment"][ENV90]}  # type: ignore[index]
+ENV_90_ONLY = {ENV90: BUSYBOX_LIKE["environment"][ENV90]}
 
 VERSIONS: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = [
     (
@@ -66,7 +65,7 @@ VERSIONS: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = [
                 "deffile": BUSYBOX_LIKE["deffile"],
                 "runscript": BUSYBOX_LIKE["runscript"],
                 "test": BUSYBOX_LIKE["test"],
-                "environment": BUSYBOX_LIKE["environment"][ENV90],  # type: ignore[index]
+                "environment": BUSYBOX_LIKE["environment"][ENV90],
                 "helpfile": BUSYBOX_LIKE["helpfile"],
             },
             "type": "container",
@@ -206,7 +205,7 @@ def test_failure_is_an_exception_with_the_runtimes_message(
 
 def _gone(pid: int) -> bool:
     try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return True
 

@@ -59,8 +59,8 @@ def _cross_check(fs: SquashFS, image: SquashFsImage) -> int:
         elif node.is_symlink:
             assert fs.readlink(path) == node.readlink(), path
         elif node.is_dir:
-            ours = sorted(entry.name for entry in fs.listdir(path))
-            assert ours == sorted(child.name for child in node.iterdir()), path
+            names = sorted(entry.name for entry in fs.listdir(path))
+            assert names == sorted(child.name for child in node.iterdir()), path
     return files
 
 
@@ -142,10 +142,10 @@ def test_symlinks(tree_gzip: Path) -> None:
             assert fs.read_file(link) == text, link
         assert fs.readlink("/link-abs") == "/data/text.txt"
         assert fs.readlink("/data/text.txt") is None
-        link = fs.lookup("/link-rel", follow_symlinks=False)
-        assert link is not None
-        assert link.type == FileType.SYMLINK
-        assert link.target == b"data/text.txt"
+        node = fs.lookup("/link-rel", follow_symlinks=False)
+        assert node is not None
+        assert node.type == FileType.SYMLINK
+        assert node.target == b"data/text.txt"
         assert fs.lookup("/loop1") is None  # a loop ends like a missing file
         assert fs.read_file("/dangling") is None
         assert fs.lookup("/../../data/./text.txt") == fs.lookup("/data/text.txt")

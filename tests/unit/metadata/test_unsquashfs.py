@@ -13,7 +13,7 @@ from sregistry.metadata.squashfs import FileType
 from sregistry.metadata.unsquashfs import Unsquashfs
 from tests.unit.metadata import sifwriter as sw
 from tests.unit.metadata.conftest import DATA
-from tests.unit.metadata.test_native import BUSYBOX_LIKE
+from tests.unit.metadata.expected import BUSYBOX_LIKE
 
 UNSQUASHFS = shutil.which("unsquashfs")
 needs_unsquashfs = pytest.mark.skipif(UNSQUASHFS is None, reason="unsquashfs not installed")
