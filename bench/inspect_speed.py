@@ -1,6 +1,6 @@
 """Benchmark: native inspect on the real image and on a 2 GiB SIF.
 
-    .venv/bin/python bench/inspect.py [--repeat N] [--size-gib G] [--sparse]
+    .venv/bin/python bench/inspect_speed.py [--repeat N] [--size-gib G] [--sparse]
 
 Times ``inspect_native`` through both routes (the stored inspect-metadata.json
 descriptor, and the squashfs root file system) and, when ``unsquashfs`` is
@@ -17,27 +17,23 @@ real busybox squashfs, which then lies past the 2 GiB offset.
 
 from __future__ import annotations
 
+import argparse
+import os
+import shutil
+import statistics
+import struct
+import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
+
+from sregistry.metadata import inspect_native, read_sif
+from sregistry.metadata.sif import DataType
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-# This script shares its name with the stdlib `inspect`: take its folder off the path.
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
-sys.path.insert(0, str(REPO))
-
-import argparse  # noqa: E402
-import os  # noqa: E402
-import shutil  # noqa: E402
-import statistics  # noqa: E402
-import struct  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-
-from sregistry.metadata import inspect_native, read_sif  # noqa: E402
-from sregistry.metadata.sif import DataType  # noqa: E402
 
 REAL = REPO.parent / "shared" / "fixtures" / "sif" / "real" / "busybox_amd64.sif"
 # What the squashfs route reads: these files, and listings of two directories.
