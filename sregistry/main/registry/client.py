@@ -397,18 +397,15 @@ def _metadata(
     elif not inspect:
         return {}
     else:
-        try:
-            from sregistry.metadata import inspect_image  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            warnings.append("image metadata was not sent: the metadata extractor is not installed")
-            return {}
+        from sregistry.metadata import inspect_image
+
         try:
             result = inspect_image(path)
             found = dict(result.upload_metadata())
-            warnings.extend(str(item) for item in result.warnings)
-        except Exception as exc:  # noqa: BLE001 - a failing extractor never blocks a push
+        except Exception as exc:  # noqa: BLE001 - reading metadata never blocks a push
             warnings.append(f"image metadata was not sent: {exc}")
             return {}
+        warnings.extend(f"image metadata: {item}" for item in result.warnings)
     try:
         json.dumps(found)
     except (TypeError, ValueError) as exc:
