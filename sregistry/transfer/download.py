@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import requests
 import requests.auth
+import urllib3.exceptions
 
 from sregistry.errors import (
     DestinationExists,
@@ -157,10 +158,29 @@ def _total_from(response: requests.Response, state: _State) -> int | None:
     return int(length) if length and length.isdigit() else None
 
 
+class _ReadFailed(Exception):
+    """Receiving the body failed (not writing it: a full disk is no network hiccup)."""
+
+
 def _receive(response: requests.Response, state: _State, progress: Progress | None) -> None:
+    """Copy the body to the file and the hasher, block by block.
+
+    The raw stream is read without requests' decoding layer (one copy less);
+    a body sent with a content coding despite ``Accept-Encoding: identity``
+    is decoded.
+    """
+    coding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    decode = coding not in {"", "identity"}
+    read = response.raw.read
     if progress is not None:
         progress(state.done, state.total)
-    for block in response.iter_content(BLOCK_SIZE):
+    while True:
+        try:
+            block = read(BLOCK_SIZE, decode_content=decode)
+        except urllib3.exceptions.HTTPError as exc:
+            raise _ReadFailed(describe(exc)) from exc
+        if not block:
+            return
         state.handle.write(block)
         state.hasher.update(block)
         state.done += len(block)
@@ -261,9 +281,9 @@ def download(
                     state.rewind()
                     state.ranges_ok = False
                     continue
-                except _TRANSIENT as exc:
+                except (*_TRANSIENT, _ReadFailed) as exc:
                     failures += 1
-                    reason = describe(exc)
+                    reason = str(exc) if isinstance(exc, _ReadFailed) else describe(exc)
                     if failures >= attempts:
                         raise TransferError(
                             f"the download of {where} failed after {failures} tries: {reason}",
