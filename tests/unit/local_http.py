@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.server
 import socketserver
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: bytes
+    client_port: int = 0
 
 
 class Request:
@@ -79,6 +81,8 @@ class LocalServer:
 
     handler: Handler = field(default=lambda request: request.send(200, b"ok"))
     requests: list[Recorded] = field(default_factory=list)
+    tls: tuple[str, str] | None = None
+    """``(certificate file, key file)`` to serve HTTPS."""
 
     def __post_init__(self) -> None:
         outer = self
@@ -89,7 +93,13 @@ class LocalServer:
             def _any(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                recorded = Recorded(self.command, self.path, dict(self.headers.items()), body)
+                recorded = Recorded(
+                    self.command,
+                    self.path,
+                    dict(self.headers.items()),
+                    body,
+                    self.client_address[1],
+                )
                 outer.requests.append(recorded)
                 outer.handler(Request(self, recorded))
 
@@ -99,6 +109,10 @@ class LocalServer:
                 return None
 
         self._server = _Threaded(("127.0.0.1", 0), _Handler)
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
@@ -107,7 +121,7 @@ class LocalServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     def close(self) -> None:
         self._server.shutdown()

@@ -311,3 +311,45 @@ def test_push_of_a_missing_file(client: RegistryClient, tmp_path: Path) -> None:
 def test_push_to_a_version_is_refused(client: RegistryClient, image: Path) -> None:
     with pytest.raises(InvalidName, match="version"):
         client.push(image, "dinosaur/avocado@sha256.abc")
+
+
+def test_get_client_picks_the_registry_from_a_uri() -> None:
+    from sregistry.main import get_client
+
+    client = get_client(
+        "registry://127.0.0.1:8000/dinosaur/avocado:delicious", username="u", token="t"
+    )
+    assert isinstance(client, RegistryClient)
+    assert client.location == "https://127.0.0.1:8000"
+    by_name = get_client("registry", base="https://reg.example.org/api", username="u", token="t")
+    assert by_name.location == "https://reg.example.org"
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SREGISTRY_REGISTRY_BASE", "reg.example.org")
+    monkeypatch.setenv("SREGISTRY_REGISTRY_NOHTTPS", "true")
+    monkeypatch.setenv("SREGISTRY_REGISTRY_USERNAME", "vsoch")
+    monkeypatch.setenv("SREGISTRY_REGISTRY_TOKEN", TOKEN)
+    client = RegistryClient()
+    assert client.location == "http://reg.example.org"
+    assert client.username == "vsoch"
+    assert client.sources == {
+        "base": "$SREGISTRY_REGISTRY_BASE",
+        "username": "$SREGISTRY_REGISTRY_USERNAME",
+        "token": "$SREGISTRY_REGISTRY_TOKEN",
+    }
+    assert TOKEN not in repr(vars(client))
+
+
+def test_nohttps_false_means_https(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SREGISTRY_REGISTRY_BASE", "reg.example.org")
+    monkeypatch.setenv("SREGISTRY_REGISTRY_NOHTTPS", "false")  # legacy: any value meant http
+    assert RegistryClient().location == "https://reg.example.org"
+
+
+def test_no_registry_configured() -> None:
+    from sregistry.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no registry is configured") as caught:
+        RegistryClient()
+    assert "--registry" in (caught.value.hint or "")

@@ -322,3 +322,10 @@ def test_multipart_body_parses_as_form_data(
         upload.close()
         stream.close()
         environ["wsgi.input"].close()
+
+
+def test_one_connection_is_reused(serve: Serve, transport: Transport) -> None:
+    server = serve(lambda request: request.send(200, b"{}"))
+    for _ in range(3):
+        transport.request("GET", server.url + "/")
+    assert len({recorded.client_port for recorded in server.requests}) == 1
