@@ -28,6 +28,7 @@ import requests.auth
 from sregistry.errors import (
     AuthenticationError,
     IntegrityError,
+    InvalidName,
     ServerError,
     SregistryError,
     TransferError,
@@ -42,7 +43,7 @@ from sregistry.names import ImageName
 from sregistry.transfer import Digests, MultipartBody, SourceChanged, Timeout, Transport
 from sregistry.transfer.hashing import Hasher, make_hasher
 
-__all__ = ["PushContext", "start_push", "upload", "verify_push"]
+__all__ = ["PushContext", "metadata_field", "start_push", "upload", "verify_push"]
 
 log = logging.getLogger("sregistry.registry")
 
@@ -336,3 +337,28 @@ def _holds(ctx: PushContext, ref: ImageName, path: Path, digests: Digests) -> bo
     if expected.sha256 is not None:
         return expected.sha256 == digests.sha256
     return expected.md5 is not None and expected.md5 == _local_md5(path)
+
+
+def metadata_field(
+    path: Path, metadata: Mapping[str, Any] | None, *, inspect: bool, warnings: list[str]
+) -> dict[str, Any]:
+    """The ``metadata`` form field: as given, else the image's own, else ``{}``."""
+    if metadata is not None:
+        found: dict[str, Any] = dict(metadata)
+    elif not inspect:
+        return {}
+    else:
+        from sregistry.metadata import inspect_image
+
+        try:
+            result = inspect_image(path)
+            found = dict(result.upload_metadata())
+        except Exception as exc:  # noqa: BLE001 - reading metadata never blocks a push
+            warnings.append(f"image metadata was not sent: {exc}")
+            return {}
+        warnings.extend(f"image metadata: {item}" for item in result.warnings)
+    try:
+        json.dumps(found)
+    except (TypeError, ValueError) as exc:
+        raise InvalidName(f"the metadata is not JSON-serialisable: {exc}") from None
+    return found
