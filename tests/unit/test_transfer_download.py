@@ -269,3 +269,34 @@ def test_hashers_agree_and_reset(hasher_type: type[InlineHasher] | type[Threaded
     digests = hasher.result()
     assert (digests.sha256, digests.md5) == (SHA256, MD5)
     hasher.close()
+
+
+_FULL_DISK = """
+import resource, signal, sys
+from sregistry.errors import TransferError
+from sregistry.transfer import Transport
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+try:
+    Transport().download(sys.argv[1], sys.argv[2])
+except TransferError as exc:
+    print(exc.message, "|", exc.hint)
+"""
+
+
+def test_a_full_disk_is_reported_and_cleaned_up(serve, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    server = serve(plain)
+    done = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK, server.url + "/f", str(tmp_path / "x.sif")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "cannot write" in done.stdout
+    assert "free some space" in done.stdout
+    assert leftovers(tmp_path) == []
+    assert not (tmp_path / "x.sif").exists()

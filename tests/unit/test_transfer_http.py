@@ -329,3 +329,17 @@ def test_one_connection_is_reused(serve: Serve, transport: Transport) -> None:
     for _ in range(3):
         transport.request("GET", server.url + "/")
     assert len({recorded.client_port for recorded in server.requests}) == 1
+
+
+def test_a_vanished_or_shrinking_source_is_a_source_error(tmp_path: Path) -> None:
+    from sregistry.transfer import SourceError
+
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 5000)
+    body = FileBody(path, block_size=1000)
+    path.write_bytes(b"x" * 1500)
+    with pytest.raises(SourceError, match="shrank"):
+        b"".join(body)
+    path.unlink()
+    with pytest.raises(SourceError, match="cannot read"):
+        b"".join(body)

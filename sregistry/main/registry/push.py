@@ -40,7 +40,7 @@ from sregistry.main.registry.manifest import expected_digest, fetch_manifest
 from sregistry.main.registry.signing import Clock, HmacAuth, Signer, utc_hour
 from sregistry.main.registry.urls import RegistryUrls
 from sregistry.names import ImageName
-from sregistry.transfer import Digests, MultipartBody, SourceChanged, Timeout, Transport
+from sregistry.transfer import Digests, MultipartBody, SourceError, Timeout, Transport
 from sregistry.transfer.hashing import Hasher, make_hasher
 
 __all__ = ["PushContext", "metadata_field", "start_push", "upload", "verify_push"]
@@ -255,9 +255,12 @@ def upload(
                 "freshly signed"
             )
             continue
-        except SourceChanged as exc:
+        except SourceError as exc:
             hasher.close()
-            raise TransferError(str(exc), hint="do not change the image while pushing it") from None
+            raise TransferError(
+                f"the upload of {ctx.subject(ref)} stopped: {exc}",
+                hint="do not change or move the image while pushing it",
+            ) from None
         except AuthenticationError:
             hasher.close()
             if attempt == 1 and _hour_turned(exchange):
