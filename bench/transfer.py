@@ -233,18 +233,20 @@ class Bench:
                 )  # fmt: skip
             url = self.image_url(f"{collection}/{base}:curl")
             self.record(size, "pull", "curl", self.pull_curl(url, out))
-            out.unlink()
+            take(out, size)
             self.record(size, "pull", "curl + sha256sum", self.pull_curl_sha256(url, out))
-            out.unlink()
+            take(out, size)
             self.record(
                 size, "pull", "sregistry", self.pull_sregistry(f"{collection}/{base}:curl", out)
             )
-            out.unlink()
+            take(out, size)
             if self.legacy:
                 self.record(
                     size, "pull", "sregistry-cli 0.2.39",
                     self.pull_legacy(f"{collection}/{base}:legacy", legacy_dir),
                 )  # fmt: skip
+                (pulled,) = legacy_dir.iterdir()
+                take(pulled, size)
                 shutil.rmtree(legacy_dir)
         source.unlink()
 
@@ -281,6 +283,14 @@ class Bench:
             )
             for mode, t in results.items()
         ]
+
+
+def take(path: Path, size: int) -> None:
+    """Check a pulled file is complete, then remove it."""
+    got = path.stat().st_size
+    path.unlink()
+    if got != size:
+        raise RuntimeError(f"{path} has {got} bytes, expected {size}")
 
 
 def timed(action: Callable[[], object]) -> float:

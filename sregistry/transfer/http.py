@@ -36,7 +36,7 @@ from sregistry.errors import ConfigError, TransferError
 from sregistry.transfer.retry import RetryPolicy, parse_retry_after
 
 if TYPE_CHECKING:
-    from sregistry.transfer.download import Downloaded
+    from sregistry.transfer.download import Downloaded, Expected
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -421,11 +421,38 @@ class Transport:
                     continue
             return response
 
-    def download(self, url: str, target: str | os.PathLike[str], **options: Any) -> Downloaded:
+    def download(
+        self,
+        url: str,
+        target: str | os.PathLike[str],
+        *,
+        expected: Expected | None = None,
+        overwrite: bool = False,
+        progress: Callable[[int, int | None], None] | None = None,
+        check: Callable[[requests.Response], None] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: requests.auth.AuthBase | None = None,
+        attempts: int = 5,
+        threaded_hash: bool = True,
+        log_as: str | None = None,
+    ) -> Downloaded:
         """Stream ``url`` into ``target``: see :func:`sregistry.transfer.download.download`."""
         from sregistry.transfer.download import download
 
-        return download(self, url, target, **options)
+        return download(
+            self,
+            url,
+            target,
+            expected=expected,
+            overwrite=overwrite,
+            progress=progress,
+            check=check,
+            headers=headers,
+            auth=auth,
+            attempts=attempts,
+            threaded_hash=threaded_hash,
+            log_as=log_as,
+        )
 
 
 def _is_auth(name: str) -> bool:

@@ -180,3 +180,23 @@ def test_help_does_not_import_heavy_modules(command: str) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.splitlines()[-1] == "", done.stdout
+
+
+def test_a_registry_uri_names_the_server(
+    registry: Registry, image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """registry://host:port/... picks the registry for push and pull (sregistry-cli #187)."""
+    host = registry.url.removeprefix("http://")
+    env = {
+        "SREGISTRY_REGISTRY_NOHTTPS": "1",
+        "SREGISTRY_REGISTRY_USERNAME": "vsoch",
+        "SREGISTRY_REGISTRY_TOKEN": registry.tokens["vsoch"],
+    }
+    uri = f"registry://{host}/dinosaur/avocado:delicious"
+    pushed = run_sregistry("push", str(image), "--name", uri, "--no-metadata", env=env)
+    assert pushed.returncode == 0, pushed.stderr
+    assert f"registry: {registry.url}" in pushed.stderr
+    target = tmp_path / "back.sif"
+    pulled = run_sregistry("pull", uri, "-o", str(target), env=env)
+    assert pulled.returncode == 0, pulled.stderr
+    assert target.read_bytes() == image.read_bytes()
