@@ -82,8 +82,6 @@ class HashingFile:
     def finish(self) -> None:
         """Flush and close the file, keeping it."""
         if not self._file.closed:
-            self._file.flush()
-            os.fsync(self._file.fileno())
             self._file.close()
 
     def discard(self) -> None:

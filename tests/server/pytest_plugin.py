@@ -137,6 +137,7 @@ class RegistryServer:
 
     def stop(self, *, check: bool = True) -> None:
         """SIGTERM the server and wait; with ``check``, fail unless it exited 0."""
+        self.store.close()
         process, self._process = self._process, None
         if process is None:
             return
