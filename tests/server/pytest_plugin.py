@@ -163,7 +163,7 @@ class RegistryServer:
 
     # -- users and collections ----------------------------------------------------------------
 
-    def add_user(self, name: str, token: str | None = None, *, staff: bool = False) -> str:
+    def add_user(self, name: str, token: str | None = None, staff: bool = False) -> str:
         """Create (or update) a user; returns its token (40 hex chars unless given)."""
         token = token or secrets.token_hex(20)
         with self.store.write() as db:
@@ -182,7 +182,7 @@ class RegistryServer:
             raise KeyError(f"no collection {name!r}")
         return found
 
-    def create_collection(self, name: str, owner: str, *, private: bool = False) -> int:
+    def create_collection(self, name: str, owner: str, private: bool = False) -> int:
         """A collection owned by ``owner`` (name used as given); returns its id."""
         with self.store.write() as db:
             created = db_ops.create_collection(db, name, self._user(db, owner), private=private)
