@@ -16,7 +16,8 @@ from werkzeug.wrappers import Request, Response
 
 from tests.server import hmac_check
 from tests.server.config import ServerConfig
-from tests.server.store import Store, User, get_setting, user_by_name, user_by_token
+from tests.server.queries import get_setting, user_by_name, user_by_token
+from tests.server.store import Store, User
 
 __all__ = ["Context", "Handler", "Route", "normalize_collection"]
 

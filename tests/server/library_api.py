@@ -26,7 +26,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from sregistry.utils import parse_image_name
-from tests.server import store as db_ops
+from tests.server import queries as db_ops
 from tests.server.context import Context, Route, normalize_collection
 from tests.server.store import HOLDER_PREFIX, Collection, Container, User
 from tests.server.wire import (

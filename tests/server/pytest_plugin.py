@@ -32,10 +32,10 @@ from typing import Any
 import pytest
 
 from tests.server import faults
-from tests.server import store as db_ops
+from tests.server import queries as db_ops
 from tests.server.blobs import copy_stream
 from tests.server.registry_api import parse_metadata
-from tests.server.store import Container, Store
+from tests.server.store import Collection, Container, Store, User
 
 __all__ = ["RegistryServer", "make_registry_server", "registry_server"]
 
@@ -170,13 +170,13 @@ class RegistryServer:
             db_ops.add_user(db, name, token, staff=staff)
         return token
 
-    def _user(self, db: sqlite3.Connection, name: str) -> db_ops.User:
+    def _user(self, db: sqlite3.Connection, name: str) -> User:
         user = db_ops.user_by_name(db, name.lower())
         if user is None:
             raise KeyError(f"no user {name!r}")
         return user
 
-    def _collection(self, db: sqlite3.Connection, name: str) -> db_ops.Collection:
+    def _collection(self, db: sqlite3.Connection, name: str) -> Collection:
         found = db_ops.collection_by_name(db, name)
         if found is None:
             raise KeyError(f"no collection {name!r}")

@@ -27,7 +27,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.formparser import FormDataParser
 from werkzeug.wrappers import Response
 
-from tests.server import store as db_ops
+from tests.server import queries as db_ops
 from tests.server.blobs import HashingFile
 from tests.server.config import MiB
 from tests.server.context import Context, Route, normalize_collection
