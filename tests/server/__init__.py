@@ -14,7 +14,8 @@ Modules: :mod:`.config` (switches), :mod:`.store` (SQLite schema, records,
 connections), :mod:`.queries`, :mod:`.blobs` (image files and hashing),
 :mod:`.hmac_check`, :mod:`.context` (per-request state, credentials, signed
 URLs), :mod:`.wire` (response formats), :mod:`.faults` (fault injection),
-:mod:`.app` (routing), :mod:`.registry_api`, :mod:`.library_api`,
-:mod:`.library_upload`, :mod:`.openapi`, :mod:`.__main__` (the process) and
-:mod:`.pytest_plugin` (fixtures).
+:mod:`.app` (routing), :mod:`.registry_api`, :mod:`.registry_push`,
+:mod:`.library_api`, :mod:`.library_tags`, :mod:`.library_upload`,
+:mod:`.openapi`, :mod:`.__main__` (the process) and :mod:`.pytest_plugin`
+(fixtures).
 """

@@ -16,7 +16,14 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
-from tests.server import library_api, library_upload, openapi, registry_api
+from tests.server import (
+    library_api,
+    library_tags,
+    library_upload,
+    openapi,
+    registry_api,
+    registry_push,
+)
 from tests.server.config import ServerConfig
 from tests.server.context import Context, Route
 from tests.server.faults import apply_fault, take_fault
@@ -92,7 +99,9 @@ class RegistryApp:
         self.routes: list[Route] = [
             Route("/api/", ("GET",), self.api_root),
             *registry_api.ROUTES,
+            *registry_push.ROUTES,
             *library_api.ROUTES,
+            *library_tags.ROUTES,
             *library_upload.ROUTES,
         ]
         self.url_map = Map(

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 
 from tests.server import queries as db_ops
 from tests.server.blobs import HashingFile, copy_stream
-from tests.server.context import Context, Route
+from tests.server.context import Context, Route, with_slash
 from tests.server.store import Container, Part, Upload
 from tests.server.wire import (
     BadBody,
@@ -336,13 +336,9 @@ def blob(ctx: Context, image_id: int) -> Response:
     )
 
 
-def _slash(rule: str) -> list[str]:
-    return [rule, rule + "/"]
-
-
 _PUT = ("PUT",)
 ROUTES: list[Route] = [
-    *(Route(r, ("POST",), upload_start) for r in _slash("/v2/imagefile/<int:image_id>")),
+    *(Route(r, ("POST",), upload_start) for r in with_slash("/v2/imagefile/<int:image_id>")),
     Route("/v2/imagefile/<int:image_id>/_complete", _PUT, upload_complete),
     Route("/v2/imagefile/<int:image_id>/_multipart", ("POST",), multipart_start),
     Route("/v2/imagefile/<int:image_id>/_multipart", _PUT, multipart_part),

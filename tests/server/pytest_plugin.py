@@ -34,7 +34,7 @@ import pytest
 from tests.server import faults
 from tests.server import queries as db_ops
 from tests.server.blobs import copy_stream
-from tests.server.registry_api import parse_metadata
+from tests.server.registry_push import parse_metadata
 from tests.server.store import Collection, Container, Store, User
 
 __all__ = ["RegistryServer", "make_registry_server", "registry_server"]
