@@ -335,7 +335,12 @@ class RegistryServer:
             faults.clear_faults(db)
 
     def requests(self, path_regex: str | None = None) -> list[dict[str, Any]]:
-        """Requests served so far (``method, path, query, status, headers``), oldest first."""
+        """Requests served so far, oldest first, optionally those whose path matches.
+
+        Each is ``{time, method, path, query, status, headers, fault}``; ``fault``
+        is the id of the injected fault applied to it (or ``None``) and a request
+        dropped by a fault before any answer has status 0.
+        """
         log = self.data_dir / "requests.jsonl"
         if not log.exists():
             return []
