@@ -3,7 +3,8 @@
 ``registry_server`` gives a :class:`RegistryServer` with default switches;
 ``make_registry_server(**flags)`` starts more (or differently configured)
 servers. Each runs ``python -m tests.server --port 0`` with a fresh data
-directory and is stopped (SIGTERM, expecting a clean exit) after the test.
+directory and is stopped (SIGTERM, expecting a clean exit) after the test;
+its image files are then deleted (the database and ``server.log`` stay).
 
 The handle talks to the server's SQLite database directly (the server keeps
 no cache), so users, collaborators, frozen tags, clock skew and faults set up
@@ -20,6 +21,7 @@ import os
 import re
 import secrets
 import select
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -157,6 +159,11 @@ class RegistryServer:
         self.stop()
         self.flags.update(flags)
         self.start()
+
+    def remove_files(self) -> None:
+        """Delete the stored images (the database and logs stay for post-mortems)."""
+        for name in ("blobs", "parts", "tmp"):
+            shutil.rmtree(self.data_dir / name, ignore_errors=True)
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -372,6 +379,7 @@ def make_registry_server(
             server.stop()
         except RuntimeError as exc:
             errors.append(str(exc))
+        server.remove_files()
     if errors:
         pytest.fail("\n".join(errors))
 
