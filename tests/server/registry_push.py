@@ -4,7 +4,9 @@ The real ``/upload`` is nginx's upload module in front of
 ``/api/uploads/complete/``; here ``/upload`` streams the multipart body through
 Werkzeug's form parser into a hashed temporary file and then applies the same
 checks. ``version`` is set to ``sha256.<hex>`` at once (there is no background
-worker) and the size is recorded in bytes (B13). Failures answer as the real
+worker) and the size is recorded in bytes (B13). The upload's MD5 (nginx's
+``file1.md5``) is not computed: it only ever named the stored file, so just its
+length matters, for the file-name limit. Failures answer as the real
 server does: HTML 500 for every auth or permission failure (R13), 200
 ``{"message"}`` for a frozen tag or a too-long file name (R14); a staff
 non-owner is refused with 403 instead of being silently dropped (B16).
@@ -30,6 +32,8 @@ from tests.server.wire import BadBody, detail, json_body, json_response, server_
 __all__ = ["ROUTES", "parse_metadata"]
 
 MAX_FILENAME = 255
+"""nginx stores ``<name>:<tag>@<md5>.sif``; Django refuses longer file names."""
+MD5_HEX = 32
 
 
 def chunked_upload(ctx: Context) -> Response:  # noqa: PLR0911 - one early answer per protocol check
@@ -121,7 +125,7 @@ def upload(ctx: Context) -> Response:
         filename: str | None,
         content_length: int | None = None,
     ) -> IO[bytes]:
-        temp = ctx.store.blobs.temp()
+        temp = ctx.store.blobs.temp(md5=False)
         temps.append(temp)
         return cast(IO[bytes], temp)
 
@@ -174,7 +178,7 @@ def _complete_upload(  # noqa: PLR0911 - one early answer per protocol check
     except ValueError as exc:
         return json_response({"message": f"Invalid metadata: {exc}"}, 400)
     name, tag = name.lower(), tag.lower()
-    if len(f"{name}:{tag}@{temp.md5}.sif") > MAX_FILENAME:
+    if len(f"{name}:{tag}@{'0' * MD5_HEX}.sif") > MAX_FILENAME:
         return json_response({"message": "Filename too long!\nMust be less than 255 characters"})
     with ctx.store.write() as db:
         existing = db_ops.find_container(db, collection.id, name, tag)
