@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import requests
 
@@ -24,6 +26,50 @@ def sha256_of(data: bytes) -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+class StreamingForm:
+    """A ``multipart/form-data`` body whose file part is read from disk as it is sent
+    (``requests`` sees a file-like object with a length, so it sets Content-Length)."""
+
+    def __init__(
+        self, fields: list[tuple[str, str]], file_field: str, filename: str, data: bytes | Path
+    ) -> None:
+        boundary = uuid.uuid4().hex
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        disposition = '--{}\r\nContent-Disposition: form-data; name="{}"\r\n\r\n{}\r\n'
+        head = b"".join(disposition.format(boundary, k, v).encode() for k, v in fields)
+        head += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
+            f'filename="{filename}"\r\nContent-Type: text/plain\r\n\r\n'
+        ).encode()
+        tail = f"\r\n--{boundary}--\r\n".encode()
+        self._file: BinaryIO = data.open("rb") if isinstance(data, Path) else io.BytesIO(data)
+        size = data.stat().st_size if isinstance(data, Path) else len(data)
+        self._segments: list[BinaryIO] = [io.BytesIO(head), self._file, io.BytesIO(tail)]
+        self._length = len(head) + size + len(tail)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(1024 * 1024):
+            yield chunk
+
+    def read(self, size: int = -1) -> bytes:
+        out = b""
+        while self._segments and (size < 0 or len(out) < size):
+            chunk = self._segments[0].read(-1 if size < 0 else size - len(out))
+            if not chunk:
+                self._segments.pop(0)
+            out += chunk
+        return out
+
+    def __enter__(self) -> StreamingForm:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
 
 
 @dataclass(frozen=True)
@@ -72,27 +118,26 @@ class Account:
         metadata: Any = None,
         header: str | None = None,
     ) -> requests.Response:
-        """Registry push step 2: multipart ``/upload``, fields in sregistry-cli's order."""
+        """Registry push step 2: multipart ``/upload``, fields in sregistry-cli's order,
+        the file streamed from disk (never read whole)."""
         if header is None:
             header = self.sign("upload", collection, name, tag)
-        fields: list[tuple[str, Any]] = [
-            ("SREGISTRY_EVENT", (None, header)),
-            ("name", (None, name)),
-            ("collection", (None, str(cid))),
-            ("tag", (None, tag)),
+        fields = [
+            ("SREGISTRY_EVENT", header),
+            ("name", name),
+            ("collection", str(cid)),
+            ("tag", tag),
         ]
         if metadata is not None:
-            text = metadata if isinstance(metadata, str) else json.dumps(metadata)
-            fields.append(("metadata", (None, text)))
-        stream = data.open("rb") if isinstance(data, Path) else io.BytesIO(data)
-        with stream:
-            fields.append(("file1", (f"{name}:{tag}.sif", stream, "text/plain")))
-            return requests.post(
-                f"{self.url}/upload",
-                files=fields,
-                headers={"Authorization": header} if header else {},
-                timeout=TIMEOUT,
+            fields.append(
+                ("metadata", metadata if isinstance(metadata, str) else json.dumps(metadata))
             )
+        form = StreamingForm(fields, "file1", f"{name}:{tag}.sif", data)
+        headers = {"Content-Type": form.content_type}
+        if header:
+            headers["Authorization"] = header
+        with form:
+            return requests.post(f"{self.url}/upload", data=form, headers=headers, timeout=TIMEOUT)
 
     def push(
         self, collection: str, name: str, tag: str, data: bytes | Path, **kw: Any
@@ -118,8 +163,12 @@ class Account:
         session.headers["Authorization"] = f"BEARER {self.token}"
         return session
 
-    def holder(self, collection: str, name: str, data: bytes, *, arch: str = "amd64") -> str:
-        """Push steps 2-8: entity, collection (created on 404), image by hash -> image id."""
+    def holder(self, collection: str, name: str, data: bytes | str, *, arch: str = "amd64") -> str:
+        """Push steps 2-8: entity, collection (created on 404), image by hash -> image id.
+
+        ``data`` is the image's bytes or its ``sha256.<hex>``.
+        """
+        digest = data if isinstance(data, str) else sha256_of(data)
         session = self.session()
         found = session.get(f"{self.url}/v1/collections/{self.user}/{collection}", timeout=TIMEOUT)
         if found.status_code == 404:
@@ -136,7 +185,7 @@ class Account:
         )
         assert container.status_code == 200, container.text
         image = session.get(
-            f"{self.url}/v1/images/{self.user}/{collection}/{name}:{sha256_of(data)}?arch={arch}",
+            f"{self.url}/v1/images/{self.user}/{collection}/{name}:{digest}?arch={arch}",
             timeout=TIMEOUT,
         )
         assert image.status_code == 200, image.text
@@ -189,3 +238,57 @@ class Account:
             tagged = self.tag(container_id, image_id, tag)
             assert tagged.status_code == 200, tagged.text
         return image_id
+
+    def multipart(self, image_id: str, path: Path) -> requests.Response:
+        """v2 multipart upload of a file, streaming each part from disk."""
+        session = self.session()
+        base = f"{self.url}/v2/imagefile/{image_id}"
+        size = path.stat().st_size
+        start = session.post(
+            f"{base}/_multipart", data=json.dumps({"filesize": size}), timeout=TIMEOUT
+        )
+        assert start.status_code == 200, start.text
+        upload = start.json()["data"]
+        parts = []
+        for number in range(1, upload["totalParts"] + 1):
+            offset = (number - 1) * upload["partSize"]
+            length = min(upload["partSize"], size - offset)
+            with FileSlice(path, offset, length) as chunk:
+                body = {"uploadID": upload["uploadID"], "partNumber": number, "partSize": length}
+                presign = session.put(f"{base}/_multipart", data=json.dumps(body), timeout=TIMEOUT)
+                assert presign.status_code == 200, presign.text
+                put = requests.put(
+                    presign.json()["data"]["presignedURL"], data=chunk, timeout=TIMEOUT
+                )
+            assert put.status_code == 200, put.text
+            parts.append({"partNumber": number, "token": put.headers["ETag"]})
+        body = {"uploadID": upload["uploadID"], "completedParts": parts}
+        return session.put(f"{base}/_multipart_complete", data=json.dumps(body), timeout=TIMEOUT)
+
+
+class FileSlice:
+    """``length`` bytes of a file from ``offset``, as a streamed request body."""
+
+    def __init__(self, path: Path, offset: int, length: int) -> None:
+        self._file = path.open("rb")
+        self._file.seek(offset)
+        self._left = length
+
+    def __len__(self) -> int:
+        return self._left
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(1024 * 1024):
+            yield chunk
+
+    def read(self, size: int = -1) -> bytes:
+        want = self._left if size < 0 else min(size, self._left)
+        chunk = self._file.read(want)
+        self._left -= len(chunk)
+        return chunk
+
+    def __enter__(self) -> FileSlice:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
