@@ -21,6 +21,7 @@ from sregistry.errors import (
 )
 from sregistry.main.registry.client import RegistryClient
 from tests.e2e.conftest import Registry, cli
+from tests.server.pytest_plugin import RegistryServer
 
 pytestmark = pytest.mark.e2e
 
@@ -133,26 +134,43 @@ def test_pushing_into_someone_elses_collection(
     registry: Registry, client: RegistryClient, image: Path
 ) -> None:
     client.push(image, "dinosaur/avocado", inspect=False)
-    with registry.client("alice") as alice, pytest.raises(PermissionDenied) as caught:
+    with (
+        registry.client("alice") as alice,
+        pytest.raises(PermissionDenied, match="'alice' is not an owner of collection 'dinosaur'"),
+    ):
         alice.push(image, "dinosaur/other", inspect=False)
-    assert "alice" in caught.value.message
     assert registry.server.container("dinosaur", "other", "latest") is None
 
 
-def test_user_collections_off(make_registry_server: Callable[..., object], image: Path) -> None:
+def test_user_collections_off(
+    make_registry_server: Callable[..., RegistryServer], image: Path
+) -> None:
     server = make_registry_server(user_collections=False)
-    token = server.add_user("vsoch")  # type: ignore[attr-defined]
-    client = RegistryClient(base=server.url, username="vsoch", token=token, env={})  # type: ignore[attr-defined]
-    with pytest.raises(PermissionDenied, match="vsoch"):
+    token = server.add_user("vsoch")
+    server.create_collection("owned", "vsoch")
+    client = RegistryClient(base=server.url, username="vsoch", token=token, env={})
+    with pytest.raises(PermissionDenied, match="refused to let 'vsoch' create") as caught:
         client.push(image, "dinosaur/avocado", inspect=False)
+    assert "USER_COLLECTIONS" in (caught.value.hint or "")
+    with pytest.raises(PermissionDenied, match="although 'vsoch' owns collection 'owned'") as owned:
+        client.push(image, "owned/avocado", inspect=False)
+    assert "USER_COLLECTIONS" in (owned.value.hint or "")
 
 
 def test_a_wrong_token(registry: Registry, image: Path) -> None:
     client = RegistryClient(base=registry.url, username="vsoch", token="f" * 40, env={})
-    with pytest.raises((AuthenticationError, PermissionDenied)) as caught:
+    with pytest.raises(AuthenticationError, match="does not accept the token of 'vsoch'") as caught:
         client.push(image, "dinosaur/avocado", inspect=False)
-    assert "token" in (caught.value.message + (caught.value.hint or ""))
+    assert "sregistry login" in (caught.value.hint or "")
     assert "f" * 40 not in caught.value.message + (caught.value.hint or "")
+
+
+def test_someone_elses_token(registry: Registry, image: Path) -> None:
+    client = RegistryClient(
+        base=registry.url, username="vsoch", token=registry.tokens["alice"], env={}
+    )
+    with pytest.raises(AuthenticationError, match="belongs to 'alice', not to 'vsoch'"):
+        client.push(image, "dinosaur/avocado", inspect=False)
 
 
 def test_no_credentials_fail_before_any_request(registry: Registry, image: Path) -> None:
@@ -276,8 +294,9 @@ def test_cli_push_tag_option(as_vsoch: Registry, image: Path) -> None:
     ("setup", "code", "text"),
     [
         ("no-token", 4, "needs a registry token"),
+        ("bad-token", 4, "does not accept the token of 'vsoch'"),
         ("frozen", 4, "is frozen on the registry"),
-        ("not-owner", 4, "alice"),
+        ("not-owner", 4, "'alice' is not an owner of collection 'dinosaur'"),
         ("too-large", 1, "too large (HTTP 413)"),
         ("server-error", 1, "HTTP 502"),
         ("missing-file", 3, "does not exist"),
@@ -295,6 +314,8 @@ def test_cli_push_failures(  # noqa: PLR0917 - fixtures and parameters
     name = "dinosaur/avocado"
     if setup == "no-token":
         monkeypatch.delenv("SREGISTRY_REGISTRY_TOKEN")
+    elif setup == "bad-token":
+        monkeypatch.setenv("SREGISTRY_REGISTRY_TOKEN", "0" * 40)
     elif setup == "frozen":
         server.add_image("dinosaur", "avocado", "latest", b"old", owner="vsoch")
         server.freeze("dinosaur", "avocado", "latest")

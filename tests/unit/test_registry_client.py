@@ -266,7 +266,7 @@ def test_push_refusal_user_collections_off(
     mocked.add("GET", f"{ROOT}/v1/entities", json={"data": {"name": "vsoch"}})
     mocked.add("GET", f"{ROOT}/v1/collections/vsoch/dinosaur", status=404)
     mocked.add("GET", f"{API}/collection/dinosaur", json={})
-    with pytest.raises(PermissionDenied, match="does not let 'vsoch' create") as caught:
+    with pytest.raises(PermissionDenied, match="refused to let 'vsoch' create") as caught:
         client.push(image, "dinosaur/avocado", inspect=False)
     assert "USER_COLLECTIONS" in (caught.value.hint or "")
 

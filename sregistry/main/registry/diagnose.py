@@ -163,9 +163,11 @@ def _permission(
         )
     if exists is False:
         return PermissionDenied(
-            f"the registry does not let {user!r} create collection {collection!r}",
-            hint="it does not allow users to create collections (USER_COLLECTIONS); ask its "
-            "administrators to create the collection and make you an owner",
+            f"the registry refused to let {user!r} create collection {collection!r} (the token "
+            "is valid)",
+            hint="it may not allow users to create collections (USER_COLLECTIONS): ask its "
+            "administrators to create it and make you an owner; or this computer's clock is off "
+            "by an hour or more (signatures are checked against the server's UTC hour)",
             **common,
         )
     return PermissionDenied(
