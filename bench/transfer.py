@@ -211,43 +211,51 @@ class Bench:
 
     # -- one size -----------------------------------------------------------------
     def run_size(self, size: int) -> None:
+        """``repeat`` rounds; each round starts with another tool (no tool always follows the
+        same one) and every timed command starts after ``sync`` (no tool pays for another's
+        dirty pages)."""
         source = self.scratch / f"source-{size}.sif"
         write_file(source, size)
-        collection = "bench"
-        base = f"s{size >> 20}m"
+        base = f"bench/s{size >> 20}m"
         out = self.scratch / "pulled.sif"
         legacy_dir = self.scratch / "legacy-pull"
+
+        def legacy_pull() -> Measured:
+            run = self.pull_legacy(f"{base}:legacy", legacy_dir)
+            (pulled,) = legacy_dir.iterdir()
+            take(pulled, size)
+            shutil.rmtree(legacy_dir)
+            return run
+
+        def pulled(run: Measured) -> Measured:
+            take(out, size)
+            return run
+
+        pushes: list[tuple[str, Callable[[], Measured]]] = [
+            ("curl", lambda: self.push_curl(source, "bench", base.split("/")[1], "curl")),
+            ("sregistry", lambda: self.push_sregistry(source, f"{base}:sregistry")),
+        ]
+        if self.legacy:
+            pushes.append(
+                ("sregistry-cli 0.2.39", lambda: self.push_legacy(source, f"{base}:legacy"))
+            )
         for attempt in range(self.repeat):
             print(f"  {label(size)}: round {attempt + 1}/{self.repeat}", file=sys.stderr)
-            self.record(size, "push", "curl", self.push_curl(source, collection, base, "curl"))
-            self.record(
-                size,
-                "push",
-                "sregistry",
-                self.push_sregistry(source, f"{collection}/{base}:sregistry"),
-            )
+            for tool, action in rotate(pushes, attempt):
+                os.sync()
+                self.record(size, "push", tool, action())
+        url = self.image_url(f"{base}:curl")  # the same for every round
+        for attempt in range(self.repeat):
+            pulls: list[tuple[str, Callable[[], Measured]]] = [
+                ("curl", lambda: pulled(self.pull_curl(url, out))),
+                ("curl + sha256sum", lambda: pulled(self.pull_curl_sha256(url, out))),
+                ("sregistry", lambda: pulled(self.pull_sregistry(f"{base}:curl", out))),
+            ]
             if self.legacy:
-                self.record(
-                    size, "push", "sregistry-cli 0.2.39",
-                    self.push_legacy(source, f"{collection}/{base}:legacy"),
-                )  # fmt: skip
-            url = self.image_url(f"{collection}/{base}:curl")
-            self.record(size, "pull", "curl", self.pull_curl(url, out))
-            take(out, size)
-            self.record(size, "pull", "curl + sha256sum", self.pull_curl_sha256(url, out))
-            take(out, size)
-            self.record(
-                size, "pull", "sregistry", self.pull_sregistry(f"{collection}/{base}:curl", out)
-            )
-            take(out, size)
-            if self.legacy:
-                self.record(
-                    size, "pull", "sregistry-cli 0.2.39",
-                    self.pull_legacy(f"{collection}/{base}:legacy", legacy_dir),
-                )  # fmt: skip
-                (pulled,) = legacy_dir.iterdir()
-                take(pulled, size)
-                shutil.rmtree(legacy_dir)
+                pulls.append(("sregistry-cli 0.2.39", legacy_pull))
+            for tool, action in rotate(pulls, attempt):
+                os.sync()
+                self.record(size, "pull", tool, action())
         source.unlink()
 
     def hash_modes(self, size: int) -> list[tuple[str, float, float]]:
@@ -283,6 +291,14 @@ class Bench:
             )
             for mode, t in results.items()
         ]
+
+
+def rotate(
+    items: list[tuple[str, Callable[[], Measured]]], by: int
+) -> list[tuple[str, Callable[[], Measured]]]:
+    """``items`` starting at position ``by`` (modulo its length)."""
+    shift = by % len(items)
+    return items[shift:] + items[:shift]
 
 
 def take(path: Path, size: int) -> None:
