@@ -14,9 +14,10 @@ in the same run and interleaved (so machine load hits every tool alike):
   sha256 verification, rename), next to ``curl -o FILE`` of the same download
   URL (no verification) and ``curl -o FILE`` followed by ``sha256sum``;
 * the same with sregistry-cli 0.2.39 when its registry backend can run:
-  ``--legacy`` names its ``sregistry`` script (default ``/tmp/legacy/bin/sregistry``;
-  it needs the ``registry`` extra: ``python3 -m venv V && V/bin/pip install
-  'sregistry[registry]==0.2.39'``).
+  ``--legacy`` names its ``sregistry`` script (default: the venv that
+  ``tests/reference_server/test_legacy_client.py`` installs, else
+  ``/tmp/legacy/bin/sregistry``; it needs the registry extra:
+  ``python3 -m venv V && V/bin/pip install 'sregistry[registry]==0.2.39'``).
 
 Each figure is the median of ``--repeat`` runs: wall time, throughput (MiB/s),
 the ratio to curl's time (higher is better; the targets are >= 0.8 for push and
@@ -54,7 +55,11 @@ from tests.server.pytest_plugin import RegistryServer  # noqa: E402
 
 MiB = 1 << 20
 USER = "bench"
-DEFAULT_LEGACY = "/tmp/legacy/bin/sregistry"
+LEGACY_CANDIDATES = (
+    # where tests/reference_server/test_legacy_client.py installs it (with its registry extra)
+    REPO / ".pytest_cache" / "d" / "legacy-sregistry-0.2.39" / "venv" / "bin" / "sregistry",
+    Path("/tmp/legacy/bin/sregistry"),
+)
 
 
 def parse_size(text: str) -> int:
@@ -315,6 +320,19 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
+def find_legacy(path: str | None) -> tuple[str | None, str]:
+    """The given legacy script, or the first usable candidate; else why none is."""
+    if path is not None:
+        return legacy_usable(path)
+    reasons = []
+    for candidate in LEGACY_CANDIDATES:
+        found, why = legacy_usable(str(candidate))
+        if found:
+            return found, ""
+        reasons.append(why)
+    return None, "; ".join(reasons)
+
+
 def legacy_usable(path: str | None) -> tuple[str | None, str]:
     """The legacy script when its registry backend imports, else why not."""
     if path is None:
@@ -356,7 +374,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="256M,2G", help="comma-separated sizes (256M,2G)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--dir", type=Path, default=None, help="scratch directory (default /tmp)")
-    parser.add_argument("--legacy", default=DEFAULT_LEGACY, help="sregistry-cli 0.2.39 script")
+    parser.add_argument(
+        "--legacy",
+        default=None,
+        help="sregistry-cli 0.2.39 script (default: the venv the legacy e2e tests install, "
+        "else /tmp/legacy/bin/sregistry)",
+    )
     parser.add_argument("--no-legacy", action="store_true", help="skip sregistry-cli 0.2.39")
     parser.add_argument(
         "--hash-modes", action="store_true", help="also time worker-thread vs inline hashing"
@@ -367,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         print("curl is required", file=sys.stderr)
         return 2
     sizes = [parse_size(item) for item in args.sizes.split(",") if item.strip()]
-    legacy, why = legacy_usable(None if args.no_legacy else args.legacy)
+    legacy, why = (None, "not requested") if args.no_legacy else find_legacy(args.legacy)
     scratch = Path(tempfile.mkdtemp(prefix="sregistry-bench-", dir=args.dir))
     server = RegistryServer(scratch / "server", {})
     try:
