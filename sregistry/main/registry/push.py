@@ -62,7 +62,8 @@ class PushContext:
     urls: RegistryUrls
     signer: Signer
     clock: Clock
-    threaded_hash: bool = True
+    threaded_hash: bool = False
+    """Hash the upload on a worker thread (default: inline, see RegistryClient)."""
 
     def subject(self, ref: ImageName) -> str:
         return f"{ref.collection}/{ref.name}:{ref.tag}"
