@@ -29,6 +29,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import requests.auth
+import requests.utils
 import urllib3.exceptions
 
 from sregistry import __version__
@@ -290,6 +291,13 @@ class Transport:
     ) -> None:
         self._owns_session = session is None
         self.session = session if session is not None else make_session(verify=verify)
+        default_agent = requests.utils.default_user_agent()
+        self._agent = (
+            {"User-Agent": user_agent()}
+            if self.session.headers.get("User-Agent") == default_agent
+            else {}
+        )
+        """Our User-Agent for a caller's session that has only requests' own."""
         self.verify = verify
         self.timeout = Timeout.resolve(timeout, env)
         self.retry = retry or RetryPolicy()
@@ -328,7 +336,7 @@ class Transport:
         method = method.upper()
         follow = method in {"GET", "HEAD"} if follow_redirects is None else follow_redirects
         start_origin = origin(url)
-        sent_headers = dict(headers or {})
+        sent_headers = {**self._agent, **(headers or {})}
         history: list[requests.Response] = []
         for _hop in range(MAX_REDIRECTS + 1):
             response = self._send_with_retries(
