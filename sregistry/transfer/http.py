@@ -20,6 +20,7 @@ from __future__ import annotations
 import http.client
 import logging
 import os
+import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -159,16 +160,7 @@ def classify(exc: requests.exceptions.RequestException, where: str) -> _Failure:
 
 def _classify_request(exc: requests.exceptions.RequestException, where: str) -> _Failure | None:
     if isinstance(exc, requests.exceptions.SSLError):
-        return _Failure(
-            TransferError(
-                f"TLS verification failed for {where}: {_reason(exc)}",
-                hint="point REQUESTS_CA_BUNDLE at your site's CA bundle, or use --insecure "
-                "(SREGISTRY_HTTPS_NOVERIFY=1) only if you trust the network",
-                url=where,
-            ),
-            transient=False,
-            nothing_sent=True,
-        )
+        return _Failure(_tls_error(exc, where), transient=False, nothing_sent=True)
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return _Failure(
             TransferError(
@@ -200,6 +192,36 @@ def _classify_request(exc: requests.exceptions.RequestException, where: str) -> 
             nothing_sent=True,
         )
     return None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps (requests -> urllib3 -> ssl/socket), outermost first."""
+    found = [exc]
+    while len(found) < 8:
+        inner = _reason(found[-1])
+        if inner is found[-1]:
+            inner = found[-1].__cause__ or found[-1].__context__ or inner
+        if inner is found[-1] or inner in found:
+            break
+        found.append(inner)
+    return found
+
+
+def _tls_error(exc: BaseException, where: str) -> TransferError:
+    """A failed certificate check (with CA advice), or another TLS failure."""
+    cause = next((c for c in _chain(exc) if isinstance(c, ssl.SSLCertVerificationError)), None)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return TransferError(
+            f"TLS verification failed for {where}: {cause.verify_message or cause.reason}",
+            hint="point REQUESTS_CA_BUNDLE at your site's CA bundle, or use --insecure "
+            "(SREGISTRY_HTTPS_NOVERIFY=1) only if you trust the network",
+            url=where,
+        )
+    return TransferError(
+        f"the TLS handshake with {where} failed: {_short(_reason(exc))}",
+        hint="check the URL's scheme (https:// or http://) and port",
+        url=where,
+    )
 
 
 def _classify_connection(exc: requests.exceptions.RequestException, where: str) -> _Failure:
@@ -276,7 +298,7 @@ def describe(exc: BaseException) -> str:
 class Transport:
     """Sends requests through one session with the policies above.
 
-    ``sleep`` and ``clock`` are injectable so tests need not wait.
+    ``sleep`` is injectable so tests need not wait.
     """
 
     def __init__(
