@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -75,14 +75,7 @@ class PushContext:
             probe = Probe(self.transport, self.urls, self.signer.username, self.signer.token())
             return explain_refusal(response, exchange, probe=probe, collection=ref.collection)
 
-        return Exchange(
-            exchange.op,
-            exchange.subject,
-            exchange.user,
-            exchange.signed_at,
-            exchange.now,
-            refusal=explain,
-        )
+        return replace(exchange, refusal=explain)
 
 
 class _HeaderAuth(requests.auth.AuthBase):
@@ -231,6 +224,7 @@ def upload(
     metadata_json = json.dumps(metadata, separators=(",", ":"), sort_keys=True)
     for attempt in (1, 2):
         hasher = make_hasher(threaded=ctx.threaded_hash)
+        exchange: Exchange | None = None
         try:
             response, exchange = _send(
                 ctx,
@@ -264,7 +258,7 @@ def upload(
             ) from None
         except AuthenticationError:
             hasher.close()
-            if attempt == 1 and _hour_turned(exchange):
+            if attempt == 1 and exchange is not None and _hour_turned(exchange):
                 warnings.append(
                     "the registry refused the upload's signature, made before the UTC hour "
                     "turned: sent again, freshly signed"
