@@ -57,6 +57,9 @@ def pull(
             result = client.pull(image, output, force=force, progress=progress)
     for warning in result.warnings:
         app.out.warn(warning)
-    checked = f"sha256 {result.sha256}" + (f", version {result.version}" if result.version else "")
-    app.out.info(f"pulled {result.name}: {human_size(result.size)}, {checked}")
+    verified = result.version == f"sha256.{result.sha256}"
+    app.out.info(
+        f"pulled {result.name} ({human_size(result.size)}), sha256 {result.sha256}"
+        + (" verified" if verified else "")
+    )
     app.out.result(str(result.path))
