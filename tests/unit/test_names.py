@@ -107,7 +107,8 @@ def test_parse_never_crashes(text: str) -> None:
 _word = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,20}", fullmatch=True).filter(
     lambda w: not w.lower().endswith((".sif", ".img", ".simg"))
 )
-_collection = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
+# already-normalised collections: single dashes between alphanumeric runs ("0--0" is not)
+_collection = st.from_regex(r"[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,3}", fullmatch=True)
 _host = st.sampled_from([None, "localhost:5000", "registry.example.org", "10.0.0.1:8443"])
 
 
