@@ -18,6 +18,7 @@ __all__ = [
     "RETIRED_BACKENDS",
     "SECRETS_ENV",
     "choose_backend",
+    "default_storage_dir",
     "home_dir",
     "read_secrets",
     "secrets_path",
@@ -57,6 +58,18 @@ def home_dir(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     home = env.get("HOME")
     return Path(home) if home else Path.home()
+
+
+def default_storage_dir(env: Mapping[str, str] | None = None) -> Path:
+    """``$SREGISTRY_STORAGE``, else the platform's user data directory for sregistry
+    (``~/.local/share/sregistry`` on Linux, honouring ``$XDG_DATA_HOME``)."""
+    env = os.environ if env is None else env
+    explicit = env.get("SREGISTRY_STORAGE")
+    if explicit:
+        return Path(explicit).expanduser()
+    import platformdirs
+
+    return platformdirs.user_data_path("sregistry")
 
 
 def secrets_path(env: Mapping[str, str] | None = None) -> Path:
