@@ -1,0 +1,889 @@
+"""The local image store: named, tagged images over content-addressed files.
+
+Layout under the storage root (``$SREGISTRY_STORAGE``, else the platform's
+user data directory)::
+
+    <root>/sregistry.db              SQLite: one row per collection/name:tag
+    <root>/store-id                  binds the files to their database
+    <root>/blobs/sha256/<hex>.sif    one read-only file per distinct content
+    <root>/blobs/sha256/tmp.*        files being written (swept when abandoned)
+
+``$SREGISTRY_DATABASE`` may move ``sregistry.db`` to another folder; the
+``store-id`` file then keeps two databases from sharing (and garbage
+collecting) one set of files.
+
+Invariants, held across crashes and concurrent processes:
+
+* a row is committed only after its file is complete, flushed and renamed
+  into place (inside the same transaction, so no other process can remove
+  the file in between);
+* a file is deleted only inside a transaction that sees no row using it,
+  after the transaction that dropped its last row has committed;
+* so a crash can leave an unused file or a temporary file, never a row
+  without its file. :meth:`ImageStore.sweep` removes both; it runs once,
+  cheaply (one directory listing, one query), before the first change an
+  :class:`ImageStore` makes.
+
+An :class:`ImageStore` holds one SQLite connection: use it from one thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import stat
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sregistry.config import default_storage_dir
+from sregistry.errors import (
+    ConfigError,
+    DestinationExists,
+    IntegrityError,
+    InvalidName,
+    NotFound,
+    SregistryError,
+)
+from sregistry.main.base import ImageInfo, Label, ProgressCallback
+from sregistry.names import ImageName, normalize_collection, parse, strip_image_suffix
+from sregistry.store import db
+from sregistry.store.blobs import BlobDir, Staged, is_digest
+from sregistry.store.files import copy_hashing, create_temp, fsync_dir, place, remove_quietly
+
+__all__ = ["DATABASE_FILE", "ImageStore", "StoreCheck", "StoredImage", "SweepResult"]
+
+log = logging.getLogger(__name__)
+
+DATABASE_FILE = "sregistry.db"
+STORE_ID_FILE = "store-id"
+SWEEP_MIN_AGE = 600.0
+"""Seconds a dead writer's temporary file is left alone by the automatic sweep."""
+
+PathLike = str | os.PathLike[str]
+_COLUMNS = "collection, name, tag, sha256, size, arch, metadata, source, created"
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """One tag in the store and the file holding its bytes."""
+
+    collection: str
+    name: str
+    tag: str
+    sha256: str
+    """Lowercase hex SHA-256 of the file."""
+    size: int
+    path: Path
+    """The content-addressed file (shared by every tag with the same bytes)."""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    """Inspect attributes (``labels``, ``runscript``, ...), empty when unknown."""
+    source: str = "local"
+    """Where the bytes came from: ``local`` or the registry they were pulled from."""
+    created: str = ""
+    """When this tag got these bytes, ISO 8601 UTC."""
+    arch: str | None = None
+
+    @property
+    def uri(self) -> str:
+        """``collection/name:tag``."""
+        return f"{self.collection}/{self.name}:{self.tag}"
+
+    @property
+    def version(self) -> str:
+        """``sha256.<hex>``, the registry's version form."""
+        return f"sha256.{self.sha256}"
+
+    def to_image_info(self) -> ImageInfo:
+        """The backend-neutral description :class:`~sregistry.main.base.Client` returns."""
+        return ImageInfo(
+            collection=self.collection,
+            name=self.name,
+            tag=self.tag,
+            version=self.version,
+            size=self.size,
+            created=self.created,
+            arch=self.arch,
+            location=str(self.path),
+            metadata=self.metadata,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "uri": self.uri,
+            "collection": self.collection,
+            "name": self.name,
+            "tag": self.tag,
+            "version": self.version,
+            "sha256": self.sha256,
+            "size": self.size,
+            "path": str(self.path),
+            "source": self.source,
+            "created": self.created,
+            "arch": self.arch,
+            "metadata": dict(self.metadata),
+        }
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What a sweep removed."""
+
+    temps: tuple[Path, ...] = ()
+    """Abandoned temporary files."""
+    orphans: tuple[str, ...] = ()
+    """Digests of files no row used any more."""
+
+
+@dataclass(frozen=True)
+class StoreCheck:
+    """The result of :meth:`ImageStore.check`: empty tuples mean a consistent store."""
+
+    images: int = 0
+    missing: tuple[str, ...] = ()
+    """Tags whose file is missing."""
+    corrupt: tuple[str, ...] = ()
+    """Tags whose file does not hash to its digest (only with ``verify``)."""
+    orphans: tuple[str, ...] = ()
+    """Digests of files no tag uses."""
+    temps: tuple[Path, ...] = ()
+    """Temporary files present (someone's work in progress, or leftovers)."""
+
+    @property
+    def ok(self) -> bool:
+        """No missing or corrupt file, no orphan, no temporary file."""
+        return not (self.missing or self.corrupt or self.orphans or self.temps)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _digest_of(version: str, text: str) -> str:
+    for prefix in ("sha256.", "sha256:"):
+        if version.startswith(prefix):
+            version = version[len(prefix) :]
+            break
+    if not is_digest(version):
+        raise InvalidName(
+            f"invalid image name {text!r}: the local store selects versions by sha256 "
+            "(@sha256.<64 hex digits>)"
+        )
+    return version
+
+
+def _tag_given(text: str) -> bool:
+    last = text.split("@", 1)[0].rsplit("/", 1)[-1]
+    return ":" in last
+
+
+def _labels_of(metadata: Mapping[str, Any]) -> list[tuple[str, str]]:
+    labels = metadata.get("labels")
+    if not isinstance(labels, Mapping):
+        return []
+    return [
+        (str(key), value if isinstance(value, str) else json.dumps(value, sort_keys=True))
+        for key, value in labels.items()
+    ]
+
+
+class ImageStore:
+    """The local image store (see the module documentation for its layout).
+
+    ``root`` is the storage folder; without it ``$SREGISTRY_STORAGE`` (else
+    the user data directory) holds the files and ``$SREGISTRY_DATABASE``
+    (else the same folder) holds ``sregistry.db``. ``env`` replaces
+    ``os.environ`` for those lookups. Reading a store that does not exist yet
+    creates nothing.
+    """
+
+    def __init__(self, root: PathLike | None = None, *, env: Mapping[str, str] | None = None):
+        environ = os.environ if env is None else env
+        if root is None:
+            self.root = default_storage_dir(environ)
+            database_dir = environ.get("SREGISTRY_DATABASE")
+            folder = Path(database_dir).expanduser() if database_dir else self.root
+        else:
+            self.root = Path(root).expanduser()
+            folder = self.root
+        self.database = folder / DATABASE_FILE
+        self.blobs = BlobDir(self.root / "blobs" / "sha256")
+        self._conn: sqlite3.Connection | None = None
+        self._ready = False
+
+    def __repr__(self) -> str:
+        return f"ImageStore({str(self.root)!r})"
+
+    # -- lifecycle ----------------------------------------------------------
+    def close(self) -> None:
+        """Close the database connection (the store can be used again after)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> ImageStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """The connection, or ``None`` when the database does not exist yet."""
+        if self._conn is None:
+            if not self.database.exists():
+                return None
+            self._conn = db.connect(self.database)
+        return self._conn
+
+    def _writer(self) -> sqlite3.Connection:
+        """The connection, creating the store if needed and sweeping it once."""
+        if self._conn is None:
+            self._conn = db.connect(self.database)
+        if not self._ready:
+            self._ready = True
+            self._bind(self._conn)
+            self.sweep()
+        return self._conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._writer()
+        try:
+            with db.write(conn):
+                yield conn
+        except sqlite3.Error as exc:
+            raise db.store_error(self.database, exc) from None
+
+    def _bind(self, conn: sqlite3.Connection) -> None:
+        """Check (or record) that this database and these files belong together,
+        so that garbage collection never deletes files another database uses."""
+        id_file = self.root / STORE_ID_FILE
+        with self._write_raw(conn):
+            row = conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
+            db_id: str | None = row[0] if row else None
+            file_id = _read_id(id_file)
+            if db_id is None:
+                if file_id is None:
+                    fresh = uuid.uuid4().hex
+                    file_id = _create_id(id_file, fresh)
+                    foreign = file_id != fresh
+                else:
+                    foreign = True
+                if foreign and self.blobs.digests():
+                    raise self._foreign()
+                conn.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?)", (file_id,))
+            elif file_id is None:
+                if _create_id(id_file, db_id) != db_id:
+                    raise self._foreign()
+            elif file_id != db_id:
+                raise self._foreign()
+
+    def _foreign(self) -> ConfigError:
+        return ConfigError(
+            f"the image files in {self.root} are recorded in another database, not {self.database}",
+            hint="set SREGISTRY_DATABASE to that database's folder, or SREGISTRY_STORAGE "
+            "to another folder",
+        )
+
+    @contextmanager
+    def _write_raw(self, conn: sqlite3.Connection) -> Iterator[None]:
+        try:
+            with db.write(conn):
+                yield
+        except sqlite3.Error as exc:
+            raise db.store_error(self.database, exc) from None
+
+    # -- maintenance --------------------------------------------------------
+    def sweep(self, *, min_age: float = SWEEP_MIN_AGE) -> SweepResult:
+        """Remove abandoned temporary files and files no tag uses any more.
+
+        A temporary file is abandoned when its writer, a process of this host,
+        has exited and the file has not changed for ``min_age`` seconds (or
+        when it has not changed for a day). Cost: one directory listing and
+        one query.
+        """
+        conn = self._writer()
+        temps = tuple(self.blobs.sweep_temps(min_age=min_age))
+        with self._write_raw(conn):
+            used = {row[0] for row in conn.execute("SELECT DISTINCT sha256 FROM images")}
+            orphans = tuple(sorted(self.blobs.digests() - used))
+            for digest in orphans:
+                self.blobs.remove(digest)
+        if temps or orphans:
+            log.info(
+                "image store %s: removed %d abandoned temporary file(s) and %d unused file(s)",
+                self.root,
+                len(temps),
+                len(orphans),
+            )
+        return SweepResult(temps, orphans)
+
+    def check(self, *, verify: bool = False) -> StoreCheck:
+        """Compare rows and files; with ``verify`` also hash every file (slow)."""
+        conn = self._reader()
+        images = self._select(conn, "", ()) if conn is not None else []
+        present = self.blobs.digests()
+        missing = tuple(image.uri for image in images if image.sha256 not in present)
+        corrupt: list[str] = []
+        if verify:
+            from sregistry.store.files import hash_fd
+
+            checked: dict[str, bool] = {}
+            for image in images:
+                if image.sha256 not in present:
+                    continue
+                if image.sha256 not in checked:
+                    with open(image.path, "rb") as reader:
+                        digest, _size = hash_fd(reader.fileno())
+                    checked[image.sha256] = digest == image.sha256
+                if not checked[image.sha256]:
+                    corrupt.append(image.uri)
+        used = {image.sha256 for image in images}
+        return StoreCheck(
+            images=len(images),
+            missing=missing,
+            corrupt=tuple(corrupt),
+            orphans=tuple(sorted(present - used)),
+            temps=tuple(self.blobs.temps()),
+        )
+
+    # -- reading ------------------------------------------------------------
+    def _row(self, row: tuple[Any, ...]) -> StoredImage:
+        collection, name, tag, digest, size, arch, metadata, source, created = row
+        try:
+            parsed = json.loads(metadata)
+        except ValueError:
+            parsed = {}
+        return StoredImage(
+            collection=collection,
+            name=name,
+            tag=tag,
+            sha256=digest,
+            size=size,
+            path=self.blobs.path(digest),
+            metadata=parsed if isinstance(parsed, dict) else {},
+            source=source,
+            created=created,
+            arch=arch,
+        )
+
+    def _select(
+        self, conn: sqlite3.Connection, where: str, params: tuple[Any, ...]
+    ) -> list[StoredImage]:
+        # ``where`` is built from constant fragments; values are bound parameters.
+        sql = f"SELECT {_COLUMNS} FROM images {where} ORDER BY collection, name, tag"  # noqa: S608
+        try:
+            rows = conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise db.store_error(self.database, exc) from None
+        return [self._row(row) for row in rows]
+
+    def get(self, name: str) -> StoredImage:
+        """The stored image ``name`` (``collection/name:tag[@sha256.<hex>]``).
+
+        With ``@sha256.<hex>`` and no tag, any tag of ``collection/name``
+        holding those bytes is chosen. Raises :class:`NotFound`.
+        """
+        ref = parse(name)
+        conn = self._reader()
+        found: list[StoredImage] = []
+        if conn is not None:
+            if ref.version and not _tag_given(name):
+                found = self._select(
+                    conn,
+                    "WHERE collection = ? AND name = ? AND sha256 = ?",
+                    (ref.collection, ref.name, _digest_of(ref.version, name)),
+                )
+            else:
+                found = self._select(
+                    conn,
+                    "WHERE collection = ? AND name = ? AND tag = ?",
+                    (ref.collection, ref.name, ref.tag),
+                )
+        if ref.version and found and found[0].sha256 != _digest_of(ref.version, name):
+            raise NotFound(
+                f"{ref.uri} is not in the local store ({found[0].uri} has {found[0].version})"
+            )
+        if not found:
+            raise NotFound(
+                f"{ref.uri} is not in the local store",
+                hint="`sregistry images` lists what it holds",
+            )
+        return found[0]
+
+    def find_blob(self, sha256: str) -> Path | None:
+        """The stored file with these bytes, if any (for "already have it" checks)."""
+        digest = sha256.lower()
+        if digest.startswith("sha256."):
+            digest = digest[len("sha256.") :]
+        if not is_digest(digest):
+            return None
+        return self.blobs.find(digest)
+
+    def search(self, query: str | None = None) -> list[StoredImage]:
+        """Stored images matching ``query``, sorted by name.
+
+        ``None``/``""``/``*``: everything. ``sha256.<hex prefix>``: by content.
+        ``collection/``, ``/name[:tag]``, ``collection/name[:tag]``,
+        ``name:tag``: those fields exactly. Any other word: a substring of
+        collection, name, tag or ``collection/name:tag``.
+        """
+        conn = self._reader()
+        if conn is None:
+            return []
+        text = (query or "").strip().lower()
+        if not text or text == "*":
+            return self._select(conn, "", ())
+        for prefix in ("sha256.", "sha256:"):
+            if text.startswith(prefix):
+                return self._select(
+                    conn, "WHERE substr(sha256, 1, ?) = ?", (len(text) - 7, text[7:])
+                )
+        if "/" in text or ":" in text:
+            return self._select(conn, *_structured(text))
+        uri = "collection || '/' || name || ':' || tag"
+        return self._select(
+            conn,
+            f"WHERE instr(collection, ?) OR instr(name, ?) OR instr(tag, ?) OR instr({uri}, ?)",
+            (text, text, text, text),
+        )
+
+    def labels(self, key: str | None = None, value: str | None = None) -> list[Label]:
+        """Labels of stored images (from their metadata), filtered by key and/or
+        value (exact, case-insensitive), each with the tags carrying it."""
+        conn = self._reader()
+        if conn is None:
+            return []
+        sql = (
+            "SELECT l.key, l.value, i.collection || '/' || i.name || ':' || i.tag "
+            "FROM labels l JOIN images i ON i.id = l.image_id "
+            "WHERE (? IS NULL OR lower(l.key) = lower(?)) "
+            "AND (? IS NULL OR lower(l.value) = lower(?)) "
+            "ORDER BY l.key, l.value, 3"
+        )
+        try:
+            rows = conn.execute(sql, (key, key, value, value)).fetchall()
+        except sqlite3.Error as exc:
+            raise db.store_error(self.database, exc) from None
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for label_key, label_value, uri in rows:
+            grouped.setdefault((label_key, label_value), []).append(uri)
+        return [Label(k, v, tuple(uris)) for (k, v), uris in grouped.items()]
+
+    # -- changing -----------------------------------------------------------
+    def add(
+        self,
+        path: PathLike,
+        name: str,
+        *,
+        copy: bool = True,
+        metadata: Mapping[str, Any] | None = None,
+        source: str = "local",
+        sha256: str | None = None,
+        arch: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> StoredImage:
+        """Store the file at ``path`` as ``name`` (replacing what that tag held).
+
+        ``copy=False`` moves the file in: a hard link on the same filesystem
+        (instant), else a copy; the original name is removed only once the
+        image is recorded. Bytes already stored are not stored twice.
+        ``sha256``, when given, is the caller's verified digest of the file
+        (e.g. a checked download): the bytes are then not hashed again.
+        ``name@sha256.<hex>`` checks the file against that digest.
+        """
+        ref = parse(name)
+        expected = _digest_of(ref.version, name) if ref.version else None
+        source_path = Path(path)
+        _require_file(source_path)
+        given = sha256.lower().removeprefix("sha256.") if sha256 else None
+        if given is not None and not is_digest(given):
+            raise InvalidName(f"{sha256!r} is not a sha256 hex digest")
+        self._writer()
+        if given is not None and expected is not None and given != expected:
+            raise IntegrityError(f"{source_path} has sha256 {given}, not the {expected} named")
+        recorded = None
+        if given is not None and self.blobs.find(given) is not None:
+            # Same bytes already stored: record the tag without copying anything.
+            size = source_path.stat().st_size
+            recorded = self._record(
+                ref, given, size, None, metadata=metadata, source=source, arch=arch
+            )
+        if recorded is None:
+            with ExitStack() as stack:
+                staged: Staged | None = None
+                if not copy:
+                    staged = stack.enter_context(self.blobs.stage_link(source_path, sha256=given))
+                if staged is None:
+                    staged = stack.enter_context(
+                        self.blobs.stage_copy(source_path, sha256=given, progress=progress)
+                    )
+                if expected is not None and staged.sha256 != expected:
+                    raise IntegrityError(
+                        f"{source_path} has sha256 {staged.sha256}, not the {expected} named "
+                        f"in {name!r}"
+                    )
+                recorded = self._record(
+                    ref,
+                    staged.sha256,
+                    staged.size,
+                    staged,
+                    metadata=metadata,
+                    source=source,
+                    arch=arch,
+                )
+        if recorded is None:
+            raise NotFound(f"the stored file {given} vanished while {ref.uri} was being added")
+        image, replaced = recorded
+        if replaced is not None:
+            self._collect(replaced)
+        if not copy and not _same_file(source_path, image.path):
+            try:
+                os.unlink(source_path)
+            except OSError as exc:
+                log.warning("stored %s but could not remove %s: %s", image.uri, source_path, exc)
+        return image
+
+    def adopt(
+        self,
+        tmp_path: PathLike,
+        name: str,
+        *,
+        sha256: str,
+        metadata: Mapping[str, Any] | None = None,
+        source: str,
+        arch: str | None = None,
+    ) -> StoredImage:
+        """Move a verified temporary file (e.g. a finished download) into the
+        store as ``name`` without hashing it again; the temporary name is gone
+        afterwards."""
+        return self.add(
+            tmp_path,
+            name,
+            copy=False,
+            metadata=metadata,
+            source=source,
+            sha256=sha256,
+            arch=arch,
+        )
+
+    def _record(
+        self,
+        ref: ImageName,
+        digest: str,
+        size: int,
+        staged: Staged | None,
+        *,
+        metadata: Mapping[str, Any] | None,
+        source: str,
+        arch: str | None,
+    ) -> tuple[StoredImage, str | None] | None:
+        """Insert or update the row (placing ``staged`` first). ``None`` when
+        there is nothing staged and the stored file vanished meanwhile."""
+        meta = dict(metadata or {})
+        created = _now()
+        key = (ref.collection, ref.name, ref.tag)
+        with self._write() as conn:
+            if staged is not None:
+                self.blobs.place(staged)
+            elif self.blobs.find(digest) is None:
+                return None
+            old = conn.execute(
+                "SELECT sha256 FROM images WHERE collection = ? AND name = ? AND tag = ?", key
+            ).fetchone()
+            conn.execute(
+                f"INSERT INTO images ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608
+                "ON CONFLICT (collection, name, tag) DO UPDATE SET sha256 = excluded.sha256, "
+                "size = excluded.size, arch = excluded.arch, metadata = excluded.metadata, "
+                "source = excluded.source, created = excluded.created",
+                (*key, digest, size, arch, json.dumps(meta, default=str), source, created),
+            )
+            (image_id,) = conn.execute(
+                "SELECT id FROM images WHERE collection = ? AND name = ? AND tag = ?", key
+            ).fetchone()
+            conn.execute("DELETE FROM labels WHERE image_id = ?", (image_id,))
+            conn.executemany(
+                "INSERT OR REPLACE INTO labels (image_id, key, value) VALUES (?, ?, ?)",
+                [(image_id, k, v) for k, v in _labels_of(meta)],
+            )
+        image = StoredImage(
+            *key,
+            sha256=digest,
+            size=size,
+            path=self.blobs.path(digest),
+            metadata=meta,
+            source=source,
+            created=created,
+            arch=arch,
+        )
+        replaced = old[0] if old is not None and old[0] != digest else None
+        return image, replaced
+
+    def _collect(self, *digests: str) -> None:
+        """Delete the files of ``digests`` that no row uses (after their rows went)."""
+        with self._write() as conn:
+            for digest in digests:
+                used = conn.execute(
+                    "SELECT 1 FROM images WHERE sha256 = ? LIMIT 1", (digest,)
+                ).fetchone()
+                if used is None:
+                    self.blobs.remove(digest)
+
+    def remove(self, name: str) -> StoredImage:
+        """Remove the tag ``name``; its file goes too unless another tag uses it."""
+        image = self.get(name)
+        with self._write() as conn:
+            deleted = conn.execute(
+                "DELETE FROM images WHERE collection = ? AND name = ? AND tag = ? AND sha256 = ?",
+                (image.collection, image.name, image.tag, image.sha256),
+            ).rowcount
+        if not deleted:
+            raise NotFound(f"{image.uri} was removed from the local store meanwhile")
+        self._collect(image.sha256)
+        return image
+
+    def rename(self, name: str, new_name: str) -> StoredImage:
+        """Give the tag ``name`` another ``collection/name:tag`` (the file stays).
+
+        Raises :class:`DestinationExists` when ``new_name`` is already taken.
+        """
+        image = self.get(name)
+        new = parse(new_name)
+        if new.version:
+            raise InvalidName(f"invalid new name {new_name!r}: a version cannot be given")
+        if (new.collection, new.name, new.tag) == (image.collection, image.name, image.tag):
+            return image
+        with self._write() as conn:
+            taken = conn.execute(
+                "SELECT 1 FROM images WHERE collection = ? AND name = ? AND tag = ?",
+                (new.collection, new.name, new.tag),
+            ).fetchone()
+            if taken is not None:
+                raise DestinationExists(
+                    f"{new.uri} is already in the local store",
+                    hint=f"remove it first (`sregistry rm {new.uri}`)",
+                )
+            renamed = conn.execute(
+                "UPDATE images SET collection = ?, name = ?, tag = ? "
+                "WHERE collection = ? AND name = ? AND tag = ?",
+                (new.collection, new.name, new.tag, image.collection, image.name, image.tag),
+            ).rowcount
+        if not renamed:
+            raise NotFound(f"{image.uri} was removed from the local store meanwhile")
+        return self.get(new.uri)
+
+    def export(
+        self,
+        name: str,
+        dest: PathLike | None = None,
+        *,
+        move: bool = False,
+        force: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> Path:
+        """Write the image ``name`` to ``dest`` (a file, or a folder for the
+        default file name; default: the current folder) and return the path.
+
+        The copy is checked against the stored digest and renamed into place
+        when complete; an existing file is replaced only with ``force``.
+        ``move=True`` also drops the tag from the store (``sregistry mv``): its
+        file is hard-linked out when no other tag uses it and the target is on
+        the same filesystem, copied otherwise.
+        """
+        image = self.get(name)
+        target = self.target_path(image, dest)
+        self._check_target(target, force)
+        if move and self._move_out(image, target, force):
+            return target
+        self.copy_out(image.sha256, target, force=force, progress=progress)
+        if move:
+            with self._write() as conn:
+                conn.execute(
+                    "DELETE FROM images WHERE collection = ? AND name = ? AND tag = ? "
+                    "AND sha256 = ?",
+                    (image.collection, image.name, image.tag, image.sha256),
+                )
+            self._collect(image.sha256)
+        return target
+
+    def target_path(self, image: StoredImage, dest: PathLike | None) -> Path:
+        """Where :meth:`export` writes: ``dest``, or the default name inside a folder."""
+        filename = f"{image.collection}-{image.name}_{image.tag}.sif"
+        if dest is None:
+            return Path.cwd() / filename
+        target = Path(dest).expanduser()
+        if target.is_dir():
+            return target / filename
+        return target
+
+    def _check_target(self, target: Path, force: bool) -> None:
+        resolved = target.resolve()
+        own = {self.database.resolve(), (self.root / STORE_ID_FILE).resolve()}
+        if resolved.parent == self.blobs.directory.resolve() or resolved in own:
+            raise SregistryError(f"{target} belongs to the image store; choose another place")
+        if not target.parent.is_dir():
+            raise NotFound(f"the folder {target.parent} does not exist")
+        if target.is_dir():
+            raise DestinationExists(f"{target} is a folder")
+        if not force and os.path.lexists(target):
+            raise DestinationExists(f"{target} already exists", hint="use --force to replace it")
+
+    def copy_out(
+        self,
+        sha256: str,
+        target: Path,
+        *,
+        force: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Copy the stored file ``sha256`` to ``target``, checked against its
+        digest, through a temporary file beside it. Returns the size.
+
+        Raises :class:`NotFound` when no such file is stored (any more).
+        """
+        with self._open_blob(sha256) as reader:
+            total = os.fstat(reader.fileno()).st_size
+            fd, temp = create_temp(target.parent, f".{target.name}.", ".incomplete")
+            try:
+                digest, size = copy_hashing(reader.fileno(), fd, total=total, progress=progress)
+                os.fsync(fd)
+                os.close(fd)
+                fd = -1
+                if digest != sha256:
+                    raise IntegrityError(
+                        f"the stored file {self.blobs.path(sha256)} is damaged "
+                        f"(its sha256 is {digest})",
+                        hint="remove the image from the store and fetch it again",
+                    )
+                place(temp, target, force=force)
+            finally:
+                if fd >= 0:
+                    os.close(fd)
+                remove_quietly(temp)
+        return size
+
+    def _open_blob(self, sha256: str) -> BinaryIO:
+        path = self.blobs.path(sha256)
+        try:
+            return open(path, "rb")
+        except FileNotFoundError:
+            raise NotFound(
+                f"the stored file {path} is missing",
+                hint="`sregistry images --check` reports the store's state",
+            ) from None
+
+    def _move_out(self, image: StoredImage, target: Path, force: bool) -> bool:
+        """Hard-link the only copy out and drop the tag; ``False`` when a copy is needed."""
+        blob = self.blobs.path(image.sha256)
+        with self._write() as conn:
+            users = conn.execute(
+                "SELECT collection, name, tag FROM images WHERE sha256 = ?", (image.sha256,)
+            ).fetchall()
+            if users != [(image.collection, image.name, image.tag)]:
+                return False
+            fd, temp = create_temp(target.parent, f".{target.name}.", ".incomplete")
+            os.close(fd)
+            os.unlink(temp)
+            try:
+                os.link(blob, temp)
+            except FileNotFoundError:
+                raise NotFound(f"the stored file {blob} is missing") from None
+            except OSError:
+                return False
+            try:
+                place(temp, target, force=force)
+            finally:
+                remove_quietly(temp)
+            conn.execute(
+                "DELETE FROM images WHERE collection = ? AND name = ? AND tag = ?",
+                (image.collection, image.name, image.tag),
+            )
+        with self._write() as conn:
+            shared = conn.execute(
+                "SELECT 1 FROM images WHERE sha256 = ? LIMIT 1", (image.sha256,)
+            ).fetchone()
+            if shared is None:
+                self.blobs.remove(image.sha256)
+        if shared is None:
+            mode = stat.S_IMODE(os.stat(target).st_mode)
+            os.chmod(target, mode | stat.S_IWUSR)
+        else:
+            # Another process stored the same bytes meanwhile: give the moved
+            # file its own inode so editing it can never change the store.
+            self.copy_out(image.sha256, target, force=True)
+        return True
+
+
+def _structured(text: str) -> tuple[str, tuple[str, ...]]:
+    head, _, tag = text.partition(":")
+    collection, _, name = head.rpartition("/")
+    collection = collection.rsplit("/", 1)[-1]
+    clauses: list[str] = []
+    params: list[str] = []
+    if collection:
+        clauses.append("collection = ?")
+        params.append(normalize_collection(collection))
+    if name:
+        clauses.append("name = ?")
+        params.append(strip_image_suffix(name))
+    if tag:
+        clauses.append("tag = ?")
+        params.append(tag)
+    if not clauses:
+        return "", ()
+    return "WHERE " + " AND ".join(clauses), tuple(params)
+
+
+def _require_file(path: Path) -> None:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise NotFound(f"{path} does not exist") from None
+    except OSError as exc:
+        raise NotFound(f"cannot read {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise NotFound(f"{path} is not a regular file")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _count_images(conn: sqlite3.Connection) -> int:
+    (count,) = conn.execute("SELECT count(*) FROM images").fetchone()
+    return int(count)
+
+
+def _read_id(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    return text or None
+
+
+def _create_id(path: Path, value: str) -> str:
+    """Write ``value`` to a new ``path``; if another process won, return its value."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return _read_id(path) or value
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(value + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    fsync_dir(path.parent)
+    return value
