@@ -100,6 +100,11 @@ class StoredImage:
         """``sha256.<hex>``, the registry's version form."""
         return f"sha256.{self.sha256}"
 
+    @property
+    def pinned_uri(self) -> str:
+        """``collection/name:tag@sha256.<hex>``: this tag only while it holds these bytes."""
+        return f"{self.uri}@{self.version}"
+
     def to_image_info(self) -> ImageInfo:
         """The backend-neutral description :class:`~sregistry.main.base.Client` returns."""
         return ImageInfo(
@@ -507,6 +512,8 @@ class ImageStore:
         if given is not None and not is_digest(given):
             raise InvalidName(f"{sha256!r} is not a sha256 hex digest")
         self._writer()
+        if source_path.resolve().parent == self.blobs.directory.resolve():
+            copy = True  # a stored file given back: never move it out of its own place
         if given is not None and expected is not None and given != expected:
             raise IntegrityError(f"{source_path} has sha256 {given}, not the {expected} named")
         recorded = None
@@ -544,7 +551,7 @@ class ImageStore:
         image, replaced = recorded
         if replaced is not None:
             self._collect(replaced)
-        if not copy and not _same_file(source_path, image.path):
+        if not copy:
             try:
                 os.unlink(source_path)
             except OSError as exc:
@@ -716,12 +723,8 @@ class ImageStore:
     def target_path(self, image: StoredImage, dest: PathLike | None) -> Path:
         """Where :meth:`export` writes: ``dest``, or the default name inside a folder."""
         filename = f"{image.collection}-{image.name}_{image.tag}.sif"
-        if dest is None:
-            return Path.cwd() / filename
-        target = Path(dest).expanduser()
-        if target.is_dir():
-            return target / filename
-        return target
+        target = Path(os.path.abspath(Path(dest).expanduser() if dest is not None else "."))
+        return target / filename if target.is_dir() else target
 
     def _check_target(self, target: Path, force: bool) -> None:
         resolved = target.resolve()
@@ -822,9 +825,9 @@ class ImageStore:
 
 
 def _structured(text: str) -> tuple[str, tuple[str, ...]]:
-    head, _, tag = text.partition(":")
-    collection, _, name = head.rpartition("/")
-    collection = collection.rsplit("/", 1)[-1]
+    parts = text.split("@", 1)[0].split("/")
+    collection = parts[-2] if len(parts) > 1 else ""
+    name, _, tag = parts[-1].partition(":")
     clauses: list[str] = []
     params: list[str] = []
     if collection:
@@ -850,13 +853,6 @@ def _require_file(path: Path) -> None:
         raise NotFound(f"cannot read {path}: {exc.strerror}") from None
     if not stat.S_ISREG(info.st_mode):
         raise NotFound(f"{path} is not a regular file")
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 def _count_images(conn: sqlite3.Connection) -> int:
