@@ -29,18 +29,20 @@ An :class:`ImageStore` holds one SQLite connection: use it from one thread.
 
 from __future__ import annotations
 
+import errno
+import functools
 import json
 import logging
 import os
 import sqlite3
 import stat
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ParamSpec, TypeVar
 
 from sregistry.config import default_storage_dir
 from sregistry.errors import (
@@ -67,6 +69,8 @@ SWEEP_MIN_AGE = 600.0
 """Seconds a dead writer's temporary file is left alone by the automatic sweep."""
 
 PathLike = str | os.PathLike[str]
+P = ParamSpec("P")
+R = TypeVar("R")
 _COLUMNS = "collection, name, tag, sha256, size, arch, metadata, source, created"
 
 
@@ -167,6 +171,29 @@ class StoreCheck:
         return not (self.missing or self.corrupt or self.orphans or self.temps)
 
 
+def _file_errors(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Turn a file system failure (permissions, a full disk) into one
+    :class:`SregistryError` line naming the file; sregistry's own errors pass."""
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return func(*args, **kwargs)
+            except SregistryError:
+                raise
+            except OSError as exc:
+                where = f" ({exc.filename})" if exc.filename else ""
+                hint = None
+                if exc.errno == errno.ENOSPC:
+                    hint = "free some space; `sregistry images` lists what the store holds"
+                raise SregistryError(f"{action}: {exc.strerror or exc}{where}", hint=hint) from exc
+
+        return wrapper
+
+    return decorate
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -252,9 +279,9 @@ class ImageStore:
         if self._conn is None:
             self._conn = db.connect(self.database)
         if not self._ready:
-            self._ready = True
             self._bind(self._conn)
-            self.sweep()
+            self._ready = True
+            self._sweep(self._conn, SWEEP_MIN_AGE)
         return self._conn
 
     @contextmanager
@@ -306,15 +333,18 @@ class ImageStore:
             raise db.store_error(self.database, exc) from None
 
     # -- maintenance --------------------------------------------------------
+    @_file_errors("cannot clean the image store up")
     def sweep(self, *, min_age: float = SWEEP_MIN_AGE) -> SweepResult:
         """Remove abandoned temporary files and files no tag uses any more.
 
         A temporary file is abandoned when its writer, a process of this host,
         has exited and the file has not changed for ``min_age`` seconds (or
         when it has not changed for a day). Cost: one directory listing and
-        one query.
+        one query. The first change an :class:`ImageStore` makes runs it.
         """
-        conn = self._writer()
+        return self._sweep(self._writer(), min_age)
+
+    def _sweep(self, conn: sqlite3.Connection, min_age: float) -> SweepResult:
         temps = tuple(self.blobs.sweep_temps(min_age=min_age))
         with self._write_raw(conn):
             used = {row[0] for row in conn.execute("SELECT DISTINCT sha256 FROM images")}
@@ -330,6 +360,7 @@ class ImageStore:
             )
         return SweepResult(temps, orphans)
 
+    @_file_errors("cannot check the image store")
     def check(self, *, verify: bool = False) -> StoreCheck:
         """Compare rows and files; with ``verify`` also hash every file (slow)."""
         conn = self._reader()
@@ -483,6 +514,7 @@ class ImageStore:
         return [Label(k, v, tuple(uris)) for (k, v), uris in grouped.items()]
 
     # -- changing -----------------------------------------------------------
+    @_file_errors("cannot add the image to the store")
     def add(
         self,
         path: PathLike,
@@ -643,6 +675,7 @@ class ImageStore:
                 if used is None:
                     self.blobs.remove(digest)
 
+    @_file_errors("cannot remove the image from the store")
     def remove(self, name: str) -> StoredImage:
         """Remove the tag ``name``; its file goes too unless another tag uses it."""
         image = self.get(name)
@@ -656,6 +689,7 @@ class ImageStore:
         self._collect(image.sha256)
         return image
 
+    @_file_errors("cannot rename the image")
     def rename(self, name: str, new_name: str) -> StoredImage:
         """Give the tag ``name`` another ``collection/name:tag`` (the file stays).
 
@@ -686,6 +720,7 @@ class ImageStore:
             raise NotFound(f"{image.uri} was removed from the local store meanwhile")
         return self.get(new.uri)
 
+    @_file_errors("cannot write the image out of the store")
     def export(
         self,
         name: str,
@@ -738,6 +773,7 @@ class ImageStore:
         if not force and os.path.lexists(target):
             raise DestinationExists(f"{target} already exists", hint="use --force to replace it")
 
+    @_file_errors("cannot copy the image out of the store")
     def copy_out(
         self,
         sha256: str,

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
+import signal
 import sqlite3
 import stat
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -262,6 +265,8 @@ def test_labels_from_metadata(store: ImageStore, busybox: Path, runscript: Path)
     assert store.labels(key="absent") == []
     store.add(busybox, "a/one", metadata={})
     assert [label.key for label in store.labels(key="n")] == []
+    store.remove("a/three")
+    assert [label.containers for label in store.labels(key="maintainer")] == [("a/two:latest",)]
 
 
 def test_stored_image_as_image_info(store: ImageStore, busybox: Path) -> None:
@@ -531,3 +536,39 @@ def test_two_databases_never_share_one_set_of_files(tmp_path: Path, busybox: Pat
         second.add(busybox, "c/d")
     assert first.get("a/b").path.exists()
     assert second.search() == []
+
+
+@contextmanager
+def file_size_limit(limit: int) -> Iterator[None]:
+    """Writes beyond ``limit`` bytes fail with EFBIG (RLIMIT_FSIZE; works as root too)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+
+
+def test_a_failed_write_is_one_error_and_leaves_nothing(
+    root: Path, busybox: Path, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.sif"
+    big.write_bytes(os.urandom(1 << 20))
+    out = tmp_path / "out"
+    out.mkdir()
+    with ImageStore(root) as store:
+        store.add(busybox, "a/small")
+        image = store.add(big, "a/big")
+        with file_size_limit(256 << 10):
+            with pytest.raises(SregistryError, match=r"^cannot add the image to the store: File"):
+                store.add(big, "a/again")
+            with pytest.raises(
+                SregistryError, match=r"^cannot (write|copy) the image out of the store"
+            ):
+                store.export("a/big", out)
+        assert os.listdir(out) == []
+        assert [row[:2] for row in rows(root)] == [("a", "big"), ("a", "small")]
+        assert image.path.exists()
+    assert problems(root) == []
