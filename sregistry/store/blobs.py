@@ -15,7 +15,6 @@ from __future__ import annotations
 import errno
 import os
 import re
-import socket
 import stat
 import time
 from collections.abc import Iterator
@@ -111,7 +110,7 @@ class BlobDir:
     # -- staging ------------------------------------------------------------
     def _temp(self) -> tuple[int, Path]:
         self.directory.mkdir(parents=True, exist_ok=True)
-        prefix = f"{TEMP_PREFIX}{socket.gethostname()}.{os.getpid()}."
+        prefix = f"{TEMP_PREFIX}{os.uname().nodename}.{os.getpid()}."
         return create_temp(self.directory, prefix)
 
     def _temp_name(self) -> Path:
@@ -221,7 +220,7 @@ class BlobDir:
         this host that no longer runs, or when it has not changed for a day.
         """
         now = time.time() if now is None else now
-        host = socket.gethostname()
+        host = os.uname().nodename
         removed: list[Path] = []
         for path in self.temps():
             try:

@@ -16,13 +16,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sregistry.config import truthy
 from sregistry.errors import DestinationExists, NotFound
-from sregistry.main.base import ProgressCallback
 from sregistry.store.blobs import is_digest
 from sregistry.store.images import ImageStore, StoredImage
+
+if TYPE_CHECKING:
+    from sregistry.main.base import ProgressCallback
 
 __all__ = ["DISABLE_ENV", "cache_enabled", "cached_pull", "open_cache", "record_pull"]
 

@@ -11,7 +11,6 @@ import contextlib
 import errno
 import hashlib
 import os
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,7 +43,7 @@ def create_temp(
     SIF images are executables).
     """
     while True:
-        path = directory / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        path = directory / f"{prefix}{os.urandom(6).hex()}{suffix}"
         try:
             fd = os.open(
                 path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode

@@ -36,13 +36,12 @@ import logging
 import os
 import sqlite3
 import stat
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ParamSpec, TypeVar
 
 from sregistry.config import default_storage_dir
 from sregistry.errors import (
@@ -53,11 +52,13 @@ from sregistry.errors import (
     NotFound,
     SregistryError,
 )
-from sregistry.main.base import ImageInfo, Label, ProgressCallback
 from sregistry.names import ImageName, normalize_collection, parse, strip_image_suffix
 from sregistry.store import db
 from sregistry.store.blobs import BlobDir, Staged, is_digest
 from sregistry.store.files import copy_hashing, create_temp, fsync_dir, place, remove_quietly
+
+if TYPE_CHECKING:
+    from sregistry.main.base import ImageInfo, Label, ProgressCallback
 
 __all__ = ["DATABASE_FILE", "ImageStore", "StoreCheck", "StoredImage", "SweepResult"]
 
@@ -111,6 +112,8 @@ class StoredImage:
 
     def to_image_info(self) -> ImageInfo:
         """The backend-neutral description :class:`~sregistry.main.base.Client` returns."""
+        from sregistry.main.base import ImageInfo
+
         return ImageInfo(
             collection=self.collection,
             name=self.name,
@@ -205,8 +208,7 @@ def _digest_of(version: str, text: str) -> str:
             break
     if not is_digest(version):
         raise InvalidName(
-            f"invalid image name {text!r}: the local store selects versions by sha256 "
-            "(@sha256.<64 hex digits>)"
+            f"{text!r}: the local store identifies images by sha256 (sha256.<64 hex digits>)"
         )
     return version
 
@@ -286,12 +288,10 @@ class ImageStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction on the (created, bound, swept) store."""
         conn = self._writer()
-        try:
-            with db.write(conn):
-                yield conn
-        except sqlite3.Error as exc:
-            raise db.store_error(self.database, exc) from None
+        with self._write_raw(conn):
+            yield conn
 
     def _bind(self, conn: sqlite3.Connection) -> None:
         """Check (or record) that this database and these files belong together,
@@ -303,7 +303,7 @@ class ImageStore:
             file_id = _read_id(id_file)
             if db_id is None:
                 if file_id is None:
-                    fresh = uuid.uuid4().hex
+                    fresh = os.urandom(16).hex()
                     file_id = _create_id(id_file, fresh)
                     foreign = file_id != fresh
                 else:
@@ -326,6 +326,7 @@ class ImageStore:
 
     @contextmanager
     def _write_raw(self, conn: sqlite3.Connection) -> Iterator[None]:
+        """A write transaction; database failures become one-line errors."""
         try:
             with db.write(conn):
                 yield
@@ -508,6 +509,8 @@ class ImageStore:
             rows = conn.execute(sql, (key, key, value, value)).fetchall()
         except sqlite3.Error as exc:
             raise db.store_error(self.database, exc) from None
+        from sregistry.main.base import Label
+
         grouped: dict[tuple[str, str], list[str]] = {}
         for label_key, label_value, uri in rows:
             grouped.setdefault((label_key, label_value), []).append(uri)
@@ -540,9 +543,7 @@ class ImageStore:
         expected = _digest_of(ref.version, name) if ref.version else None
         source_path = Path(path)
         _require_file(source_path)
-        given = sha256.lower().removeprefix("sha256.") if sha256 else None
-        if given is not None and not is_digest(given):
-            raise InvalidName(f"{sha256!r} is not a sha256 hex digest")
+        given = _digest_of(sha256.lower(), sha256) if sha256 else None
         self._writer()
         if source_path.resolve().parent == self.blobs.directory.resolve():
             copy = True  # a stored file given back: never move it out of its own place
