@@ -77,7 +77,9 @@ def images(app: AppContext, /, query: str | None, as_json: bool, check: bool) ->
 
 
 def _check(app: AppContext, store: ImageStore, as_json: bool) -> None:
-    swept = store.sweep()
+    from sregistry.store import SweepResult
+
+    swept = store.sweep() if store.database.exists() else SweepResult()
     report = store.check(verify=True)
     if as_json:
         app.out.json(
@@ -155,15 +157,22 @@ def add(app: AppContext, /, file: str, name: str, copy: bool, as_json: bool) -> 
     for warning in described.warnings:
         app.out.warn(warning)
     total = os.path.getsize(file)
-    with _store() as store, app.out.progress("storing", total) as progress:
-        image = store.add(
-            file,
-            name,
-            copy=copy,
-            metadata=described.metadata,
-            arch=described.arch,
-            progress=progress,
-        )
+    with _store() as store:
+        try:
+            previous: StoredImage | None = store.get(name)
+        except NotFound:
+            previous = None
+        with app.out.progress("storing", total) as progress:
+            image = store.add(
+                file,
+                name,
+                copy=copy,
+                metadata=described.metadata,
+                arch=described.arch,
+                progress=progress,
+            )
+    if previous is not None and previous.sha256 != image.sha256:
+        app.out.info(f"{image.uri} held sha256.{previous.sha256[:12]} before")
     if as_json:
         app.out.json(image.to_json())
         return

@@ -38,7 +38,7 @@ def run(*args: str) -> Result:
 
 
 def test_add_moves_by_default_and_copies_with_copy(
-    store_root: Path, image: Path, tmp_path: Path
+    store_root: Path, image: Path, fixtures_dir: Path
 ) -> None:
     copied = run("add", str(image), "--name", "vsoch/hello:v1", "--copy")
     assert copied.exit_code == 0, copied.output
@@ -50,6 +50,11 @@ def test_add_moves_by_default_and_copies_with_copy(
     assert (data["uri"], data["sha256"], data["arch"]) == ("vsoch/hello:v2", SHA, "amd64")
     assert data["metadata"]["labels"]["FIXTURE"] == "a"
     assert not image.exists()
+    replaced = run(
+        "add", str(fixtures_dir / "runscript-only.sif"), "--name", "vsoch/hello:v2", "--copy"
+    )
+    assert replaced.exit_code == 0
+    assert f"vsoch/hello:v2 held sha256.{SHA[:12]} before" in replaced.stderr
     assert problems(store_root) == []
 
 
@@ -156,6 +161,9 @@ def test_rename(store_root: Path, image: Path) -> None:
 
 
 def test_images_check(store_root: Path, image: Path) -> None:
+    nothing = run("images", "--check")
+    assert nothing.exit_code == 0
+    assert not store_root.exists(), "checking a store that does not exist creates nothing"
     run("add", str(image), "--name", "a/b", "--copy")
     ok = run("images", "--check")
     assert ok.exit_code == 0
