@@ -160,7 +160,9 @@ class BlobDir:
                 remove_quietly(temp)
 
     @contextmanager
-    def stage_link(self, source: Path, *, sha256: str | None = None) -> Iterator[Staged | None]:
+    def stage_link(
+        self, source: Path, *, sha256: str | None = None, progress: Progress | None = None
+    ) -> Iterator[Staged | None]:
         """Hard-link ``source`` into the directory as a temporary blob (no copy).
 
         Yields ``None`` when that is not possible (another filesystem, no
@@ -168,24 +170,26 @@ class BlobDir:
         the blob's bytes with a file the user can still edit). The source
         itself is left alone: the caller removes it after the row is committed.
         """
-        if os.stat(source).st_nlink > 1:
-            yield None
-            return
-        temp = self._temp_name()
-        try:
-            os.link(source, temp)
-        except OSError as exc:
-            if exc.errno not in _NO_LINK:
-                raise
+        temp: Path | None = None
+        if os.stat(source).st_nlink == 1:
+            temp = self._temp_name()
+            try:
+                os.link(source, temp)
+            except OSError as exc:
+                if exc.errno not in _NO_LINK:
+                    raise
+                temp = None
+        if temp is None:
             yield None
             return
         staged = Staged(temp, "", 0)
         try:
             with open(temp, "rb") as reader:
+                size = os.fstat(reader.fileno()).st_size
                 if sha256 is None:
-                    digest, size = hash_fd(reader.fileno())
+                    digest, size = hash_fd(reader.fileno(), total=size, progress=progress)
                 else:
-                    digest, size = sha256, os.fstat(reader.fileno()).st_size
+                    digest = sha256
             staged.sha256, staged.size = digest, size
             yield staged
         finally:

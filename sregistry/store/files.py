@@ -76,7 +76,9 @@ def copy_hashing(
     return digest.hexdigest(), done
 
 
-def hash_fd(fd: int, *, progress: Progress | None = None) -> tuple[str, int]:
+def hash_fd(
+    fd: int, *, total: int | None = None, progress: Progress | None = None
+) -> tuple[str, int]:
     """``(sha256 hex, size)`` of what ``fd`` holds from its offset to the end."""
     digest = hashlib.sha256()
     buffer = bytearray(CHUNK_SIZE)
@@ -87,7 +89,7 @@ def hash_fd(fd: int, *, progress: Progress | None = None) -> tuple[str, int]:
             digest.update(view[:count])
             done += count
             if progress is not None:
-                progress(done, None)
+                progress(done, total)
     return digest.hexdigest(), done
 
 

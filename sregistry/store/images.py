@@ -560,7 +560,9 @@ class ImageStore:
             with ExitStack() as stack:
                 staged: Staged | None = None
                 if not copy:
-                    staged = stack.enter_context(self.blobs.stage_link(source_path, sha256=given))
+                    staged = stack.enter_context(
+                        self.blobs.stage_link(source_path, sha256=given, progress=progress)
+                    )
                 if staged is None:
                     staged = stack.enter_context(
                         self.blobs.stage_copy(source_path, sha256=given, progress=progress)

@@ -187,9 +187,12 @@ def test_add_with_a_known_digest_copies_without_hashing_or_not_at_all(
 
 def test_progress_reports_bytes(store: ImageStore, busybox: Path) -> None:
     seen: list[tuple[int, int | None]] = []
-    store.add(busybox, "a/b", progress=lambda done, total: seen.append((done, total)))
     size = busybox.stat().st_size
+    store.add(busybox, "a/b", progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (size, size)
+    seen.clear()
+    store.add(busybox, "a/moved", copy=False, progress=lambda d, t: seen.append((d, t)))
+    assert seen[-1] == (size, size), "moving in reports the hashing"
 
 
 # -- reading ------------------------------------------------------------------
