@@ -241,11 +241,11 @@ class ImageStore:
     def __init__(self, root: PathLike | None = None, *, env: Mapping[str, str] | None = None):
         environ = os.environ if env is None else env
         if root is None:
-            self.root = default_storage_dir(environ)
+            self.root = _absolute(default_storage_dir(environ))
             database_dir = environ.get("SREGISTRY_DATABASE")
-            folder = Path(database_dir).expanduser() if database_dir else self.root
+            folder = _absolute(Path(database_dir).expanduser()) if database_dir else self.root
         else:
-            self.root = Path(root).expanduser()
+            self.root = _absolute(Path(root).expanduser())
             folder = self.root
         self.database = folder / DATABASE_FILE
         self.blobs = BlobDir(self.root / "blobs" / "sha256")
@@ -881,6 +881,11 @@ def _structured(text: str) -> tuple[str, tuple[str, ...]]:
     if not clauses:
         return "", ()
     return "WHERE " + " AND ".join(clauses), tuple(params)
+
+
+def _absolute(path: Path) -> Path:
+    """``path`` made absolute (symlinks kept: the user chose them)."""
+    return Path(os.path.abspath(path))
 
 
 def _require_file(path: Path) -> None:

@@ -513,7 +513,9 @@ def test_a_file_that_is_not_a_database(root: Path) -> None:
         ImageStore(root).search()
 
 
-def test_locations_from_the_environment(tmp_path: Path, isolated_env: Path) -> None:
+def test_locations_from_the_environment(
+    tmp_path: Path, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert default_storage_dir() == isolated_env / ".local" / "share" / "sregistry"
     assert default_storage_dir({"SREGISTRY_STORAGE": "~/images"}) == Path(
         os.path.expanduser("~/images")
@@ -524,6 +526,12 @@ def test_locations_from_the_environment(tmp_path: Path, isolated_env: Path) -> N
     assert store.database == tmp_path / "d" / "sregistry.db"
     explicit = ImageStore(tmp_path / "x", env=env)
     assert explicit.database == tmp_path / "x" / "sregistry.db"
+    monkeypatch.chdir(tmp_path)
+    relative = ImageStore(env={"SREGISTRY_STORAGE": "rel", "SREGISTRY_DATABASE": "db"})
+    assert (relative.root, relative.database) == (
+        tmp_path / "rel",
+        tmp_path / "db" / "sregistry.db",
+    )
 
 
 def test_two_databases_never_share_one_set_of_files(tmp_path: Path, busybox: Path) -> None:
