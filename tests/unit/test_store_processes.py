@@ -72,13 +72,21 @@ def kill_when(
 
 
 def temps(directory: Path) -> list[Path]:
-    if not directory.is_dir():
+    try:
+        return [path for path in directory.iterdir() if path.name.startswith("tmp.")]
+    except FileNotFoundError:
         return []
-    return [path for path in directory.iterdir() if path.name.startswith("tmp.")]
+
+
+def has_data(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except FileNotFoundError:
+        return False
 
 
 def partial_temp(directory: Path) -> bool:
-    return any(path.stat().st_size > 0 for path in temps(directory) if path.exists())
+    return any(has_data(path) for path in temps(directory))
 
 
 def test_two_processes_pushing_and_pulling_at_once(tmp_path: Path) -> None:
@@ -158,7 +166,7 @@ def test_killed_mid_pull_leaves_no_half_file(tmp_path: Path, big_file: Path) -> 
     process = spawn("export", str(root), "big/image", str(dest))
 
     def partial() -> bool:
-        return any(path.stat().st_size > 0 for path in dest.parent.glob(".pulled.sif.*.incomplete"))
+        return any(has_data(path) for path in dest.parent.glob(".pulled.sif.*.incomplete"))
 
     kill_when(process, partial)
     assert not dest.exists(), "the target name appears only when the copy is complete"
