@@ -41,6 +41,7 @@ def churn(root: Path, *, worker: int, pool_dir: Path, out: Path, iterations: int
     mine: dict[str, str] = {}
     client = LocalClient(storage=root)
     store = client.store
+    (go.parent / f"ready{worker}").touch()
     while not go.exists():
         time.sleep(0.001)
     started = time.time()

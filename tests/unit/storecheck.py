@@ -30,10 +30,11 @@ def rows(root: Path) -> list[tuple[str, str, str, str, int]]:
         conn.close()
 
 
-def problems(root: Path, *, allow_temps: bool = False) -> list[str]:
+def problems(root: Path, *, allow_garbage: bool = False) -> list[str]:
     """Everything wrong with the store at ``root`` (empty when consistent):
-    a row whose file is missing, has another size or hash; a file no row
-    uses; a temporary file; a file that is writable."""
+    a row whose file is missing, has another size or hash, or is writable;
+    a file no row uses or a temporary file, unless ``allow_garbage`` (what a
+    killed writer may leave for the sweep, never a broken row)."""
     blobs = root / "blobs" / "sha256"
     found: list[str] = []
     names = set(os.listdir(blobs)) if blobs.is_dir() else set()
@@ -53,9 +54,10 @@ def problems(root: Path, *, allow_temps: bool = False) -> list[str]:
         if path.stat().st_mode & 0o222:
             found.append(f"{uri}: file is writable")
     for filename in sorted(names - used):
+        if allow_garbage:
+            continue
         if filename.startswith("tmp."):
-            if not allow_temps:
-                found.append(f"temporary file left: {filename}")
+            found.append(f"temporary file left: {filename}")
         else:
             found.append(f"file without a row: {filename}")
     return found

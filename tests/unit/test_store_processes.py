@@ -101,7 +101,10 @@ def test_two_processes_pushing_and_pulling_at_once(tmp_path: Path) -> None:
         out = tmp_path / f"out{worker}"
         out.mkdir()
         workers.append(spawn("churn", str(root), str(worker), str(pool), str(out), "150", str(go)))
-    time.sleep(0.3)  # both interpreters started and waiting
+    deadline = time.monotonic() + 60
+    while not all((tmp_path / f"ready{worker}").exists() for worker in (1, 2)):
+        assert time.monotonic() < deadline, "the workers did not start"
+        time.sleep(0.01)
     go.touch()
     finals = []
     for process in workers:
@@ -126,7 +129,7 @@ def test_killed_mid_push_leaves_no_half_image(tmp_path: Path, big_file: Path) ->
 
     assert rows(root) == [], "nothing recorded for the interrupted push"
     assert temps(blobs), "the half-written copy is still a temporary file"
-    assert problems(root, allow_temps=True) == []
+    assert problems(root, allow_garbage=True) == []
     with ImageStore(root) as store:
         assert store.search() == []
         swept = store.sweep(min_age=0)
@@ -188,7 +191,7 @@ def test_killed_at_random_moments(tmp_path: Path) -> None:
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=30)
         outcomes.add(process.returncode)
-        assert problems(root, allow_temps=True) == [], f"attempt {attempt}"
+        assert problems(root, allow_garbage=True) == [], f"attempt {attempt}"
         with ImageStore(root) as store:
             assert store.get("keep/me").sha256 == sha256_of(other)
     ImageStore(root).sweep(min_age=0)
