@@ -26,6 +26,7 @@ __all__ = [
 ]
 
 SECRETS_ENV = "SREGISTRY_CLIENT_SECRETS"
+STORAGE_ENV = "SREGISTRY_STORAGE"
 CLIENT_ENV = "SREGISTRY_CLIENT"
 RETIRED_BACKENDS = frozenset(
     {
@@ -60,18 +61,6 @@ def home_dir(env: Mapping[str, str] | None = None) -> Path:
     return Path(home) if home else Path.home()
 
 
-def default_storage_dir(env: Mapping[str, str] | None = None) -> Path:
-    """``$SREGISTRY_STORAGE``, else the platform's user data directory for sregistry
-    (``~/.local/share/sregistry`` on Linux, honouring ``$XDG_DATA_HOME``)."""
-    env = os.environ if env is None else env
-    explicit = env.get("SREGISTRY_STORAGE")
-    if explicit:
-        return Path(explicit).expanduser()
-    import platformdirs
-
-    return platformdirs.user_data_path("sregistry")
-
-
 def secrets_path(env: Mapping[str, str] | None = None) -> Path:
     """``$SREGISTRY_CLIENT_SECRETS``, else ``~/.sregistry``."""
     env = os.environ if env is None else env
@@ -79,6 +68,22 @@ def secrets_path(env: Mapping[str, str] | None = None) -> Path:
     if explicit:
         return Path(explicit).expanduser()
     return home_dir(env) / ".sregistry"
+
+
+def default_storage_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where the local image store lives: ``$SREGISTRY_STORAGE``, else the
+    platform's user data directory (``platformdirs.user_data_path("sregistry")``,
+    e.g. ``~/.local/share/sregistry`` on Linux, honouring ``$XDG_DATA_HOME``).
+
+    Only computes the path; never creates it.
+    """
+    env = os.environ if env is None else env
+    explicit = env.get(STORAGE_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    import platformdirs
+
+    return platformdirs.user_data_path("sregistry")
 
 
 def read_secrets(path: Path) -> dict[str, Any]:
@@ -93,6 +98,12 @@ def read_secrets(path: Path) -> dict[str, Any]:
         return {}
     except OSError as exc:
         raise ConfigError(f"cannot read the secrets file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        # the decoder's message quotes the offending byte: say less
+        raise ConfigError(
+            f"the secrets file {path} is not valid UTF-8 JSON",
+            hint="fix or remove it; `sregistry login` writes a fresh one",
+        ) from None
     if not text.strip():
         return {}
     try:

@@ -1,13 +1,12 @@
 """The ``sregistry`` command: a click group whose commands load on first use.
 
 ``--help`` and ``--version`` import only click and this package's light
-modules; requests, rich, keyring and spython are imported inside the commands
+modules; requests, rich, keyring and yaml are imported inside the commands
 that need them.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import Any
@@ -108,6 +107,8 @@ def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
     """
     ctx.obj = AppContext(quiet=quiet, debug=debug)
     if debug:
+        import logging
+
         logging.basicConfig(
             level=logging.DEBUG, stream=sys.stderr, format="debug: %(name)s: %(message)s"
         )
