@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from sregistry.cli.context import AppContext, pass_app
+from sregistry.cli.transfers import human_size
 from sregistry.errors import IntegrityError
 
 if TYPE_CHECKING:
@@ -23,16 +24,6 @@ def _store() -> ImageStore:
     from sregistry.store import ImageStore
 
     return ImageStore()
-
-
-def human_size(size: int) -> str:
-    """``36864`` -> ``36.0 KiB``."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def _short(image: StoredImage) -> str:

@@ -13,7 +13,6 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sregistry.cli import cli
-from sregistry.cli.store import human_size
 from tests.unit.storecheck import problems, rows, sha256_of
 
 SHA = "f53422b89ea3002d63da44d7c593f38752b8c350e3709445b2acce69137eb026"
@@ -176,16 +175,6 @@ def test_images_check(store_root: Path, image: Path) -> None:
     assert bad.stdout.strip() == "damaged\ta/b:latest"
     report = run("images", "--check", "--json")
     assert json.loads(report.stdout)["corrupt"] == ["a/b:latest"]
-
-
-def test_human_size() -> None:
-    assert [human_size(n) for n in (0, 1023, 1024, 5 * 1024**3, 3 * 1024**5)] == [
-        "0 B",
-        "1023 B",
-        "1.0 KiB",
-        "5.0 GiB",
-        "3072.0 TiB",
-    ]
 
 
 def test_real_process(store_root: Path, image: Path, tmp_path: Path) -> None:
