@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from sregistry.config import truthy
 from sregistry.errors import DestinationExists, NotFound
 from sregistry.store.blobs import is_digest
-from sregistry.store.images import ImageStore, StoredImage
+from sregistry.store.images import ImageStore
+from sregistry.store.records import StoredImage
 
 if TYPE_CHECKING:
     from sregistry.main.base import ProgressCallback

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
-from sregistry.errors import DestinationExists
+from sregistry.errors import DestinationExists, SregistryError
 
 __all__ = [
     "CHUNK_SIZE",
     "copy_hashing",
     "copy_plain",
     "create_temp",
+    "file_errors",
     "fsync_dir",
     "hash_fd",
     "place",
@@ -31,6 +34,31 @@ CHUNK_SIZE = 1 << 20
 """Bytes per read: large enough for full speed, small enough to keep memory flat."""
 
 Progress = Callable[[int, "int | None"], None]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def file_errors(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Turn a file system failure (permissions, a full disk) into one
+    :class:`SregistryError` line naming the file; sregistry's own errors pass."""
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return func(*args, **kwargs)
+            except SregistryError:
+                raise
+            except OSError as exc:
+                where = f" ({exc.filename})" if exc.filename else ""
+                hint = None
+                if exc.errno == errno.ENOSPC:
+                    hint = "free some space; `sregistry images` lists what the store holds"
+                raise SregistryError(f"{action}: {exc.strerror or exc}{where}", hint=hint) from exc
+
+        return wrapper
+
+    return decorate
 
 
 def create_temp(

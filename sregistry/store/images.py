@@ -29,203 +29,54 @@ An :class:`ImageStore` holds one SQLite connection: use it from one thread.
 
 from __future__ import annotations
 
-import errno
-import functools
 import json
 import logging
 import os
 import sqlite3
 import stat
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sregistry.config import default_storage_dir
 from sregistry.errors import (
-    ConfigError,
     DestinationExists,
     IntegrityError,
     InvalidName,
     NotFound,
     SregistryError,
 )
-from sregistry.names import ImageName, normalize_collection, parse, strip_image_suffix
+from sregistry.names import ImageName, parse
 from sregistry.store import db
 from sregistry.store.blobs import BlobDir, Staged, is_digest
-from sregistry.store.files import copy_hashing, create_temp, fsync_dir, place, remove_quietly
+from sregistry.store.files import copy_hashing, create_temp, file_errors, place, remove_quietly
+from sregistry.store.identity import STORE_ID_FILE, bind
+from sregistry.store.records import (
+    COLUMNS,
+    StoreCheck,
+    StoredImage,
+    SweepResult,
+    digest_of,
+    from_row,
+    labels_of,
+    now,
+    query_condition,
+    tag_given,
+)
 
 if TYPE_CHECKING:
-    from sregistry.main.base import ImageInfo, Label, ProgressCallback
+    from sregistry.main.base import Label, ProgressCallback
 
-__all__ = ["DATABASE_FILE", "ImageStore", "StoreCheck", "StoredImage", "SweepResult"]
+__all__ = ["DATABASE_FILE", "SWEEP_MIN_AGE", "ImageStore"]
 
 log = logging.getLogger(__name__)
 
 DATABASE_FILE = "sregistry.db"
-STORE_ID_FILE = "store-id"
 SWEEP_MIN_AGE = 600.0
 """Seconds a dead writer's temporary file is left alone by the automatic sweep."""
 
 PathLike = str | os.PathLike[str]
-P = ParamSpec("P")
-R = TypeVar("R")
-_COLUMNS = "collection, name, tag, sha256, size, arch, metadata, source, created"
-
-
-@dataclass(frozen=True)
-class StoredImage:
-    """One tag in the store and the file holding its bytes."""
-
-    collection: str
-    name: str
-    tag: str
-    sha256: str
-    """Lowercase hex SHA-256 of the file."""
-    size: int
-    path: Path
-    """The content-addressed file (shared by every tag with the same bytes)."""
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    """Inspect attributes (``labels``, ``runscript``, ...), empty when unknown."""
-    source: str = "local"
-    """Where the bytes came from: ``local`` or the registry they were pulled from."""
-    created: str = ""
-    """When this tag got these bytes, ISO 8601 UTC."""
-    arch: str | None = None
-
-    @property
-    def uri(self) -> str:
-        """``collection/name:tag``."""
-        return f"{self.collection}/{self.name}:{self.tag}"
-
-    @property
-    def version(self) -> str:
-        """``sha256.<hex>``, the registry's version form."""
-        return f"sha256.{self.sha256}"
-
-    @property
-    def pinned_uri(self) -> str:
-        """``collection/name:tag@sha256.<hex>``: this tag only while it holds these bytes."""
-        return f"{self.uri}@{self.version}"
-
-    def to_image_info(self) -> ImageInfo:
-        """The backend-neutral description :class:`~sregistry.main.base.Client` returns."""
-        from sregistry.main.base import ImageInfo
-
-        return ImageInfo(
-            collection=self.collection,
-            name=self.name,
-            tag=self.tag,
-            version=self.version,
-            size=self.size,
-            created=self.created,
-            arch=self.arch,
-            location=str(self.path),
-            metadata=self.metadata,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return {
-            "uri": self.uri,
-            "collection": self.collection,
-            "name": self.name,
-            "tag": self.tag,
-            "version": self.version,
-            "sha256": self.sha256,
-            "size": self.size,
-            "path": str(self.path),
-            "source": self.source,
-            "created": self.created,
-            "arch": self.arch,
-            "metadata": dict(self.metadata),
-        }
-
-
-@dataclass(frozen=True)
-class SweepResult:
-    """What a sweep removed."""
-
-    temps: tuple[Path, ...] = ()
-    """Abandoned temporary files."""
-    orphans: tuple[str, ...] = ()
-    """Digests of files no row used any more."""
-
-
-@dataclass(frozen=True)
-class StoreCheck:
-    """The result of :meth:`ImageStore.check`: empty tuples mean a consistent store."""
-
-    images: int = 0
-    missing: tuple[str, ...] = ()
-    """Tags whose file is missing."""
-    corrupt: tuple[str, ...] = ()
-    """Tags whose file does not hash to its digest (only with ``verify``)."""
-    orphans: tuple[str, ...] = ()
-    """Digests of files no tag uses."""
-    temps: tuple[Path, ...] = ()
-    """Temporary files present (someone's work in progress, or leftovers)."""
-
-    @property
-    def ok(self) -> bool:
-        """No missing or corrupt file, no orphan, no temporary file."""
-        return not (self.missing or self.corrupt or self.orphans or self.temps)
-
-
-def _file_errors(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Turn a file system failure (permissions, a full disk) into one
-    :class:`SregistryError` line naming the file; sregistry's own errors pass."""
-
-    def decorate(func: Callable[P, R]) -> Callable[P, R]:
-        @functools.wraps(func)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            try:
-                return func(*args, **kwargs)
-            except SregistryError:
-                raise
-            except OSError as exc:
-                where = f" ({exc.filename})" if exc.filename else ""
-                hint = None
-                if exc.errno == errno.ENOSPC:
-                    hint = "free some space; `sregistry images` lists what the store holds"
-                raise SregistryError(f"{action}: {exc.strerror or exc}{where}", hint=hint) from exc
-
-        return wrapper
-
-    return decorate
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _digest_of(version: str, text: str) -> str:
-    for prefix in ("sha256.", "sha256:"):
-        if version.startswith(prefix):
-            version = version[len(prefix) :]
-            break
-    if not is_digest(version):
-        raise InvalidName(
-            f"{text!r}: the local store identifies images by sha256 (sha256.<64 hex digits>)"
-        )
-    return version
-
-
-def _tag_given(text: str) -> bool:
-    last = text.split("@", 1)[0].rsplit("/", 1)[-1]
-    return ":" in last
-
-
-def _labels_of(metadata: Mapping[str, Any]) -> list[tuple[str, str]]:
-    labels = metadata.get("labels")
-    if not isinstance(labels, Mapping):
-        return []
-    return [
-        (str(key), value if isinstance(value, str) else json.dumps(value, sort_keys=True))
-        for key, value in labels.items()
-    ]
 
 
 class ImageStore:
@@ -281,60 +132,30 @@ class ImageStore:
         if self._conn is None:
             self._conn = db.connect(self.database)
         if not self._ready:
-            self._bind(self._conn)
             self._ready = True
             self._sweep(self._conn, SWEEP_MIN_AGE)
         return self._conn
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction on the (created, bound, swept) store."""
+        """A write transaction on the (created, swept) store."""
         conn = self._writer()
         with self._write_raw(conn):
             yield conn
 
-    def _bind(self, conn: sqlite3.Connection) -> None:
-        """Check (or record) that this database and these files belong together,
-        so that garbage collection never deletes files another database uses."""
-        id_file = self.root / STORE_ID_FILE
-        with self._write_raw(conn):
-            row = conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
-            db_id: str | None = row[0] if row else None
-            file_id = _read_id(id_file)
-            if db_id is None:
-                if file_id is None:
-                    fresh = os.urandom(16).hex()
-                    file_id = _create_id(id_file, fresh)
-                    foreign = file_id != fresh
-                else:
-                    foreign = True
-                if foreign and self.blobs.digests():
-                    raise self._foreign()
-                conn.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?)", (file_id,))
-            elif file_id is None:
-                if _create_id(id_file, db_id) != db_id:
-                    raise self._foreign()
-            elif file_id != db_id:
-                raise self._foreign()
-
-    def _foreign(self) -> ConfigError:
-        return ConfigError(
-            f"the image files in {self.root} are recorded in another database, not {self.database}",
-            hint="set SREGISTRY_DATABASE to that database's folder, or SREGISTRY_STORAGE "
-            "to another folder",
-        )
-
     @contextmanager
     def _write_raw(self, conn: sqlite3.Connection) -> Iterator[None]:
-        """A write transaction; database failures become one-line errors."""
+        """A write transaction, first checking that this database owns the
+        files (a file read: cheap); database failures become one-line errors."""
         try:
             with db.write(conn):
+                bind(conn, self.root, self.database, lambda: bool(self.blobs.digests()))
                 yield
         except sqlite3.Error as exc:
             raise db.store_error(self.database, exc) from None
 
     # -- maintenance --------------------------------------------------------
-    @_file_errors("cannot clean the image store up")
+    @file_errors("cannot clean the image store up")
     def sweep(self, *, min_age: float = SWEEP_MIN_AGE) -> SweepResult:
         """Remove abandoned temporary files and files no tag uses any more.
 
@@ -361,7 +182,7 @@ class ImageStore:
             )
         return SweepResult(temps, orphans)
 
-    @_file_errors("cannot check the image store")
+    @file_errors("cannot check the image store")
     def check(self, *, verify: bool = False) -> StoreCheck:
         """Compare rows and files; with ``verify`` also hash every file (slow)."""
         conn = self._reader()
@@ -392,35 +213,16 @@ class ImageStore:
         )
 
     # -- reading ------------------------------------------------------------
-    def _row(self, row: tuple[Any, ...]) -> StoredImage:
-        collection, name, tag, digest, size, arch, metadata, source, created = row
-        try:
-            parsed = json.loads(metadata)
-        except ValueError:
-            parsed = {}
-        return StoredImage(
-            collection=collection,
-            name=name,
-            tag=tag,
-            sha256=digest,
-            size=size,
-            path=self.blobs.path(digest),
-            metadata=parsed if isinstance(parsed, dict) else {},
-            source=source,
-            created=created,
-            arch=arch,
-        )
-
     def _select(
         self, conn: sqlite3.Connection, where: str, params: tuple[Any, ...]
     ) -> list[StoredImage]:
         # ``where`` is built from constant fragments; values are bound parameters.
-        sql = f"SELECT {_COLUMNS} FROM images {where} ORDER BY collection, name, tag"  # noqa: S608
+        sql = f"SELECT {COLUMNS} FROM images {where} ORDER BY collection, name, tag"  # noqa: S608
         try:
             rows = conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise db.store_error(self.database, exc) from None
-        return [self._row(row) for row in rows]
+        return [from_row(row, self.blobs.path(row[3])) for row in rows]
 
     def get(self, name: str) -> StoredImage:
         """The stored image ``name`` (``collection/name:tag[@sha256.<hex>]``).
@@ -432,11 +234,11 @@ class ImageStore:
         conn = self._reader()
         found: list[StoredImage] = []
         if conn is not None:
-            if ref.version and not _tag_given(name):
+            if ref.version and not tag_given(name):
                 found = self._select(
                     conn,
                     "WHERE collection = ? AND name = ? AND sha256 = ?",
-                    (ref.collection, ref.name, _digest_of(ref.version, name)),
+                    (ref.collection, ref.name, digest_of(ref.version, name)),
                 )
             else:
                 found = self._select(
@@ -444,7 +246,7 @@ class ImageStore:
                     "WHERE collection = ? AND name = ? AND tag = ?",
                     (ref.collection, ref.name, ref.tag),
                 )
-        if ref.version and found and found[0].sha256 != _digest_of(ref.version, name):
+        if ref.version and found and found[0].sha256 != digest_of(ref.version, name):
             raise NotFound(
                 f"{ref.uri} is not in the local store ({found[0].uri} has {found[0].version})"
             )
@@ -475,22 +277,7 @@ class ImageStore:
         conn = self._reader()
         if conn is None:
             return []
-        text = (query or "").strip().lower()
-        if not text or text == "*":
-            return self._select(conn, "", ())
-        for prefix in ("sha256.", "sha256:"):
-            if text.startswith(prefix):
-                return self._select(
-                    conn, "WHERE substr(sha256, 1, ?) = ?", (len(text) - 7, text[7:])
-                )
-        if "/" in text or ":" in text:
-            return self._select(conn, *_structured(text))
-        uri = "collection || '/' || name || ':' || tag"
-        return self._select(
-            conn,
-            f"WHERE instr(collection, ?) OR instr(name, ?) OR instr(tag, ?) OR instr({uri}, ?)",
-            (text, text, text, text),
-        )
+        return self._select(conn, *query_condition(query))
 
     def labels(self, key: str | None = None, value: str | None = None) -> list[Label]:
         """Labels of stored images (from their metadata), filtered by key and/or
@@ -517,7 +304,7 @@ class ImageStore:
         return [Label(k, v, tuple(uris)) for (k, v), uris in grouped.items()]
 
     # -- changing -----------------------------------------------------------
-    @_file_errors("cannot add the image to the store")
+    @file_errors("cannot add the image to the store")
     def add(
         self,
         path: PathLike,
@@ -540,10 +327,10 @@ class ImageStore:
         ``name@sha256.<hex>`` checks the file against that digest.
         """
         ref = parse(name)
-        expected = _digest_of(ref.version, name) if ref.version else None
+        expected = digest_of(ref.version, name) if ref.version else None
         source_path = Path(path)
         _require_file(source_path)
-        given = _digest_of(sha256.lower(), sha256) if sha256 else None
+        given = digest_of(sha256.lower(), sha256) if sha256 else None
         self._writer()
         if source_path.resolve().parent == self.blobs.directory.resolve():
             copy = True  # a stored file given back: never move it out of its own place
@@ -630,7 +417,7 @@ class ImageStore:
         """Insert or update the row (placing ``staged`` first). ``None`` when
         there is nothing staged and the stored file vanished meanwhile."""
         meta = dict(metadata or {})
-        created = _now()
+        created = now()
         key = (ref.collection, ref.name, ref.tag)
         with self._write() as conn:
             if staged is not None:
@@ -641,7 +428,7 @@ class ImageStore:
                 "SELECT sha256 FROM images WHERE collection = ? AND name = ? AND tag = ?", key
             ).fetchone()
             conn.execute(
-                f"INSERT INTO images ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608
+                f"INSERT INTO images ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608
                 "ON CONFLICT (collection, name, tag) DO UPDATE SET sha256 = excluded.sha256, "
                 "size = excluded.size, arch = excluded.arch, metadata = excluded.metadata, "
                 "source = excluded.source, created = excluded.created",
@@ -653,7 +440,7 @@ class ImageStore:
             conn.execute("DELETE FROM labels WHERE image_id = ?", (image_id,))
             conn.executemany(
                 "INSERT OR REPLACE INTO labels (image_id, key, value) VALUES (?, ?, ?)",
-                [(image_id, k, v) for k, v in _labels_of(meta)],
+                [(image_id, k, v) for k, v in labels_of(meta)],
             )
         image = StoredImage(
             *key,
@@ -678,7 +465,7 @@ class ImageStore:
                 if used is None:
                     self.blobs.remove(digest)
 
-    @_file_errors("cannot remove the image from the store")
+    @file_errors("cannot remove the image from the store")
     def remove(self, name: str) -> StoredImage:
         """Remove the tag ``name``; its file goes too unless another tag uses it."""
         image = self.get(name)
@@ -692,7 +479,7 @@ class ImageStore:
         self._collect(image.sha256)
         return image
 
-    @_file_errors("cannot rename the image")
+    @file_errors("cannot rename the image")
     def rename(self, name: str, new_name: str) -> StoredImage:
         """Give the tag ``name`` another ``collection/name:tag`` (the file stays).
 
@@ -723,7 +510,7 @@ class ImageStore:
             raise NotFound(f"{image.uri} was removed from the local store meanwhile")
         return self.get(new.uri)
 
-    @_file_errors("cannot write the image out of the store")
+    @file_errors("cannot write the image out of the store")
     def export(
         self,
         name: str,
@@ -761,8 +548,11 @@ class ImageStore:
     def target_path(self, image: StoredImage, dest: PathLike | None) -> Path:
         """Where :meth:`export` writes: ``dest``, or the default name inside a folder."""
         filename = f"{image.collection}-{image.name}_{image.tag}.sif"
-        target = Path(os.path.abspath(Path(dest).expanduser() if dest is not None else "."))
-        return target / filename if target.is_dir() else target
+        if dest is None:
+            return Path.cwd() / filename
+        target = Path(os.path.abspath(Path(dest).expanduser()))
+        folder = target.is_dir() or str(dest).endswith(os.sep)
+        return target / filename if folder else target
 
     def _check_target(self, target: Path, force: bool) -> None:
         resolved = target.resolve()
@@ -776,7 +566,7 @@ class ImageStore:
         if not force and os.path.lexists(target):
             raise DestinationExists(f"{target} already exists", hint="use --force to replace it")
 
-    @_file_errors("cannot copy the image out of the store")
+    @file_errors("cannot copy the image out of the store")
     def copy_out(
         self,
         sha256: str,
@@ -863,26 +653,6 @@ class ImageStore:
         return True
 
 
-def _structured(text: str) -> tuple[str, tuple[str, ...]]:
-    parts = text.split("@", 1)[0].split("/")
-    collection = parts[-2] if len(parts) > 1 else ""
-    name, _, tag = parts[-1].partition(":")
-    clauses: list[str] = []
-    params: list[str] = []
-    if collection:
-        clauses.append("collection = ?")
-        params.append(normalize_collection(collection))
-    if name:
-        clauses.append("name = ?")
-        params.append(strip_image_suffix(name))
-    if tag:
-        clauses.append("tag = ?")
-        params.append(tag)
-    if not clauses:
-        return "", ()
-    return "WHERE " + " AND ".join(clauses), tuple(params)
-
-
 def _absolute(path: Path) -> Path:
     """``path`` made absolute (symlinks kept: the user chose them)."""
     return Path(os.path.abspath(path))
@@ -897,33 +667,3 @@ def _require_file(path: Path) -> None:
         raise NotFound(f"cannot read {path}: {exc.strerror}") from None
     if not stat.S_ISREG(info.st_mode):
         raise NotFound(f"{path} is not a regular file")
-
-
-def _count_images(conn: sqlite3.Connection) -> int:
-    (count,) = conn.execute("SELECT count(*) FROM images").fetchone()
-    return int(count)
-
-
-def _read_id(path: Path) -> str | None:
-    try:
-        text = path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
-    return text or None
-
-
-def _create_id(path: Path, value: str) -> str:
-    """Write ``value`` to a new ``path``; if another process won, return its value."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        return _read_id(path) or value
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(value + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    fsync_dir(path.parent)
-    return value

@@ -339,6 +339,14 @@ def test_export_writes_a_checked_copy(store: ImageStore, busybox: Path, tmp_path
     assert list(os.listdir(out)) == ["a-b_c.sif"], "no temporary file left"
 
 
+def test_export_to_a_missing_folder_named_with_a_slash(
+    store: ImageStore, busybox: Path, tmp_path: Path
+) -> None:
+    store.add(busybox, "a/b")
+    with pytest.raises(NotFound, match=r"folder .*missing does not exist"):
+        store.export("a/b", f"{tmp_path / 'missing'}{os.sep}")
+
+
 def test_export_default_is_the_current_folder(
     store: ImageStore, busybox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -547,6 +555,13 @@ def test_two_databases_never_share_one_set_of_files(tmp_path: Path, busybox: Pat
         second.add(busybox, "c/d")
     assert first.get("a/b").path.exists()
     assert second.search() == []
+    first.remove("a/b")
+    third = ImageStore(
+        env={"SREGISTRY_STORAGE": storage, "SREGISTRY_DATABASE": str(tmp_path / "c")}
+    )
+    third.add(busybox, "e/f")  # files folder empty again: a new database may take it over
+    with pytest.raises(ConfigError, match="another database"):
+        first.add(busybox, "a/b")
 
 
 @contextmanager
