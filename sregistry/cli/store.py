@@ -138,10 +138,10 @@ def add(app: AppContext, /, file: str, name: str, copy: bool, as_json: bool) -> 
     import os
 
     from sregistry.errors import NotFound
-    from sregistry.names import parse
     from sregistry.store.describe import describe_image
+    from sregistry.store.records import parse_name
 
-    parse(name)  # a bad name or a missing file fails before the image is read
+    parse_name(name)  # a bad name or a missing file fails before the image is read
     if not os.path.isfile(file):
         raise NotFound(f"{file} is not a file")
     described = describe_image(file)

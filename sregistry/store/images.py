@@ -47,7 +47,7 @@ from sregistry.errors import (
     NotFound,
     SregistryError,
 )
-from sregistry.names import ImageName, parse
+from sregistry.names import ImageName
 from sregistry.store import db
 from sregistry.store.blobs import BlobDir, Staged, is_digest
 from sregistry.store.files import copy_hashing, create_temp, file_errors, place, remove_quietly
@@ -61,6 +61,7 @@ from sregistry.store.records import (
     from_row,
     labels_of,
     now,
+    parse_name,
     query_condition,
     tag_given,
 )
@@ -230,7 +231,7 @@ class ImageStore:
         With ``@sha256.<hex>`` and no tag, any tag of ``collection/name``
         holding those bytes is chosen. Raises :class:`NotFound`.
         """
-        ref = parse(name)
+        ref = parse_name(name)
         conn = self._reader()
         found: list[StoredImage] = []
         if conn is not None:
@@ -326,7 +327,7 @@ class ImageStore:
         (e.g. a checked download): the bytes are then not hashed again.
         ``name@sha256.<hex>`` checks the file against that digest.
         """
-        ref = parse(name)
+        ref = parse_name(name)
         expected = digest_of(ref.version, name) if ref.version else None
         source_path = Path(path)
         _require_file(source_path)
@@ -486,7 +487,7 @@ class ImageStore:
         Raises :class:`DestinationExists` when ``new_name`` is already taken.
         """
         image = self.get(name)
-        new = parse(new_name)
+        new = parse_name(new_name)
         if new.version:
             raise InvalidName(f"invalid new name {new_name!r}: a version cannot be given")
         if (new.collection, new.name, new.tag) == (image.collection, image.name, image.tag):

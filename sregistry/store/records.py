@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sregistry.errors import InvalidName
-from sregistry.names import normalize_collection, strip_image_suffix
+from sregistry.names import ImageName, normalize_collection, parse, strip_image_suffix
 from sregistry.store.blobs import is_digest
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLUMNS",
+    "LOCAL_SCHEME",
     "StoreCheck",
     "StoredImage",
     "SweepResult",
@@ -26,6 +27,7 @@ __all__ = [
     "from_row",
     "labels_of",
     "now",
+    "parse_name",
     "query_condition",
     "tag_given",
 ]
@@ -154,6 +156,16 @@ def from_row(row: tuple[Any, ...], path: Path) -> StoredImage:
     )
 
 
+LOCAL_SCHEME = "local://"
+
+
+def parse_name(name: str, *, tag: str | None = None) -> ImageName:
+    """:func:`sregistry.names.parse`, also accepting a ``local://`` prefix."""
+    if name[: len(LOCAL_SCHEME)].lower() == LOCAL_SCHEME:
+        name = name[len(LOCAL_SCHEME) :]
+    return parse(name, tag=tag)
+
+
 def now() -> str:
     """The current time, ISO 8601 UTC to the second."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -201,7 +213,7 @@ def query_condition(query: str | None) -> tuple[str, tuple[Any, ...]]:
     (a leading ``host/`` is ignored): those fields exactly. Any other word: a
     substring of collection, name, tag or ``collection/name:tag``.
     """
-    text = (query or "").strip().lower()
+    text = (query or "").strip().lower().removeprefix(LOCAL_SCHEME)
     if not text or text == "*":
         return "", ()
     for prefix in ("sha256.", "sha256:"):

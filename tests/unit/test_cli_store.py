@@ -103,7 +103,7 @@ def test_images_table_json_and_query(store_root: Path, image: Path, fixtures_dir
 
 def test_get_prints_the_path(store_root: Path, image: Path) -> None:
     run("add", str(image), "--name", "vsoch/hello:v1", "--copy")
-    result = run("-q", "get", "vsoch/hello:v1")
+    result = run("-q", "get", "local://vsoch/hello:v1")
     assert result.exit_code == 0
     assert result.stderr == ""
     path = Path(result.stdout.strip())

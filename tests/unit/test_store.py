@@ -247,6 +247,8 @@ def test_search_forms(store: ImageStore, busybox: Path, runscript: Path) -> None
     assert uris("sha256.134f77") == ["other/hello:v1", "other/tools:v2"]
     assert uris(f"sha256:{BUSYBOX_SHA}") == ["vsoch/hello:v1", "vsoch/hello-world:latest"]
     assert uris("localhost:5000/vsoch/hello:v1") == ["vsoch/hello:v1"]
+    assert uris("local://vsoch/") == ["vsoch/hello:v1", "vsoch/hello-world:latest"]
+    assert uris("LOCAL://world") == ["vsoch/hello-world:latest"]
 
 
 def test_labels_from_metadata(store: ImageStore, busybox: Path, runscript: Path) -> None:

@@ -21,20 +21,11 @@ from sregistry.main.base import (
     PullResult,
     PushResult,
 )
-from sregistry.names import parse
 from sregistry.store import ImageStore
 from sregistry.store.describe import describe_image
+from sregistry.store.records import parse_name
 
 __all__ = ["LocalClient"]
-
-_SCHEME = "local://"
-
-
-def _plain_name(name: str) -> str:
-    """``name`` without a ``local://`` prefix."""
-    if name[: len(_SCHEME)].lower() == _SCHEME:
-        return name[len(_SCHEME) :]
-    return name
 
 
 class LocalClient(Client):
@@ -72,7 +63,7 @@ class LocalClient(Client):
         inspect: bool = True,
         progress: ProgressCallback | None = None,
     ) -> PushResult:
-        ref = parse(_plain_name(name), tag=tag)
+        ref = parse_name(name, tag=tag)
         warnings: tuple[str, ...] = ()
         arch: str | None = None
         if metadata is None and inspect:
@@ -105,7 +96,7 @@ class LocalClient(Client):
         *,
         progress: ProgressCallback | None = None,
     ) -> PullResult:
-        image = self.store.get(_plain_name(name))
+        image = self.store.get(name)
         path = self.store.export(image.pinned_uri, dest, force=force, progress=progress)
         return PullResult(
             path=path,
@@ -120,10 +111,10 @@ class LocalClient(Client):
         return [image.to_image_info() for image in self.store.search(query)]
 
     def get(self, name: str) -> ImageInfo:
-        return self.store.get(_plain_name(name)).to_image_info()
+        return self.store.get(name).to_image_info()
 
     def delete(self, name: str) -> None:
-        self.store.remove(_plain_name(name))
+        self.store.remove(name)
 
     def labels(self, key: str | None = None, value: str | None = None) -> list[Label]:
         return self.store.labels(key, value)
