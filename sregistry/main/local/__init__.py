@@ -1,0 +1,1 @@
+"""The ``local`` backend: the embedded image store behind the Client API."""

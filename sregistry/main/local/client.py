@@ -1,0 +1,123 @@
+"""``LocalClient``: the :class:`~sregistry.main.base.Client` API over the local
+image store (:mod:`sregistry.store`).
+
+push stores a copy (with the image's metadata), pull writes a checked copy
+out, search/get/delete/labels read or change the store's rows. References are
+``[local://]collection/name[:tag][@sha256.<hex>]``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from sregistry.main.base import (
+    Client,
+    ImageInfo,
+    Label,
+    PathLike,
+    ProgressCallback,
+    PullResult,
+    PushResult,
+)
+from sregistry.store import ImageStore
+from sregistry.store.describe import describe_image
+from sregistry.store.records import parse_name
+
+__all__ = ["LocalClient"]
+
+
+class LocalClient(Client):
+    """The local image store as a registry.
+
+    ``storage`` is the store's folder (default ``$SREGISTRY_STORAGE``, else
+    the user data directory); ``env`` replaces ``os.environ`` when looking
+    settings up. ``uri`` (``local://...``) is accepted for symmetry with the
+    remote backends and names nothing to connect to.
+    """
+
+    kind = "local"
+
+    def __init__(
+        self,
+        *,
+        uri: str | None = None,
+        storage: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.uri = uri
+        self.store = ImageStore(storage, env=env)
+
+    @property
+    def location(self) -> str:
+        return str(self.store.root)
+
+    def push(
+        self,
+        path: PathLike,
+        name: str,
+        tag: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        inspect: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> PushResult:
+        ref = parse_name(name, tag=tag)
+        warnings: tuple[str, ...] = ()
+        arch: str | None = None
+        if metadata is None and inspect:
+            described = describe_image(path)
+            metadata, arch, warnings = described.metadata, described.arch, described.warnings
+        image = self.store.add(
+            path,
+            ref.uri,
+            copy=True,
+            metadata=metadata,
+            source="local",
+            arch=arch,
+            progress=progress,
+        )
+        return PushResult(
+            name=image.uri,
+            size=image.size,
+            sha256=image.sha256,
+            version=image.version,
+            location=str(image.path),
+            metadata_sent=bool(image.metadata),
+            warnings=warnings,
+        )
+
+    def pull(
+        self,
+        name: str,
+        dest: PathLike | None = None,
+        force: bool = False,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> PullResult:
+        image = self.store.get(name)
+        path = self.store.export(image.pinned_uri, dest, force=force, progress=progress)
+        return PullResult(
+            path=path,
+            name=image.uri,
+            size=image.size,
+            sha256=image.sha256,
+            version=image.version,
+            from_cache=True,
+        )
+
+    def search(self, query: str | None = None) -> list[ImageInfo]:
+        return [image.to_image_info() for image in self.store.search(query)]
+
+    def get(self, name: str) -> ImageInfo:
+        return self.store.get(name).to_image_info()
+
+    def delete(self, name: str) -> None:
+        self.store.remove(name)
+
+    def labels(self, key: str | None = None, value: str | None = None) -> list[Label]:
+        return self.store.labels(key, value)
+
+    def close(self) -> None:
+        self.store.close()
