@@ -1,0 +1,112 @@
+"""The README's two commands: the quickstart works from a clean clone, the test
+command is the one CI runs.
+
+Each command is the fenced block after an HTML comment ``<!-- readme: quickstart -->``
+or ``<!-- readme: tests -->``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.docs.runner import EXAMPLE_SIF, REPO
+
+README = REPO / "README.md"
+CI_SCRIPT = REPO / ".ci" / "run"
+SHA256 = hashlib.sha256(EXAMPLE_SIF.read_bytes()).hexdigest()
+
+
+def readme_command(marker: str) -> str:
+    """The single line of the fenced block following ``<!-- readme: MARKER -->``."""
+    lines = README.read_text(encoding="utf-8").splitlines()
+    start = lines.index(f"<!-- readme: {marker} -->")
+    fence = start + 1
+    assert lines[fence].startswith("```"), f"no code block right after the {marker} marker"
+    end = next(i for i in range(fence + 1, len(lines)) if lines[i].startswith("```"))
+    body = [line for line in lines[fence + 1 : end] if line.strip()]
+    assert len(body) == 1, f"the {marker} command must be one line, not {len(body)}"
+    return body[0].strip()
+
+
+def test_the_test_command_is_what_ci_runs() -> None:
+    ci_commands = [
+        line.strip()
+        for line in CI_SCRIPT.read_text().splitlines()
+        if line.strip() and not line.startswith("#") and not line.startswith(("set ", "cd "))
+    ]
+    assert ci_commands == [readme_command("tests")]
+
+
+def test_the_quickstart_does_the_main_job_in_one_line() -> None:
+    command = readme_command("quickstart")
+    steps = [step.strip() for step in command.split("&&")]
+    assert steps[0] == "python3 -m venv .venv"
+    assert any(step.startswith("pip install") and step.endswith(" .") for step in steps)
+    assert "sregistry push examples/hello-world.sif --name demo/hello-world:1.0" in steps
+    assert "sregistry list" in steps
+    assert any(step.startswith("sregistry pull demo/hello-world:1.0") for step in steps)
+    assert any(step.startswith("cmp examples/hello-world.sif ") for step in steps)
+
+
+def _clean_clone(target: Path) -> None:
+    """A clone of the current HEAD commit: nothing uncommitted or installed comes along."""
+    head = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    subprocess.run(
+        ["git", "clone", "-q", "--no-checkout", str(REPO), str(target)],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    subprocess.run(
+        ["git", "-C", str(target), "checkout", "-q", "--detach", head],
+        capture_output=True, check=True,
+    )  # fmt: skip
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_quickstart_from_a_clean_clone(tmp_path: Path) -> None:
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    clone = tmp_path / "clone"
+    _clean_clone(clone)
+    home, storage = tmp_path / "user-home", tmp_path / "user-store"
+    home.mkdir()
+    keep = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+    env = {name: os.environ[name] for name in keep if name in os.environ}
+    env.update({k: v for k, v in os.environ.items() if k.startswith("PIP_")})
+    env.update(
+        HOME=str(home),
+        SREGISTRY_STORAGE=str(storage),
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        PIP_NO_INPUT="1",
+    )
+    # the command as a user would paste it, from the README being tested
+    command = readme_command("quickstart")
+    done = subprocess.run(
+        ["bash", "-c", command],
+        cwd=clone, env=env, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    report = f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    assert done.returncode == 0, report
+    out = done.stdout.splitlines()
+    assert "demo/hello-world:1.0" in out, report
+    assert any(line.split("\t")[:2] == ["demo/hello-world:1.0", f"sha256.{SHA256}"] for line in out)
+    assert out[-2:] == [str(clone / "hello.sif"), "hello.sif is the image pushed"], report
+    assert f"pulled demo/hello-world:1.0 (36.0 KiB), sha256 {SHA256} verified" in done.stderr
+    assert (clone / "hello.sif").read_bytes() == EXAMPLE_SIF.read_bytes()
+    # it used the scratch store, and it installed the clone (not this checkout)
+    assert (storage / "blobs" / "sha256" / f"{SHA256}.sif").is_file()
+    probe = "import sregistry; print(sregistry.__file__)"
+    where = subprocess.run(
+        [str(clone / ".venv" / "bin" / "python"), "-c", probe],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert Path(where.strip()).is_relative_to(clone / ".venv"), where
