@@ -12,6 +12,7 @@ turns these into a one-line message, an optional hint and an exit code::
     ├── AuthenticationError             exit 4   missing, wrong or stale credentials
     ├── IntegrityError                  exit 5   size or checksum mismatch
     ├── DestinationExists (FileExistsError) exit 1   refusing to overwrite without force
+    ├── MetadataError                   exit 1   an image's metadata cannot be read
     ├── TransferError (OSError)         exit 1   network failure, timeout, cut-off transfer
     └── ServerError                     exit 1   5xx, HTML error pages, protocol violations
         ├── PayloadTooLarge             exit 1   413 from the server or its proxy
@@ -29,6 +30,7 @@ __all__ = [
     "Frozen",
     "IntegrityError",
     "InvalidName",
+    "MetadataError",
     "NotFound",
     "PayloadTooLarge",
     "PermissionDenied",
@@ -109,6 +111,11 @@ class IntegrityError(SregistryError):
 
 class DestinationExists(SregistryError, FileExistsError):
     """The target file exists and overwriting was not asked for."""
+
+
+class MetadataError(SregistryError):
+    """An image's metadata cannot be read: not a SIF file, truncated or corrupt,
+    an unsupported compression, or ``singularity inspect`` failed or timed out."""
 
 
 class TransferError(SregistryError, OSError):
