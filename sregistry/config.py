@@ -18,6 +18,7 @@ __all__ = [
     "RETIRED_BACKENDS",
     "SECRETS_ENV",
     "choose_backend",
+    "default_storage_dir",
     "home_dir",
     "read_secrets",
     "secrets_path",
@@ -25,6 +26,7 @@ __all__ = [
 ]
 
 SECRETS_ENV = "SREGISTRY_CLIENT_SECRETS"
+STORAGE_ENV = "SREGISTRY_STORAGE"
 CLIENT_ENV = "SREGISTRY_CLIENT"
 RETIRED_BACKENDS = frozenset(
     {
@@ -68,6 +70,22 @@ def secrets_path(env: Mapping[str, str] | None = None) -> Path:
     return home_dir(env) / ".sregistry"
 
 
+def default_storage_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where the local image store lives: ``$SREGISTRY_STORAGE``, else the
+    platform's user data directory (``platformdirs.user_data_path("sregistry")``,
+    e.g. ``~/.local/share/sregistry`` on Linux, honouring ``$XDG_DATA_HOME``).
+
+    Only computes the path; never creates it.
+    """
+    env = os.environ if env is None else env
+    explicit = env.get(STORAGE_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    import platformdirs
+
+    return platformdirs.user_data_path("sregistry")
+
+
 def read_secrets(path: Path) -> dict[str, Any]:
     """The secrets file as a dict; ``{}`` when it does not exist or is empty.
 
@@ -80,6 +98,12 @@ def read_secrets(path: Path) -> dict[str, Any]:
         return {}
     except OSError as exc:
         raise ConfigError(f"cannot read the secrets file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        # the decoder's message quotes the offending byte: say less
+        raise ConfigError(
+            f"the secrets file {path} is not valid UTF-8 JSON",
+            hint="fix or remove it; `sregistry login` writes a fresh one",
+        ) from None
     if not text.strip():
         return {}
     try:

@@ -1,0 +1,52 @@
+"""Credentials: the ordered chain of sources, and storing tokens safely.
+
+Order (first match wins; each value remembers its source):
+
+- command-line options (``--registry``, ``--username``, ``--library``, ``--remote``)
+- the environment (``SREGISTRY_REGISTRY_BASE``/``_USERNAME``/``_TOKEN``,
+  ``SREGISTRY_LIBRARY_BASE``/``_TOKEN``; the file itself from
+  ``SREGISTRY_CLIENT_SECRETS``)
+- the secrets file ``~/.sregistry`` (both key styles)
+- the OS keyring (optional ``keyring`` extra)
+- for library tokens, Singularity/Apptainer's ``remote.yaml``
+
+See :mod:`sregistry.credentials.resolve` for the exact rules,
+:mod:`sregistry.credentials.store` for what ``login``/``logout`` write and
+:mod:`sregistry.credentials.remote_yaml` for remote.yaml. Nothing here
+prompts, prints or writes except :func:`store_token` and
+:func:`remove_token`. Tokens travel as :class:`Secret` and never show
+themselves.
+
+Importing this package is cheap: keyring, PyYAML and requests are imported
+only by the functions that need them.
+"""
+
+from __future__ import annotations
+
+from sregistry.credentials.keyring_store import KeyringStatus
+from sregistry.credentials.keyring_store import status as keyring_status
+from sregistry.credentials.resolve import (
+    LibraryCredentials,
+    RegistryCredentials,
+    resolve_library,
+    resolve_registry,
+)
+from sregistry.credentials.secret import Secret, Sourced
+from sregistry.credentials.store import check_registry_username, remove_token, store_token
+from sregistry.credentials.urls import normalize_base, same_server
+
+__all__ = [
+    "KeyringStatus",
+    "LibraryCredentials",
+    "RegistryCredentials",
+    "Secret",
+    "Sourced",
+    "check_registry_username",
+    "keyring_status",
+    "normalize_base",
+    "remove_token",
+    "resolve_library",
+    "resolve_registry",
+    "same_server",
+    "store_token",
+]

@@ -1,0 +1,351 @@
+"""`sregistry login` / `logout`: token from stdin or a hidden prompt, never in any output."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from sregistry import __version__
+from sregistry.cli import cli
+from tests.keyring_backend import stored
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "0123456789abcdef0123456789abcdef01234567"
+BAD_TOKEN = "b" * 36 + "bad0"
+ENV_TOKEN = "e" * 36 + "env0"
+SECRETS = (TOKEN, BAD_TOKEN, ENV_TOKEN)
+BASE = "https://sreg.example.org"
+
+
+def _run(*args: str, stdin: str | None = None) -> Result:
+    result = CliRunner().invoke(cli, list(args), input=stdin)
+    for secret in SECRETS:
+        assert secret not in result.stdout
+        assert secret not in result.stderr
+    return result
+
+
+@pytest.fixture
+def secrets(isolated_env: Path) -> Path:
+    return isolated_env / ".sregistry"
+
+
+@pytest.fixture
+def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_KEYRING_FILE", str(tmp_path / "keyring.json"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.keyring_backend.FileKeyring")
+
+
+def test_login_from_stdin(secrets: Path) -> None:
+    result = _run(
+        "login", "--registry", BASE, "--username", "vsoch", "--token-stdin", stdin=TOKEN + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        result.stdout
+        == f"Stored the registry token of vsoch for {BASE} in ~/.sregistry (mode 0600).\n"
+    )
+    assert "cannot check a token" in result.stderr
+    assert json.loads(secrets.read_text())["registry"]["SREGISTRY_REGISTRY_TOKEN"] == TOKEN
+
+
+def test_password_stdin_alias_and_configured_defaults(secrets: Path) -> None:
+    secrets.write_text(
+        json.dumps({"registry": {"base": BASE, "username": "vsoch", "token": BAD_TOKEN}})
+    )
+    result = _run("login", "--password-stdin", stdin=TOKEN)
+    assert result.exit_code == 0, result.output
+    data = json.loads(secrets.read_text())
+    assert data == {
+        "registry": {
+            "SREGISTRY_REGISTRY_BASE": BASE,
+            "SREGISTRY_REGISTRY_USERNAME": "vsoch",
+            "SREGISTRY_REGISTRY_TOKEN": TOKEN,
+        }
+    }
+
+
+@pytest.mark.usefixtures("file_keyring")
+def test_login_to_the_keyring(secrets: Path) -> None:
+    result = _run("login", "--registry", BASE, "--username", "vsoch", "--token-stdin", stdin=TOKEN)
+    assert result.exit_code == 0, result.output
+    assert "in the keyring (tests.keyring_backend.FileKeyring)" in result.stdout
+    assert stored() == {f"sregistry+registry:{BASE}": {"vsoch": TOKEN}}
+    assert TOKEN not in secrets.read_text()
+    config = _run("config")
+    assert any(
+        line.split() == ["token", "****4567", "keyring"] for line in config.stdout.splitlines()
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["--registry", BASE, "--username", "vsoch"], TOKEN, "no terminal to prompt for the token"),
+        (
+            ["--registry", BASE, "--username", "vsoch", "--token-stdin"],
+            "\n",
+            "no token on standard input",
+        ),
+        (["--registry", BASE, "--username", "vsoch", "--token-stdin"], "a b", "whitespace"),
+        (
+            ["--username", "vsoch", "--token-stdin"],
+            TOKEN,
+            "no registry to log in to; pass --registry",
+        ),
+        (["--registry", BASE, "--token-stdin"], TOKEN, "no registry username; pass --username"),
+        (["--registry", BASE, "--username", "ÿÿÿ", "--token-stdin"], TOKEN, "base64"),
+        (["--registry", "ftp://h.org", "--username", "u", "--token-stdin"], TOKEN, "scheme"),
+    ],
+)
+def test_login_refusals(secrets: Path, args: list[str], stdin: str, message: str) -> None:
+    result = _run("login", *args, stdin=stdin)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error: ")
+    assert message in result.stderr
+    assert not secrets.exists()
+
+
+def test_token_is_not_an_option() -> None:
+    result = _run("login", "--registry", BASE, "--username", "u", "--token", TOKEN)
+    assert result.exit_code == 2
+    assert "No such option '--token'" in result.stderr
+
+
+def test_library_and_registry_are_exclusive() -> None:
+    result = _run("login", "--library", BASE, "--registry", BASE, "--token-stdin", stdin=TOKEN)
+    assert result.exit_code == 2
+
+
+def test_environment_values_are_not_written(secrets: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SREGISTRY_REGISTRY_BASE", BASE)
+    monkeypatch.setenv("SREGISTRY_REGISTRY_USERNAME", "vsoch")
+    monkeypatch.setenv("SREGISTRY_REGISTRY_TOKEN", ENV_TOKEN)
+    result = _run("login", "--token-stdin", stdin=TOKEN)
+    assert result.exit_code == 0, result.output
+    assert "$SREGISTRY_REGISTRY_BASE was used but not written to disk" in result.stderr
+    assert "$SREGISTRY_REGISTRY_USERNAME was used but not written to disk" in result.stderr
+    assert "warning: SREGISTRY_REGISTRY_TOKEN is set" in result.stderr
+    text = secrets.read_text()
+    assert ENV_TOKEN not in text
+    assert BASE not in text
+    assert "vsoch" not in text
+    assert json.loads(text) == {"registry": {"SREGISTRY_REGISTRY_TOKEN": TOKEN}}
+
+
+@pytest.mark.usefixtures("file_keyring")
+def test_logout(secrets: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _run("login", "--registry", BASE, "--username", "vsoch", "--token-stdin", stdin=TOKEN)
+    result = _run("logout")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Removed the registry token of vsoch for {BASE} from the keyring.\n"
+    assert stored() == {f"sregistry+registry:{BASE}": {}}
+    again = _run("logout")
+    assert again.exit_code == 0
+    assert again.stdout == f"Nothing to remove: no stored registry token of vsoch for {BASE}.\n"
+    monkeypatch.setenv("SREGISTRY_REGISTRY_TOKEN", ENV_TOKEN)
+    assert "SREGISTRY_REGISTRY_TOKEN is still set" in _run("logout").stderr
+
+
+def test_logout_of_the_file(secrets: Path) -> None:
+    secrets.write_text(
+        json.dumps({"registry": {"base": BASE, "username": "vsoch", "token": TOKEN}})
+    )
+    result = _run("logout")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Removed the registry token of vsoch for {BASE} from ~/.sregistry.\n"
+    assert TOKEN not in secrets.read_text()
+
+
+def test_logout_with_nothing_configured(secrets: Path) -> None:
+    result = _run("logout")
+    assert result.exit_code == 0
+    assert result.stdout == "Nothing to remove: no stored token for the registry.\n"
+    assert not secrets.exists()
+
+
+# -- a real subprocess --------------------------------------------------------
+
+
+def _sregistry() -> str:
+    exe = shutil.which("sregistry", path=str(Path(sys.executable).parent))
+    assert exe, "the sregistry console script is not installed next to this python"
+    return exe
+
+
+def _subprocess_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+@pytest.mark.usefixtures("file_keyring")
+def test_login_in_a_subprocess(secrets: Path) -> None:
+    done = subprocess.run(
+        [_sregistry(), "login", "--registry", BASE, "--username", "vsoch", "--token-stdin"],
+        input=TOKEN + "\n",
+        env=_subprocess_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert TOKEN not in done.stdout + done.stderr
+    assert "in the keyring (tests.keyring_backend.FileKeyring)" in done.stdout
+    assert stored() == {f"sregistry+registry:{BASE}": {"vsoch": TOKEN}}
+    shown = subprocess.run(
+        [_sregistry(), "config", "--json"],
+        env=_subprocess_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert TOKEN not in shown.stdout + shown.stderr
+    assert json.loads(shown.stdout)["registry"]["token"] == {
+        "value": "****4567",
+        "source": "keyring",
+    }
+
+
+@pytest.mark.skipif(not sys.platform.startswith(("linux", "darwin")), reason="needs a pty")
+def test_hidden_prompt_on_a_terminal(secrets: Path) -> None:
+    """On a real terminal the username and token are prompted for; the token is not echoed."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [_sregistry(), "login", "--registry", BASE],
+            stdin=terminal,
+            stdout=terminal,
+            stderr=terminal,
+            env=_subprocess_env(),
+            start_new_session=True,
+        )
+        os.close(terminal)
+        terminal = -1
+        seen = _read_until(controller, b"Username: ")
+        os.write(controller, b"vsoch\n")
+        seen += _read_until(controller, b"Token: ")
+        os.write(controller, TOKEN.encode() + b"\n")
+        seen += _read_until(controller, b"mode 0600).")
+        assert process.wait(timeout=60) == 0, seen
+    finally:
+        os.close(controller)
+        if terminal >= 0:
+            os.close(terminal)
+    assert TOKEN.encode() not in seen, "the token was echoed"
+    assert b"vsoch" in seen, "the username is echoed as usual"
+    assert json.loads(secrets.read_text())["registry"] == {
+        "SREGISTRY_REGISTRY_BASE": BASE,
+        "SREGISTRY_REGISTRY_USERNAME": "vsoch",
+        "SREGISTRY_REGISTRY_TOKEN": TOKEN,
+    }
+
+
+def _read_until(fd: int, marker: bytes) -> bytes:
+    import select
+
+    seen = b""
+    while marker not in seen:
+        ready, _, _ = select.select([fd], [], [], 30)
+        assert ready, f"timed out waiting for {marker!r}; got {seen!r}"
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    return seen
+
+
+# -- library: the token is checked against a real HTTP server --------------------
+
+
+class _TokenStatus(BaseHTTPRequestHandler):
+    requests: list[dict[str, str]] = []  # noqa: RUF012 - reset per test by the fixture
+
+    def do_GET(self) -> None:
+        type(self).requests.append({"path": self.path, **dict(self.headers.items())})
+        valid = self.headers.get("Authorization") == f"Bearer {TOKEN}"
+        if self.path == "/v1/token-status":
+            self.send_response(200 if valid else 404)
+        else:
+            self.send_response(418)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def library_server() -> Iterator[str]:
+    _TokenStatus.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _TokenStatus)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_library_login_checks_the_token_first(secrets: Path, library_server: str) -> None:
+    result = _run("login", "--library", library_server + "/", "--token-stdin", stdin=TOKEN)
+    assert result.exit_code == 0, result.output
+    assert f"the library at {library_server} accepted the token" in result.stderr
+    assert (
+        result.stdout
+        == f"Stored the library token for {library_server} in ~/.sregistry (mode 0600).\n"
+    )
+    (request,) = _TokenStatus.requests
+    assert request["path"] == "/v1/token-status"
+    assert request["Authorization"] == f"Bearer {TOKEN}"
+    assert request["User-Agent"] == f"sregistry/{__version__}"
+    assert json.loads(secrets.read_text()) == {
+        "library": {"SREGISTRY_LIBRARY_BASE": library_server, "SREGISTRY_LIBRARY_TOKEN": TOKEN}
+    }
+    logout = _run("logout", "--library", library_server)
+    assert logout.stdout == f"Removed the library token for {library_server} from ~/.sregistry.\n"
+
+
+def test_library_login_with_a_rejected_token_stores_nothing(
+    secrets: Path, library_server: str
+) -> None:
+    result = _run("login", "--library", library_server, "--token-stdin", stdin=BAD_TOKEN)
+    assert result.exit_code == 4, result.output
+    assert f"error: the library at {library_server} rejected the token" in result.stderr
+    assert not secrets.exists()
+
+
+def test_library_login_to_something_else(secrets: Path, library_server: str) -> None:
+    result = _run("login", "--library", library_server + "/prefix", "--token-stdin", stdin=TOKEN)
+    assert result.exit_code == 1
+    assert "unexpected answer 418" in result.stderr
+    assert not secrets.exists()
+
+
+def test_library_login_unreachable(secrets: Path, library_server: str) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = _run("login", "--library", f"http://127.0.0.1:{port}", "--token-stdin", stdin=TOKEN)
+    assert result.exit_code == 1
+    assert f"error: cannot reach http://127.0.0.1:{port}/v1/token-status" in result.stderr
+    assert not secrets.exists()
