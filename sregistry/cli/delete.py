@@ -1,0 +1,77 @@
+"""``sregistry delete collection/name:tag [--force]``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from sregistry import names
+from sregistry.cli.common import client_options, open_client
+from sregistry.cli.context import AppContext, pass_app
+from sregistry.cli.transfers import no_urllib3_tls_warnings
+from sregistry.errors import SregistryError
+
+__all__ = ["confirmed", "delete"]
+
+YES = frozenset({"y", "yes"})
+
+
+def confirmed(answer: str) -> bool:
+    """Only ``y`` and ``yes`` (any case, surrounding blanks ignored) confirm."""
+    return answer.strip().lower() in YES
+
+
+@click.command(short_help="Delete one tag of an image from a registry.")
+@click.argument("image", metavar="COLLECTION/NAME[:TAG]")
+@click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
+@client_options
+@pass_app
+def delete(
+    app: AppContext,
+    *,
+    image: str,
+    force: bool,
+    registry: str | None,
+    username: str | None,
+    library: str | None,
+    remote: str | None,
+    insecure: bool,
+) -> None:
+    """Delete IMAGE (one tag) from the registry.
+
+    Asks first; only "y" or "yes" deletes. Without a terminal to ask on,
+    nothing is deleted unless --force is given.
+    """
+    ref = names.parse(image)
+    for note in ref.notes:
+        app.out.info(note)
+    with no_urllib3_tls_warnings():
+        client = open_client(
+            app,
+            image,
+            registry=registry,
+            username=username,
+            library=library,
+            remote=remote,
+            insecure=insecure,
+        )
+        with client:
+            shown = f"{ref.collection}/{ref.name}:{ref.tag}"
+            if not force:
+                if not sys.stdin.isatty():
+                    raise SregistryError(
+                        f"not deleting {shown}: there is no terminal to confirm on",
+                        hint="use --force to delete without asking",
+                    )
+                answer = click.prompt(
+                    f"Delete {shown} from {client.location}? [y/N]",
+                    default="",
+                    show_default=False,
+                    err=True,
+                )
+                if not confirmed(answer):
+                    app.out.info("not deleted")
+                    return
+            client.delete(image)
+    app.out.result(f"deleted {shown}")

@@ -1,0 +1,54 @@
+"""``sregistry labels [--key K] [--value V]``."""
+
+from __future__ import annotations
+
+import click
+
+from sregistry.cli.common import client_options, open_client
+from sregistry.cli.context import AppContext, pass_app
+from sregistry.cli.transfers import no_urllib3_tls_warnings
+
+__all__ = ["labels"]
+
+
+@click.command(short_help="List labels, filtered by key and/or value.")
+@click.option("-k", "--key", metavar="KEY", help="Only labels with this key.")
+@click.option("-v", "--value", metavar="VALUE", help="Only labels with this value.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@client_options
+@pass_app
+def labels(
+    app: AppContext,
+    *,
+    key: str | None,
+    value: str | None,
+    as_json: bool,
+    registry: str | None,
+    username: str | None,
+    library: str | None,
+    remote: str | None,
+    insecure: bool,
+) -> None:
+    """List the labels of the registry's images and the images that carry them."""
+    with no_urllib3_tls_warnings():
+        client = open_client(
+            app,
+            None,
+            registry=registry,
+            username=username,
+            library=library,
+            remote=remote,
+            insecure=insecure,
+        )
+        with client:
+            found = client.labels(key=key, value=value)
+    if as_json:
+        app.out.json([label.to_json() for label in found])
+        return
+    if not found:
+        app.out.info("no labels")
+        return
+    app.out.table(
+        ("key", "value", "images"),
+        [(label.key, label.value, ", ".join(label.containers)) for label in found],
+    )

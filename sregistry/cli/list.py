@@ -1,0 +1,134 @@
+"""``sregistry list [QUERY]``: list or search images, optionally with their metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import click
+
+from sregistry.cli.common import client_options, open_client
+from sregistry.cli.context import AppContext, pass_app
+from sregistry.cli.transfers import no_urllib3_tls_warnings
+from sregistry.errors import NotFound
+from sregistry.main.base import Client, ImageInfo
+
+__all__ = ["list_images", "metadata_sections"]
+
+SECTIONS = ("environment", "runscript", "test", "deffile")
+"""Inspect attributes ``--env``, ``--runscript``, ``--test``, ``--deffile`` show, in order."""
+
+
+def _environment_text(value: Any) -> str:
+    """``environment`` is a path -> script map (Singularity 3.6+) or one string (older)."""
+    if isinstance(value, Mapping):
+        return "\n".join(f"# {path}\n{text}".rstrip("\n") for path, text in value.items())
+    return str(value)
+
+
+def metadata_sections(image: ImageInfo, wanted: Sequence[str]) -> dict[str, str | None]:
+    """The requested sections of an image's stored metadata (``None`` when absent)."""
+    found: dict[str, str | None] = {}
+    for section in wanted:
+        value = image.metadata.get(section)
+        if value is None or value in ("", {}):
+            found[section] = None
+        elif section == "environment":
+            found[section] = _environment_text(value)
+        else:
+            found[section] = str(value)
+    return found
+
+
+def _with_metadata(client: Client, images: list[ImageInfo]) -> list[ImageInfo]:
+    """Search rows may lack metadata (a collection listing does): ask for each image."""
+    return [image if image.metadata else client.get(image.uri) for image in images]
+
+
+def _print_sections(app: AppContext, images: list[ImageInfo], wanted: Sequence[str]) -> None:
+    for number, image in enumerate(images):
+        if number:
+            app.out.result("")
+        app.out.result(f"== {image.uri} ==")
+        for section, text in metadata_sections(image, wanted).items():
+            app.out.result(f"%{section}")
+            app.out.result(text.rstrip("\n") if text is not None else f"(no {section})")
+
+
+@click.command(short_help="List or search images on a registry.")
+@click.argument("query", required=False, metavar="[QUERY]")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option("-e", "--env", is_flag=True, help="Show the stored %environment.")
+@click.option("-r", "--runscript", is_flag=True, help="Show the stored %runscript.")
+@click.option("-t", "--test", is_flag=True, help="Show the stored %test.")
+@click.option("-d", "--deffile", is_flag=True, help="Show the stored definition file.")
+@client_options
+@pass_app
+def list_images(
+    app: AppContext,
+    *,
+    query: str | None,
+    as_json: bool,
+    env: bool,
+    runscript: bool,
+    test: bool,
+    deffile: bool,
+    registry: str | None,
+    username: str | None,
+    library: str | None,
+    remote: str | None,
+    insecure: bool,
+) -> None:
+    """List images, all of them or those QUERY matches.
+
+    \b
+    QUERY forms:
+      (none)                  every public image
+      dinosaur                the images of collection "dinosaur"
+      /avocado[:tag]          images named "avocado" in any collection
+      dinosaur/avocado[:tag]  images named "avocado" in collection "dinosaur"
+
+    Every page of results is fetched. With --env, --runscript, --test or
+    --deffile the stored metadata of each matching image is shown instead.
+    Exits 3 when QUERY matches nothing.
+    """
+    wanted = [
+        section
+        for section, flag in zip(SECTIONS, (env, runscript, test, deffile), strict=True)
+        if flag
+    ]
+    with no_urllib3_tls_warnings():
+        client = open_client(
+            app,
+            query,
+            registry=registry,
+            username=username,
+            library=library,
+            remote=remote,
+            insecure=insecure,
+        )
+        with client:
+            images = client.search(query)
+            if wanted:
+                images = _with_metadata(client, images)
+    if as_json:
+        if wanted:
+            app.out.json(
+                [{"uri": image.uri, **metadata_sections(image, wanted)} for image in images]
+            )
+        else:
+            app.out.json([image.to_json() for image in images])
+    elif wanted:
+        _print_sections(app, images, wanted)
+    elif images:
+        app.out.table(
+            ("image", "version", "frozen", "created"),
+            [
+                (image.uri, image.version or "", "yes" if image.frozen else "", image.created)
+                for image in images
+            ],
+        )
+    if not images and query:
+        raise NotFound(f"no images match {query!r}")
+    if not images:
+        app.out.info("no images")

@@ -1,0 +1,62 @@
+"""``sregistry pull collection/name[:tag] [-o PATH] [--force]``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sregistry.cli.common import client_options, open_client
+from sregistry.cli.context import AppContext, pass_app
+from sregistry.cli.transfers import human_size, no_urllib3_tls_warnings
+
+__all__ = ["pull"]
+
+
+@click.command(short_help="Download an image, verified, into a file.")
+@click.argument("image", metavar="COLLECTION/NAME[:TAG][@VERSION]")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="File to write, or an existing directory for the default name "
+    "(<collection>-<name>_<tag>.sif).",
+)
+@click.option("-f", "--force", is_flag=True, help="Replace the file if it exists.")
+@client_options
+@pass_app
+def pull(
+    app: AppContext,
+    *,
+    image: str,
+    output: Path | None,
+    force: bool,
+    registry: str | None,
+    username: str | None,
+    library: str | None,
+    remote: str | None,
+    insecure: bool,
+) -> None:
+    """Download IMAGE, check its size and checksum, then move it into place.
+
+    The download goes to a temporary file beside the target; an existing
+    file is never replaced without --force, and nothing is left behind on
+    failure. Prints the path written.
+    """
+    with no_urllib3_tls_warnings():
+        client = open_client(
+            app,
+            image,
+            registry=registry,
+            username=username,
+            library=library,
+            remote=remote,
+            insecure=insecure,
+        )
+        with client, app.out.progress(f"pull {image}") as progress:
+            result = client.pull(image, output, force=force, progress=progress)
+    for warning in result.warnings:
+        app.out.warn(warning)
+    checked = f"sha256 {result.sha256}" + (f", version {result.version}" if result.version else "")
+    app.out.info(f"pulled {result.name}: {human_size(result.size)}, {checked}")
+    app.out.result(str(result.path))

@@ -1,0 +1,78 @@
+"""``sregistry push FILE --name collection/name[:tag]``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sregistry.cli.common import client_options, open_client
+from sregistry.cli.context import AppContext, pass_app
+from sregistry.cli.transfers import human_size, no_urllib3_tls_warnings
+
+__all__ = ["push"]
+
+
+@click.command(short_help="Upload a SIF image to a registry.")
+@click.argument("image", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-n",
+    "--name",
+    required=True,
+    metavar="COLLECTION/NAME[:TAG]",
+    help="Where to store it; a registry://host/ prefix picks the registry.",
+)
+@click.option("-t", "--tag", metavar="TAG", help="The tag (overrides one given in --name).")
+@click.option(
+    "-U",
+    "--unsigned",
+    is_flag=True,
+    help="Accepted for compatibility with `singularity push`: registry pushes are not signed.",
+)
+@click.option(
+    "--no-metadata",
+    is_flag=True,
+    help="Do not read and send the image's labels, scripts and definition file.",
+)
+@client_options
+@pass_app
+def push(
+    app: AppContext,
+    *,
+    image: Path,
+    name: str,
+    tag: str | None,
+    unsigned: bool,
+    no_metadata: bool,
+    registry: str | None,
+    username: str | None,
+    library: str | None,
+    remote: str | None,
+    insecure: bool,
+) -> None:
+    """Upload FILE as COLLECTION/NAME[:TAG], verified against the registry's checksum.
+
+    A progress bar (size, rate, time left) is drawn on stderr when it is a
+    terminal and --quiet is not given.
+    """
+    with no_urllib3_tls_warnings():
+        client = open_client(
+            app,
+            name,
+            registry=registry,
+            username=username,
+            library=library,
+            remote=remote,
+            insecure=insecure,
+        )
+        with client:
+            total = image.stat().st_size if image.is_file() else None
+            with app.out.progress(f"push {image.name}", total) as progress:
+                result = client.push(
+                    image, name, tag=tag, inspect=not no_metadata, progress=progress
+                )
+    for warning in result.warnings:
+        app.out.warn(warning)
+    version = f", version {result.version}" if result.version else ""
+    app.out.info(f"pushed {human_size(result.size)}{version}")
+    app.out.result(result.name)

@@ -1,0 +1,418 @@
+"""``RegistryClient``: Singularity Registry Server's registry API (``/api``, HMAC-signed).
+
+Settings come from the constructor, else from
+:func:`sregistry.credentials.resolve_registry` (options > environment >
+``~/.sregistry`` > keyring). A host in ``uri`` (``registry://host/c/n:t``)
+chooses the registry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import requests
+
+from sregistry import names
+from sregistry.config import truthy
+from sregistry.errors import (
+    AuthenticationError,
+    ConfigError,
+    InvalidName,
+    NotFound,
+    ServerError,
+)
+from sregistry.main.base import (
+    Client,
+    ImageInfo,
+    Label,
+    PathLike,
+    ProgressCallback,
+    PullResult,
+    PushResult,
+)
+from sregistry.main.registry.api import Exchange, Op, interpret
+from sregistry.main.registry.convert import (
+    image_from_row,
+    images_from_collection,
+    is_placeholder,
+    label_from_row,
+)
+from sregistry.main.registry.manifest import check_version, expected_digest, fetch_manifest
+from sregistry.main.registry.push import PushContext, start_push, upload, verify_push
+from sregistry.main.registry.queries import Query, QueryKind, parse_query
+from sregistry.main.registry.signing import Clock, HmacAuth, Signer
+from sregistry.main.registry.urls import RegistryUrls, root_url
+from sregistry.transfer import Timeout, Transport
+
+__all__ = ["RegistryClient"]
+
+log = logging.getLogger("sregistry.registry")
+
+NOVERIFY_ENV = "SREGISTRY_HTTPS_NOVERIFY"
+NOHTTPS_ENV = "SREGISTRY_REGISTRY_NOHTTPS"
+PAGE_LIMIT = 100
+"""Rows asked for per page (the server's default is 10; every page counts
+toward its anonymous request throttle)."""
+MAX_PAGES = 10_000
+
+
+class RegistryClient(Client):
+    """A Singularity Registry Server, spoken to through its registry API.
+
+    ``base`` is the server's address (``/api`` optional); ``username`` and
+    ``token`` sign pushes, deletes and private pulls. ``insecure`` (or
+    ``$SREGISTRY_HTTPS_NOVERIFY``) turns TLS verification off. ``timeout`` is
+    seconds (read) or ``(connect, read)``; ``session`` a requests session to
+    reuse; ``env`` replaces ``os.environ`` for settings; ``clock`` replaces
+    ``time.time`` (tests).
+    """
+
+    kind: ClassVar[str] = "registry"
+
+    def __init__(
+        self,
+        *,
+        uri: str | None = None,
+        base: str | None = None,
+        username: str | None = None,
+        token: str | None = None,
+        insecure: bool = False,
+        timeout: Timeout | float | tuple[float, float] | None = None,
+        session: requests.Session | None = None,
+        env: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+        hash_in_thread: bool = True,
+    ) -> None:
+        env = os.environ if env is None else env
+        host = names.parse(uri).registry if uri else None
+        root, self.username, self._token, self.sources = _settings(
+            base=host or base, username=username, token=token, env=env
+        )
+        self.urls = RegistryUrls(root)
+        self.insecure = insecure or truthy(env.get(NOVERIFY_ENV))
+        if self.insecure:
+            log.info("TLS certificate verification is off for %s", root)
+        self.clock: Clock = clock or time.time
+        self.hash_in_thread = hash_in_thread
+        self.transport = Transport(
+            session=session, verify=not self.insecure, timeout=timeout, env=env
+        )
+
+    # -- plumbing -----------------------------------------------------------
+    @property
+    def location(self) -> str:
+        return self.urls.root
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def _signer(self) -> Signer | None:
+        if self.username and self._token is not None:
+            return Signer(self.username, self._token, self.clock)
+        return None
+
+    def _require_signer(self, action: str) -> Signer:
+        signer = self._signer()
+        if signer is None:
+            missing = "username and token" if not self.username else "token"
+            raise AuthenticationError(
+                f"{action} needs a registry {missing}",
+                hint="run `sregistry login`, or set SREGISTRY_REGISTRY_USERNAME and "
+                "SREGISTRY_REGISTRY_TOKEN",
+            )
+        return signer
+
+    def _reference(self, name: str, *, tag: str | None = None) -> names.ImageName:
+        ref = names.parse(name, tag=tag)
+        if ref.registry is not None and not _same_host(ref.registry, self.urls):
+            raise InvalidName(
+                f"{name!r} names the registry {ref.registry}, but this client talks to "
+                f"{self.urls.root}",
+                hint="use --registry (or get_client with that URI) to talk to another registry",
+            )
+        return ref
+
+    def _push_context(self, signer: Signer) -> PushContext:
+        return PushContext(self.transport, self.urls, signer, self.clock, self.hash_in_thread)
+
+    # -- the Client API -------------------------------------------------------
+    def push(
+        self,
+        path: PathLike,
+        name: str,
+        tag: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        inspect: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> PushResult:
+        ref = self._reference(name, tag=tag)
+        if ref.version is not None:
+            raise InvalidName(
+                f"cannot push to a version ({name!r}): the registry computes versions itself"
+            )
+        source = _readable_file(Path(path))
+        signer = self._require_signer("pushing")
+        warnings = list(ref.notes)
+        sent_metadata = _metadata(source, metadata, inspect=inspect, warnings=warnings)
+        ctx = self._push_context(signer)
+        cid = start_push(ctx, ref)
+        digests = upload(ctx, ref, cid, source, sent_metadata, progress=progress, warnings=warnings)
+        version = verify_push(ctx, ref, source, digests, warnings)
+        return PushResult(
+            name=f"{ref.collection}/{ref.name}:{ref.tag}",
+            size=source.stat().st_size,
+            sha256=digests.sha256,
+            version=version,
+            location=self.location,
+            metadata_sent=bool(sent_metadata),
+            warnings=tuple(warnings),
+        )
+
+    def pull(
+        self,
+        name: str,
+        dest: PathLike | None = None,
+        force: bool = False,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> PullResult:
+        ref = self._reference(name)
+        target = _target(dest, ref)
+        if target.exists() and not force:
+            from sregistry.errors import DestinationExists
+
+            raise DestinationExists(
+                f"{target} exists", hint="use --force to replace it, or -o to choose another path"
+            )
+        manifest = fetch_manifest(
+            self.transport, self.urls, ref, signer=self._signer(), clock=self.clock
+        )
+        version = manifest.get("version")
+        check_version(ref, version)
+        subject = f"{ref.collection}/{ref.name}:{ref.tag}"
+        warnings = list(ref.notes)
+        expected = expected_digest(version)
+        if expected.sha256 is None and expected.md5 is None:
+            warnings.append(
+                f"the registry reports no checksum for {subject} (version {version!r}): "
+                "only the size was checked"
+            )
+        elif expected.sha256 is None:
+            warnings.append("the registry has no sha256 for this image yet: checked its md5")
+        downloaded = self.transport.download(
+            self._image_url(manifest, subject),
+            target,
+            expected=expected,
+            overwrite=force,
+            progress=progress,
+            check=lambda response: interpret(response, Exchange(Op.DOWNLOAD, subject)),
+            threaded_hash=self.hash_in_thread,
+            log_as=f"the file of {subject}",
+        )
+        if downloaded.restarts:
+            warnings.append(
+                "the registry cannot resume downloads: the transfer started again from the "
+                f"beginning {downloaded.restarts} time(s)"
+            )
+        return PullResult(
+            path=downloaded.path,
+            name=subject,
+            size=downloaded.size,
+            sha256=downloaded.digests.sha256,
+            version=None if version is None else str(version),
+            resumed_from=downloaded.resumed_from,
+            warnings=tuple(warnings),
+        )
+
+    def _image_url(self, manifest: Mapping[str, Any], subject: str) -> str:
+        """The manifest's download URL, on our own scheme and host.
+
+        The server builds it from its configured domain, which behind a proxy
+        may be an internal or plain-http address; the path is what matters.
+        """
+        url = manifest.get("image")
+        if not isinstance(url, str) or urlsplit(url).scheme not in {"http", "https"}:
+            raise ServerError(f"the registry gives no download URL for {subject}")
+        return self.urls.rebase_download(str(url))
+
+    def search(self, query: str | None = None) -> list[ImageInfo]:
+        parsed = parse_query(query)
+        if parsed.registry is not None and not _same_host(parsed.registry, self.urls):
+            raise InvalidName(f"{query!r} names another registry than {self.urls.root}")
+        if parsed.kind is QueryKind.ALL:
+            rows = list(self._pages(self.urls.containers(), f"'{parsed}'"))
+        elif parsed.kind is QueryKind.COLLECTION:
+            assert parsed.collection is not None
+            data = self._get_json(self.urls.collection(parsed.collection), Op.SEARCH, str(parsed))
+            return images_from_collection(data, location=self.location)
+        else:
+            rows = self._search_rows(parsed)
+        return [
+            image_from_row(row, location=self.location)
+            for row in rows
+            if isinstance(row, Mapping) and not is_placeholder(row)
+        ]
+
+    def _search_rows(self, parsed: Query) -> list[Any]:
+        assert parsed.name is not None
+        url = self.urls.search(collection=parsed.collection, name=parsed.name, tag=parsed.tag)
+        data = self._get_json(url, Op.SEARCH, f"'{parsed}'")
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            raise ServerError(f"the registry's search for '{parsed}' did not answer a list")
+        return data
+
+    def _get_json(self, url: str, op: Op, subject: str, **params: str) -> Any:
+        response = self.transport.request("GET", url, params=params or None)
+        return interpret(response, Exchange(op, subject))
+
+    def _pages(self, url: str, subject: str) -> Iterator[Any]:
+        """Rows of a LimitOffset-paginated list, following ``next`` to the end."""
+        seen: set[str] = set()
+        next_url: str | None = url
+        params: dict[str, str] = {"limit": str(PAGE_LIMIT)}
+        while next_url is not None:
+            if next_url in seen or len(seen) >= MAX_PAGES:
+                raise ServerError(
+                    f"the registry's pages of {subject} do not end (page {next_url} again)"
+                )
+            seen.add(next_url)
+            data = self._get_json(next_url, Op.SEARCH, subject, **params)
+            params = {}
+            if isinstance(data, list):  # pagination switched off on the server
+                yield from data
+                return
+            if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+                raise ServerError(f"the registry's list of {subject} is not a page of results")
+            yield from data["results"]
+            following = data.get("next")
+            next_url = self.urls.follow(following) if isinstance(following, str) else None
+
+    def get(self, name: str) -> ImageInfo:
+        ref = self._reference(name)
+        manifest = fetch_manifest(
+            self.transport, self.urls, ref, signer=self._signer(), clock=self.clock
+        )
+        check_version(ref, manifest.get("version"))
+        return image_from_row(manifest, location=self.location, collection=ref.collection)
+
+    def delete(self, name: str) -> None:
+        ref = self._reference(name)
+        signer = self._require_signer("deleting")
+        auth = HmacAuth(signer, "delete", ref.collection, ref.name, ref.tag)
+        response = self.transport.request("DELETE", self.urls.container(ref), auth=auth)
+        interpret(
+            response,
+            Exchange(
+                Op.DELETE,
+                f"{ref.collection}/{ref.name}:{ref.tag}",
+                user=signer.username,
+                signed_at=auth.signed_at,
+                now=self.clock(),
+            ),
+        )
+
+    def labels(self, key: str | None = None, value: str | None = None) -> list[Label]:
+        subject = "labels" + "".join(
+            f" {part}={item!r}" for part, item in (("key", key), ("value", value)) if item
+        )
+        data = self._get_json(self.urls.labels(key or None, value or None), Op.LABELS, subject)
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            raise ServerError("the registry's label search did not answer a list")
+        return [label_from_row(row) for row in data]
+
+
+def _same_host(host: str, urls: RegistryUrls) -> bool:
+    scheme = urlsplit(urls.root).scheme
+    default = {"http": ":80", "https": ":443"}[scheme]
+    return host.lower().removesuffix(default) == urls.host.lower()
+
+
+def _settings(
+    *, base: str | None, username: str | None, token: str | None, env: Mapping[str, str]
+) -> tuple[str, str | None, Callable[[], str] | None, dict[str, str]]:
+    """``(root URL, username, token getter, where each came from)``."""
+    sources: dict[str, str] = {}
+    nohttps = truthy(env.get(NOHTTPS_ENV))
+    token_getter: Callable[[], str] | None = (lambda: token) if token else None
+    if base is None or username is None or token is None:
+        from sregistry.credentials import (  # type: ignore[import-not-found,unused-ignore]
+            resolve_registry,
+        )
+
+        found = resolve_registry(base=base, username=username, env=env)
+        nohttps = found.nohttps
+        if found.base is not None:
+            base = found.base.value
+            sources["base"] = found.base.source
+        if username is None and found.username is not None:
+            username = found.username.value
+            sources["username"] = found.username.source
+        if token_getter is None and found.token is not None:
+            token_getter = found.token.value.reveal
+            sources["token"] = found.token.source
+    if not base:
+        raise ConfigError(
+            "no registry is configured",
+            hint="pass --registry URL, set SREGISTRY_REGISTRY_BASE, or run `sregistry login`",
+        )
+    return root_url(base, nohttps=nohttps), username, token_getter, sources
+
+
+def _readable_file(path: Path) -> Path:
+    if not path.exists():
+        raise NotFound(f"{path} does not exist")
+    if not path.is_file():
+        raise InvalidName(f"{path} is not a file")
+    if not os.access(path, os.R_OK):
+        raise NotFound(f"{path} is not readable")
+    return path
+
+
+def _target(dest: PathLike | None, ref: names.ImageName) -> Path:
+    """Where a pull writes: ``dest`` (a file, or a directory for the default name)."""
+    if dest is None:
+        return Path.cwd() / ref.filename
+    target = Path(dest)
+    if target.is_dir() or str(dest).endswith(os.sep):
+        return target / ref.filename
+    return target
+
+
+def _metadata(
+    path: Path, metadata: Mapping[str, Any] | None, *, inspect: bool, warnings: list[str]
+) -> dict[str, Any]:
+    """The ``metadata`` form field: as given, else the image's own, else ``{}``."""
+    if metadata is not None:
+        found: dict[str, Any] = dict(metadata)
+    elif not inspect:
+        return {}
+    else:
+        try:
+            from sregistry.metadata import inspect_image  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            warnings.append("image metadata was not sent: the metadata extractor is not installed")
+            return {}
+        try:
+            result = inspect_image(path)
+            found = dict(result.upload_metadata())
+            warnings.extend(str(item) for item in result.warnings)
+        except Exception as exc:  # noqa: BLE001 - a failing extractor never blocks a push
+            warnings.append(f"image metadata was not sent: {exc}")
+            return {}
+    try:
+        json.dumps(found)
+    except (TypeError, ValueError) as exc:
+        raise InvalidName(f"the metadata is not JSON-serialisable: {exc}") from None
+    return found

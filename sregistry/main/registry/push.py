@@ -1,0 +1,338 @@
+"""The two-request registry push, signed at the last moment, verified afterwards.
+
+1. ``POST <root>/api/upload/chunked_upload`` (HMAC ``push``, JSON body) -> ``cid``;
+2. ``POST <root>/upload`` (HMAC ``upload``), multipart fields ``SREGISTRY_EVENT``,
+   ``name``, ``collection`` (the cid), ``tag``, ``metadata`` (JSON) and
+   ``file1``, streamed from disk;
+3. ``GET`` the manifest and compare its ``version`` with the local sha256.
+
+The server checks the hour-granular signature when the upload *ends*. An
+upload that runs into the next UTC hour would be refused after every byte was
+sent, so it is stopped as soon as the hour turns and sent again with a fresh
+signature; a refusal right after an hour boundary is retried once as well.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import requests
+import requests.auth
+
+from sregistry.errors import (
+    AuthenticationError,
+    IntegrityError,
+    ServerError,
+    SregistryError,
+    TransferError,
+)
+from sregistry.main.base import ProgressCallback
+from sregistry.main.registry.api import Exchange, Op, interpret
+from sregistry.main.registry.diagnose import explain_refusal, token_owner
+from sregistry.main.registry.manifest import expected_digest, fetch_manifest
+from sregistry.main.registry.signing import Clock, HmacAuth, Signer, utc_hour
+from sregistry.main.registry.urls import RegistryUrls
+from sregistry.names import ImageName
+from sregistry.transfer import Digests, MultipartBody, SourceChanged, Timeout, Transport
+from sregistry.transfer.hashing import Hasher, make_hasher
+
+__all__ = ["PushContext", "start_push", "upload", "verify_push"]
+
+log = logging.getLogger("sregistry.registry")
+
+_PROJECT_AFTER = 5.0
+"""Seconds of upload before its rate is trusted to project the finish time."""
+_GATEWAY_ERRORS = frozenset({502, 503, 504})
+_UPLOAD_READ_TIMEOUT = 600.0
+"""Seconds to wait for the answer once a large body is sent (the server stores it first)."""
+
+
+@dataclass(frozen=True)
+class PushContext:
+    """What every push step needs."""
+
+    transport: Transport
+    urls: RegistryUrls
+    signer: Signer
+    clock: Clock
+    threaded_hash: bool = True
+
+    def subject(self, ref: ImageName) -> str:
+        return f"{ref.collection}/{ref.name}:{ref.tag}"
+
+    def refusal(self, ref: ImageName, exchange: Exchange) -> Exchange:
+        """``exchange`` with a refusal explainer that asks who owns the token."""
+
+        def explain(response: requests.Response) -> SregistryError:
+            owner = token_owner(self.transport, self.urls, self.signer.token())
+            return explain_refusal(response, exchange, owner=owner, collection=ref.collection)
+
+        return Exchange(
+            exchange.op,
+            exchange.subject,
+            exchange.user,
+            exchange.signed_at,
+            exchange.now,
+            refusal=explain,
+        )
+
+
+class _HeaderAuth(requests.auth.AuthBase):
+    """A header computed once (it must match the form field that repeats it)."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self.value
+        return request
+
+
+class _HourTurned(Exception):
+    """The upload ran into the next UTC hour: its signature will be refused."""
+
+
+class _HourGuard:
+    """Watches an upload's blocks: stops it when the hour turns, warns when it will."""
+
+    def __init__(self, signed_at: float, clock: Clock, total: int, warnings: list[str]) -> None:
+        self.signed_at = signed_at
+        self.hour = utc_hour(signed_at)
+        self.clock = clock
+        self.total = total
+        self.done = 0
+        self.warnings = warnings
+        self.warned = False
+
+    def __call__(self, block: bytes) -> None:
+        now = self.clock()
+        if utc_hour(now) != self.hour:
+            raise _HourTurned
+        self.done += len(block)
+        elapsed = now - self.signed_at
+        if self.warned or elapsed < _PROJECT_AFTER or self.done >= self.total:
+            return
+        finish = now + (self.total - self.done) * elapsed / self.done
+        if utc_hour(finish) != self.hour:
+            self.warned = True
+            boundary = datetime.fromtimestamp((self.hour + 1) * 3600, tz=timezone.utc)
+            message = (
+                f"at the current rate this upload ends after {boundary:%H:%M} UTC, when its "
+                "hour-bound signature expires; it will be sent again, freshly signed, once the "
+                "hour turns"
+            )
+            log.info(message)
+            self.warnings.append(message)
+
+
+def start_push(ctx: PushContext, ref: ImageName) -> int:
+    """Step 1: announce the push; the registry answers the collection id."""
+    auth = HmacAuth(ctx.signer, "push", ref.collection, ref.name, ref.tag)
+    for attempt in (1, 2):
+        response = ctx.transport.request(
+            "POST",
+            ctx.urls.push_start(),
+            auth=auth,
+            json={"collection": ref.collection, "name": ref.name, "tag": ref.tag},
+            retry=False,
+        )
+        exchange = Exchange(
+            Op.PUSH_START,
+            ctx.subject(ref),
+            user=ctx.signer.username,
+            signed_at=auth.signed_at,
+            now=ctx.clock(),
+        )
+        try:
+            data = interpret(response, ctx.refusal(ref, exchange))
+        except AuthenticationError:
+            if attempt == 1 and _hour_turned(exchange):
+                continue
+            raise
+        return int(data["cid"])
+    raise AssertionError("unreachable")
+
+
+def _hour_turned(exchange: Exchange) -> bool:
+    return (
+        exchange.signed_at is not None
+        and exchange.now is not None
+        and utc_hour(exchange.signed_at) != utc_hour(exchange.now)
+    )
+
+
+def _send(
+    ctx: PushContext,
+    ref: ImageName,
+    *,
+    cid: int,
+    path: Path,
+    metadata: str,
+    hasher: Hasher,
+    progress: ProgressCallback | None,
+    warnings: list[str],
+) -> tuple[requests.Response, Exchange]:
+    header, signed_at = ctx.signer.header("upload", ref.collection, ref.name, ref.tag)
+    guard = _HourGuard(signed_at, ctx.clock, path.stat().st_size, warnings)
+
+    def on_block(block: bytes) -> None:
+        guard(block)
+        hasher.update(block)
+
+    body = MultipartBody(
+        [
+            ("SREGISTRY_EVENT", header),
+            ("name", ref.name),
+            ("collection", str(cid)),
+            ("tag", ref.tag),
+            ("metadata", metadata),
+        ],
+        file_field="file1",
+        path=path,
+        filename=f"{ref.name}:{ref.tag}.sif",
+        on_block=on_block,
+        progress=progress,
+    )
+    timeout = ctx.transport.timeout
+    response = ctx.transport.request(
+        "POST",
+        ctx.urls.upload(),
+        auth=_HeaderAuth(header),
+        headers={"Content-Type": body.content_type},
+        data=body,
+        retry=False,
+        timeout=Timeout(timeout.connect, max(timeout.read, _UPLOAD_READ_TIMEOUT)),
+    )
+    exchange = Exchange(
+        Op.UPLOAD, ctx.subject(ref), user=ctx.signer.username, signed_at=signed_at, now=ctx.clock()
+    )
+    return response, exchange
+
+
+def upload(
+    ctx: PushContext,
+    ref: ImageName,
+    cid: int,
+    path: Path,
+    metadata: Mapping[str, Any],
+    *,
+    progress: ProgressCallback | None,
+    warnings: list[str],
+) -> Digests:
+    """Step 2: stream the file; the digests of what was sent."""
+    metadata_json = json.dumps(metadata, separators=(",", ":"), sort_keys=True)
+    for attempt in (1, 2):
+        hasher = make_hasher(threaded=ctx.threaded_hash)
+        try:
+            response, exchange = _send(
+                ctx,
+                ref,
+                cid=cid,
+                path=path,
+                metadata=metadata_json,
+                hasher=hasher,
+                progress=progress,
+                warnings=warnings,
+            )
+            interpret(response, ctx.refusal(ref, exchange))
+        except _HourTurned:
+            hasher.close()
+            if attempt == 2:
+                raise TransferError(
+                    f"the upload of {ctx.subject(ref)} takes more than an hour",
+                    hint="the registry accepts a signature only within the UTC hour it was made, "
+                    "so an upload this slow cannot succeed; push from a faster connection",
+                ) from None
+            warnings.append(
+                "the upload ran into the next UTC hour, past its signature: sent again, "
+                "freshly signed"
+            )
+            continue
+        except SourceChanged as exc:
+            hasher.close()
+            raise TransferError(str(exc), hint="do not change the image while pushing it") from None
+        except AuthenticationError:
+            hasher.close()
+            if attempt == 1 and _hour_turned(exchange):
+                warnings.append(
+                    "the registry refused the upload's signature, made before the UTC hour "
+                    "turned: sent again, freshly signed"
+                )
+                continue
+            raise
+        except ServerError as exc:
+            digests = hasher.result()
+            if exc.status in _GATEWAY_ERRORS and _holds(ctx, ref, path, digests):
+                warnings.append(
+                    f"the registry's proxy answered HTTP {exc.status}, but the registry holds "
+                    "the image: verified"
+                )
+                return digests
+            raise
+        except BaseException:
+            hasher.close()
+            raise
+        return hasher.result()
+    raise AssertionError("unreachable")
+
+
+def _local_md5(path: Path) -> str:
+    hasher = make_hasher(md5=True, threaded=False)
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            hasher.update(block)
+    md5 = hasher.result().md5
+    assert md5 is not None
+    return md5
+
+
+def verify_push(
+    ctx: PushContext, ref: ImageName, path: Path, digests: Digests, warnings: list[str]
+) -> str | None:
+    """Step 3: the version the registry recorded, checked against what was sent."""
+    manifest = fetch_manifest(ctx.transport, ctx.urls, ref, signer=ctx.signer, clock=ctx.clock)
+    version = manifest.get("version")
+    expected = expected_digest(version)
+    subject = ctx.subject(ref)
+    if expected.sha256 is not None:
+        if expected.sha256 != digests.sha256:
+            raise IntegrityError(
+                f"the registry kept the upload of {subject} but records version {version}, while "
+                f"the file sent is sha256.{digests.sha256}",
+                hint="push again; if it persists, pull it back and compare",
+            )
+    elif expected.md5 is not None:
+        if expected.md5 != _local_md5(path):
+            raise IntegrityError(
+                f"the registry kept the upload of {subject} but records md5 {version}, which is "
+                "not the md5 of the file sent",
+                hint="push again; if it persists, pull it back and compare",
+            )
+        warnings.append(
+            "the registry has not computed its sha256 yet; the upload was verified with its md5"
+        )
+    else:
+        warnings.append(
+            f"the registry reports no checksum for {subject} (version {version!r}); "
+            "the upload could not be verified"
+        )
+    return None if version is None else str(version)
+
+
+def _holds(ctx: PushContext, ref: ImageName, path: Path, digests: Digests) -> bool:
+    """Whether the registry holds exactly ``path`` as ``ref`` (after an ambiguous failure:
+    large uploads can outlast a proxy's timeout and still land)."""
+    try:
+        manifest = fetch_manifest(ctx.transport, ctx.urls, ref, signer=ctx.signer, clock=ctx.clock)
+    except SregistryError:
+        return False
+    expected = expected_digest(manifest.get("version"))
+    if expected.sha256 is not None:
+        return expected.sha256 == digests.sha256
+    return expected.md5 is not None and expected.md5 == _local_md5(path)

@@ -1,0 +1,316 @@
+"""Streamed, verified, resumable, atomic downloads.
+
+The body goes to ``<target>.<random>.incomplete`` beside the target while it is
+hashed. After a transient failure the download goes on with
+``Range: bytes=<done>-``; a ``206`` must name that offset in ``Content-Range``,
+a ``200`` means the server ignored the range and the file starts again from
+byte 0. Only when the size and the expected digests match is the file renamed
+into place; on any failure (Ctrl-C included) the temporary file is removed and
+an existing target is left untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+import requests
+import requests.auth
+
+from sregistry.errors import (
+    DestinationExists,
+    IntegrityError,
+    NotFound,
+    ServerError,
+    TransferError,
+)
+from sregistry.transfer.bodies import BLOCK_SIZE
+from sregistry.transfer.hashing import Digests, Hasher, make_hasher
+from sregistry.transfer.http import classify, redact
+
+if TYPE_CHECKING:
+    from sregistry.transfer.http import Transport
+
+__all__ = ["Downloaded", "Expected", "download", "place", "temporary_path"]
+
+log = logging.getLogger("sregistry.transfer")
+
+ResponseCheck = Callable[[requests.Response], None]
+Progress = Callable[[int, "int | None"], None]
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
+_TRANSIENT = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the bytes must be; ``None`` fields are not checked."""
+
+    size: int | None = None
+    sha256: str | None = None
+    md5: str | None = None
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    """A completed, verified download."""
+
+    path: Path
+    size: int
+    digests: Digests
+    resumed_from: int = 0
+    """The last offset a ``Range`` request continued from (0: never resumed)."""
+    restarts: int = 0
+    """How often the server ignored ``Range`` and the download began again."""
+
+
+def temporary_path(target: Path) -> Path:
+    """``<target>.<random>.incomplete`` in the target's directory."""
+    return target.with_name(f"{target.name}.{secrets.token_hex(4)}.incomplete")
+
+
+def _create_temporary(target: Path) -> tuple[Path, BinaryIO]:
+    if not target.parent.is_dir():
+        raise NotFound(f"the directory {target.parent} does not exist")
+    for _ in range(8):
+        path = temporary_path(target)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise TransferError(
+                f"cannot write in {target.parent}: {exc.strerror}", hint="choose another -o PATH"
+            ) from None
+        return path, os.fdopen(fd, "wb")
+    raise TransferError(f"cannot create a temporary file beside {target}")
+
+
+def place(source: Path, target: Path, *, overwrite: bool) -> None:
+    """Move ``source`` to ``target`` atomically; without ``overwrite`` never replace a file."""
+    if overwrite:
+        os.replace(source, target)
+        return
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise DestinationExists(
+            f"{target} exists", hint="use --force to replace it, or -o to choose another path"
+        ) from None
+    except OSError as exc:
+        if exc.errno not in {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV}:
+            raise
+        if target.exists():  # no hard links here: check, then rename
+            raise DestinationExists(f"{target} exists", hint="use --force to replace it") from None
+        os.replace(source, target)
+        return
+    source.unlink()
+
+
+def _generic_check(response: requests.Response) -> None:
+    if response.status_code == 404:
+        raise NotFound(f"{redact(response.url)} was not found", status=404)
+    if response.status_code >= 400:
+        raise ServerError(
+            f"{redact(response.url)} answered HTTP {response.status_code}",
+            status=response.status_code,
+        )
+
+
+class _Restart(Exception):
+    """The server did not continue where we asked: start again from byte 0."""
+
+
+@dataclass
+class _State:
+    handle: BinaryIO
+    hasher: Hasher
+    done: int = 0
+    total: int | None = None
+    resumed_from: int = 0
+    restarts: int = 0
+    ranges_ok: bool = True
+
+    def rewind(self) -> None:
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.hasher.reset()
+        self.done = 0
+        self.restarts += 1
+
+
+def _total_from(response: requests.Response, state: _State) -> int | None:
+    """Check a 200/206 answer against our offset; the full size when it says."""
+    if response.status_code == 206:
+        match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+        if state.done == 0 or match is None or int(match.group(1)) != state.done:
+            raise _Restart("the server answered a range other than the one asked for")
+        return None if match.group(3) == "*" else int(match.group(3))
+    length = response.headers.get("Content-Length")
+    return int(length) if length and length.isdigit() else None
+
+
+def _receive(response: requests.Response, state: _State, progress: Progress | None) -> None:
+    if progress is not None:
+        progress(state.done, state.total)
+    for block in response.iter_content(BLOCK_SIZE):
+        state.handle.write(block)
+        state.hasher.update(block)
+        state.done += len(block)
+        if progress is not None:
+            progress(state.done, state.total)
+
+
+def _one_try(
+    transport: Transport,
+    url: str,
+    state: _State,
+    *,
+    headers: Mapping[str, str],
+    auth: requests.auth.AuthBase | None,
+    check: ResponseCheck,
+    progress: Progress | None,
+    log_as: str | None,
+) -> None:
+    sent = {"Accept-Encoding": "identity", **headers}
+    if state.done:
+        sent["Range"] = f"bytes={state.done}-"
+    response = transport.request("GET", url, headers=sent, auth=auth, stream=True, log_as=log_as)
+    try:
+        check(response)
+        if response.status_code not in {200, 206}:
+            raise ServerError(
+                f"{log_as or redact(url)} answered HTTP {response.status_code} to a download",
+                status=response.status_code,
+            )
+        if response.status_code == 200 and state.done:
+            log.debug("the server ignored Range: starting again from byte 0")
+            state.rewind()
+            state.ranges_ok = False
+        elif state.done:
+            state.resumed_from = state.done
+        total = _total_from(response, state)
+        state.total = total if total is not None else state.total
+        _receive(response, state, progress)
+    finally:
+        response.close()
+
+
+def download(
+    transport: Transport,
+    url: str,
+    target: str | os.PathLike[str],
+    *,
+    expected: Expected | None = None,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+    check: ResponseCheck | None = None,
+    headers: Mapping[str, str] | None = None,
+    auth: requests.auth.AuthBase | None = None,
+    attempts: int = 5,
+    threaded_hash: bool = True,
+    log_as: str | None = None,
+) -> Downloaded:
+    """GET ``url`` into ``target``, verified against ``expected``, resuming on failures.
+
+    ``check`` sees every response and raises for the ones that are errors in
+    the caller's protocol. Raises :class:`~sregistry.errors.DestinationExists`
+    (before any request) when ``target`` exists and ``overwrite`` is false,
+    :class:`~sregistry.errors.IntegrityError` on a size or digest mismatch and
+    :class:`~sregistry.errors.TransferError` when ``attempts`` tries failed.
+    """
+    expected = expected or Expected()
+    target = Path(target)
+    where = log_as or redact(url)
+    if target.exists() and not overwrite:
+        raise DestinationExists(
+            f"{target} exists", hint="use --force to replace it, or -o to choose another path"
+        )
+    temporary, handle = _create_temporary(target)
+    hasher = make_hasher(md5=expected.md5 is not None, threaded=threaded_hash)
+    state = _State(handle, hasher, total=expected.size)
+    try:
+        with handle:
+            failures = 0
+            while True:
+                try:
+                    _one_try(
+                        transport,
+                        url,
+                        state,
+                        headers=headers or {},
+                        auth=auth,
+                        check=check or _generic_check,
+                        progress=progress,
+                        log_as=log_as,
+                    )
+                except _Restart as exc:
+                    failures += 1
+                    if failures >= attempts:
+                        raise ServerError(
+                            f"the download of {where} failed: {exc}", url=where
+                        ) from None
+                    log.debug("%s: %s", where, exc)
+                    state.rewind()
+                    state.ranges_ok = False
+                    continue
+                except _TRANSIENT as exc:
+                    failures += 1
+                    error = classify(exc, where).error
+                    if failures >= attempts:
+                        raise TransferError(
+                            f"the download of {where} failed after {failures} tries: "
+                            f"{error.message}",
+                            url=where,
+                        ) from exc
+                    log.debug("%s: %s; continuing from byte %d", where, error, state.done)
+                    if not state.ranges_ok:
+                        state.rewind()
+                    transport.sleep(transport.retry.backoff_delay(failures))
+                    continue
+                if state.total is not None and state.done < state.total:
+                    failures += 1  # closed early without an error: resume
+                    if failures >= attempts:
+                        raise TransferError(
+                            f"the download of {where} stopped at {state.done} of "
+                            f"{state.total} bytes {failures} times",
+                            url=where,
+                        )
+                    continue
+                break
+        digests = hasher.result()
+        _verify(state.done, digests, expected, where)
+        place(temporary, target, overwrite=overwrite)
+    except BaseException:
+        hasher.close()
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+    return Downloaded(target, state.done, digests, state.resumed_from, state.restarts)
+
+
+def _verify(size: int, digests: Digests, expected: Expected, where: str) -> None:
+    hint = "nothing was saved; try again, and if it persists the registry's copy may be damaged"
+    if expected.size is not None and size != expected.size:
+        raise IntegrityError(
+            f"the download of {where} has {size} bytes, expected {expected.size}", hint=hint
+        )
+    if expected.sha256 is not None and digests.sha256 != expected.sha256.lower():
+        raise IntegrityError(
+            f"the download of {where} has sha256 {digests.sha256}, "
+            f"the registry says {expected.sha256.lower()}",
+            hint=hint,
+        )
+    if expected.md5 is not None and digests.md5 != expected.md5.lower():
+        raise IntegrityError(
+            f"the download of {where} has md5 {digests.md5}, "
+            f"the registry says {expected.md5.lower()}",
+            hint=hint,
+        )

@@ -1,0 +1,124 @@
+"""Digests computed while bytes stream, inline or in a worker thread.
+
+hashlib releases the GIL on large buffers, so a worker thread hashes one
+block while the transfer thread receives or sends the next: on a machine with
+two or more cores that keeps hashing off the transfer's critical path
+(``bench/transfer.py`` measures both).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = ["Digests", "Hasher", "InlineHasher", "ThreadedHasher", "make_hasher"]
+
+_QUEUE_BLOCKS = 8
+"""Blocks waiting to be hashed at most (8 MiB with 1 MiB blocks): bounds memory."""
+
+
+@dataclass(frozen=True)
+class Digests:
+    """Lowercase hex digests of the bytes seen."""
+
+    sha256: str
+    md5: str | None = None
+
+
+class Hasher(Protocol):
+    """Something that digests a stream of blocks."""
+
+    def update(self, block: bytes) -> None:
+        """Add ``block`` (which must not be modified afterwards)."""
+
+    def reset(self) -> None:
+        """Forget everything seen so far (a download restarting from byte 0)."""
+
+    def result(self) -> Digests:
+        """The digests of everything since the start or the last reset."""
+
+    def close(self) -> None:
+        """Release the worker, if any. Safe to call more than once."""
+
+
+class _State:
+    def __init__(self, md5: bool) -> None:
+        self.want_md5 = md5
+        self.sha256 = hashlib.sha256()
+        self.md5 = hashlib.md5(usedforsecurity=False) if md5 else None
+
+    def update(self, block: bytes) -> None:
+        self.sha256.update(block)
+        if self.md5 is not None:
+            self.md5.update(block)
+
+    def digests(self) -> Digests:
+        return Digests(self.sha256.hexdigest(), self.md5.hexdigest() if self.md5 else None)
+
+
+class InlineHasher:
+    """Hashes on the calling thread."""
+
+    def __init__(self, *, md5: bool = False) -> None:
+        self._md5 = md5
+        self._state = _State(md5)
+
+    def update(self, block: bytes) -> None:
+        self._state.update(block)
+
+    def reset(self) -> None:
+        self._state = _State(self._md5)
+
+    def result(self) -> Digests:
+        return self._state.digests()
+
+    def close(self) -> None:
+        return None
+
+
+_RESET = object()
+_STOP = object()
+
+
+class ThreadedHasher:
+    """Hashes on a worker thread fed through a small bounded queue."""
+
+    def __init__(self, *, md5: bool = False) -> None:
+        self._md5 = md5
+        self._state = _State(md5)
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=_QUEUE_BLOCKS)
+        self._thread = threading.Thread(target=self._run, name="sregistry-hash", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            if item is _RESET:
+                self._state = _State(self._md5)
+            else:
+                self._state.update(item)  # type: ignore[arg-type]
+
+    def update(self, block: bytes) -> None:
+        self._queue.put(block)
+
+    def reset(self) -> None:
+        self._queue.put(_RESET)
+
+    def result(self) -> Digests:
+        self.close()
+        return self._state.digests()
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+
+
+def make_hasher(*, md5: bool = False, threaded: bool = True) -> Hasher:
+    """A hasher for sha256 (and md5 when asked), threaded unless told otherwise."""
+    return ThreadedHasher(md5=md5) if threaded else InlineHasher(md5=md5)

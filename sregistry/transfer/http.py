@@ -1,0 +1,403 @@
+"""One HTTP session per client: timeouts, retries, redirects, TLS, errors.
+
+:class:`Transport` wraps a :class:`requests.Session` and is the only code that
+sends requests. It knows HTTP, not any registry protocol: callers turn the
+responses it returns into results or errors.
+
+* every request has a finite ``(connect, read)`` timeout;
+* retries are bounded (:class:`~sregistry.transfer.retry.RetryPolicy`):
+  idempotent requests on connection failures, resets, timeouts and
+  408/429/502/503/504, other methods only when nothing was sent; an ``auth``
+  object is applied again on each try, so a signature is made afresh;
+* redirects are followed by hand for GET and HEAD, and credentials
+  (``auth`` and any ``Authorization`` header) never follow a redirect to
+  another origin;
+* cookies are never stored; TLS is verified unless ``verify=False``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import requests.auth
+import urllib3.exceptions
+
+from sregistry import __version__
+from sregistry.errors import ConfigError, TransferError
+from sregistry.transfer.retry import RetryPolicy, parse_retry_after
+
+if TYPE_CHECKING:
+    from sregistry.transfer.download import Downloaded
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "TIMEOUT_ENV",
+    "Timeout",
+    "Transport",
+    "make_session",
+    "origin",
+    "user_agent",
+]
+
+log = logging.getLogger("sregistry.transfer")
+
+TIMEOUT_ENV = "SREGISTRY_TIMEOUT"
+MAX_REDIRECTS = 10
+Body = bytes | str | Iterable[bytes] | Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """Seconds to wait to connect (and, while sending a body, for the socket to
+    accept more) and for each read of the answer."""
+
+    connect: float = 30.0
+    read: float = 120.0
+
+    def as_tuple(self) -> tuple[float, float]:
+        return (self.connect, self.read)
+
+    @classmethod
+    def resolve(
+        cls,
+        value: Timeout | float | tuple[float, float] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Timeout:
+        """From an option, else ``$SREGISTRY_TIMEOUT`` (``READ`` or ``CONNECT,READ``
+        seconds), else the defaults."""
+        if isinstance(value, Timeout):
+            return value
+        if isinstance(value, tuple):
+            return cls._checked(float(value[0]), float(value[1]), "timeout")
+        if isinstance(value, int | float):
+            return cls._checked(min(cls.connect, float(value)), float(value), "timeout")
+        env = os.environ if env is None else env
+        text = env.get(TIMEOUT_ENV, "").strip()
+        if not text:
+            return cls()
+        try:
+            numbers = [float(part) for part in text.split(",")]
+        except ValueError:
+            numbers = []
+        if len(numbers) == 1:
+            return cls._checked(min(cls.connect, numbers[0]), numbers[0], TIMEOUT_ENV)
+        if len(numbers) == 2:
+            return cls._checked(numbers[0], numbers[1], TIMEOUT_ENV)
+        raise ConfigError(
+            f"{TIMEOUT_ENV}={text!r} is not a timeout",
+            hint="give seconds to read (e.g. 120) or connect,read (e.g. 10,120)",
+        )
+
+    @classmethod
+    def _checked(cls, connect: float, read: float, where: str) -> Timeout:
+        if not (connect > 0 and read > 0) or connect == float("inf") or read == float("inf"):
+            raise ConfigError(f"the {where} must be a finite number of seconds above 0")
+        return cls(connect, read)
+
+
+DEFAULT_TIMEOUT = Timeout()
+
+
+def user_agent() -> str:
+    """``sregistry/<version> python-requests/<version>``."""
+    return f"sregistry/{__version__} python-requests/{requests.__version__}"
+
+
+def make_session(*, verify: bool | str = True) -> requests.Session:
+    """A session with our User-Agent, TLS setting and no cookie storage."""
+    session = requests.Session()
+    session.headers["User-Agent"] = user_agent()
+    session.verify = verify
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    return session
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` with default ports filled in, for same-origin checks."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def redact(url: str) -> str:
+    """The URL without its query string (which may hold signatures)."""
+    parts = urlsplit(url)
+    return parts._replace(query="", fragment="").geturl()
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: TransferError | ConfigError
+    transient: bool
+    nothing_sent: bool
+
+
+def _reason(exc: BaseException) -> BaseException:
+    """The urllib3 cause inside a requests exception."""
+    inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
+    if isinstance(inner, urllib3.exceptions.MaxRetryError) and inner.reason is not None:
+        return inner.reason
+    return inner
+
+
+def classify(exc: requests.exceptions.RequestException, where: str) -> _Failure:
+    """Turn a requests exception into our error, and say whether to retry."""
+    return _classify_request(exc, where) or _classify_connection(exc, where)
+
+
+def _classify_request(exc: requests.exceptions.RequestException, where: str) -> _Failure | None:
+    if isinstance(exc, requests.exceptions.SSLError):
+        return _Failure(
+            TransferError(
+                f"TLS verification failed for {where}: {_reason(exc)}",
+                hint="point REQUESTS_CA_BUNDLE at your site's CA bundle, or use --insecure "
+                "(SREGISTRY_HTTPS_NOVERIFY=1) only if you trust the network",
+                url=where,
+            ),
+            transient=False,
+            nothing_sent=True,
+        )
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return _Failure(
+            TransferError(
+                f"cannot connect to {where}: timed out",
+                hint=f"check the registry URL and your network, or raise {TIMEOUT_ENV}",
+                url=where,
+            ),
+            transient=True,
+            nothing_sent=True,
+        )
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return _Failure(
+            TransferError(
+                f"{where} did not answer in time",
+                hint=f"the server may be overloaded; raise {TIMEOUT_ENV} (seconds) to wait longer",
+                url=where,
+            ),
+            transient=True,
+            nothing_sent=False,
+        )
+    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+        return _Failure(
+            ConfigError(f"invalid URL {where}: {exc}"), transient=False, nothing_sent=True
+        )
+    if isinstance(exc, requests.exceptions.InvalidSchema):
+        return _Failure(
+            ConfigError(f"unsupported URL {where}: use http:// or https://"),
+            transient=False,
+            nothing_sent=True,
+        )
+    return None
+
+
+def _classify_connection(exc: requests.exceptions.RequestException, where: str) -> _Failure:
+    reason = _reason(exc)
+    if isinstance(reason, urllib3.exceptions.NameResolutionError):
+        host = urlsplit(where).hostname
+        return _Failure(
+            TransferError(
+                f"cannot resolve the host name {host!r}",
+                hint="check the registry URL (--registry / SREGISTRY_REGISTRY_BASE)",
+                url=where,
+            ),
+            transient=False,
+            nothing_sent=True,
+        )
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        return _Failure(
+            TransferError(
+                f"cannot connect to {where}: {_short(reason)}",
+                hint="check the registry URL (--registry / SREGISTRY_REGISTRY_BASE) and that "
+                "the server is up",
+                url=where,
+            ),
+            transient=True,
+            nothing_sent=True,
+        )
+    return _Failure(
+        TransferError(f"the connection to {where} failed: {_short(reason)}", url=where),
+        transient=True,
+        nothing_sent=False,
+    )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    if "]" in text and "Errno" in text:
+        text = text.rsplit("]", 1)[-1].strip() or text
+    if ": " in text and text.startswith(("<", "HTTPConnection", "HTTPSConnection")):
+        text = text.split(": ", 1)[1]
+    return text
+
+
+class Transport:
+    """Sends requests through one session with the policies above.
+
+    ``sleep`` and ``clock`` are injectable so tests need not wait.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: requests.Session | None = None,
+        verify: bool | str = True,
+        timeout: Timeout | float | tuple[float, float] | None = None,
+        retry: RetryPolicy | None = None,
+        env: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._owns_session = session is None
+        self.session = session if session is not None else make_session(verify=verify)
+        self.verify = verify
+        self.timeout = Timeout.resolve(timeout, env)
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+
+    def close(self) -> None:
+        """Close the session if this transport created it."""
+        if self._owns_session:
+            self.session.close()
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        auth: requests.auth.AuthBase | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: Body | Callable[[], Body] = None,
+        stream: bool = False,
+        timeout: Timeout | None = None,
+        retry: bool | None = None,
+        follow_redirects: bool | None = None,
+        log_as: str | None = None,
+    ) -> requests.Response:
+        """Send one request (with retries and redirects) and return the final answer.
+
+        ``data`` may be a zero-argument callable building a fresh body for each
+        try. ``retry`` overrides whether failures after sending are retried
+        (default: for idempotent methods). Redirects are followed for GET and
+        HEAD unless ``follow_redirects`` says otherwise. ``log_as`` replaces
+        the URL in logs and errors (for URLs carrying secrets). Raises
+        :class:`~sregistry.errors.TransferError` when no answer arrives.
+        """
+        method = method.upper()
+        follow = method in {"GET", "HEAD"} if follow_redirects is None else follow_redirects
+        start_origin = origin(url)
+        sent_headers = dict(headers or {})
+        history: list[requests.Response] = []
+        for _hop in range(MAX_REDIRECTS + 1):
+            response = self._send_with_retries(
+                method,
+                url,
+                auth=auth,
+                headers=sent_headers,
+                params=params,
+                json=json,
+                data=data,
+                stream=stream,
+                timeout=timeout or self.timeout,
+                retry=retry,
+                log_as=log_as,
+            )
+            if not (follow and response.is_redirect):
+                response.history = history
+                return response
+            target = urljoin(response.url or url, response.headers["Location"])
+            response.close()
+            history.append(response)
+            if origin(target) != start_origin and (auth is not None or _has_auth(sent_headers)):
+                log.debug("redirected to another origin: not sending credentials there")
+                auth = None
+                sent_headers = {k: v for k, v in sent_headers.items() if not _is_auth(k)}
+            url, params, log_as = target, None, None
+        raise TransferError(
+            f"more than {MAX_REDIRECTS} redirects from {log_as or redact(url)}", url=redact(url)
+        )
+
+    def _send_with_retries(
+        self,
+        method: str,
+        url: str,
+        *,
+        auth: requests.auth.AuthBase | None,
+        headers: Mapping[str, str],
+        params: Mapping[str, str] | None,
+        json: Any,
+        data: Body | Callable[[], Body],
+        stream: bool,
+        timeout: Timeout,
+        retry: bool | None,
+        log_as: str | None,
+    ) -> requests.Response:
+        where = log_as or redact(url)
+        retryable = method in self.retry.methods if retry is None else retry
+        attempt = 0
+        while True:
+            attempt += 1
+            body = data() if callable(data) else data
+            started = time.monotonic()
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    auth=auth,
+                    headers=headers,
+                    params=params,
+                    json=json,
+                    data=body,
+                    stream=stream,
+                    timeout=timeout.as_tuple(),
+                    verify=self.verify,
+                    allow_redirects=False,
+                )
+            except requests.exceptions.RequestException as exc:
+                failure = classify(exc, where)
+                may_retry = failure.transient and (failure.nothing_sent or retryable)
+                log.debug("%s %s failed (try %d): %s", method, where, attempt, failure.error)
+                if may_retry and attempt < self.retry.attempts:
+                    self.sleep(self.retry.backoff_delay(attempt))
+                    continue
+                raise failure.error from exc
+            log.debug(
+                "%s %s -> %d (%.2fs)",
+                method,
+                where,
+                response.status_code,
+                time.monotonic() - started,
+            )
+            if retryable and response.status_code in self.retry.statuses:
+                delay = self.retry.status_delay(
+                    attempt, parse_retry_after(response.headers.get("Retry-After"))
+                )
+                if delay is not None:
+                    response.close()
+                    log.debug("retrying %s %s in %.1fs", method, where, delay)
+                    self.sleep(delay)
+                    continue
+            return response
+
+    def download(self, url: str, target: str | os.PathLike[str], **options: Any) -> Downloaded:
+        """Stream ``url`` into ``target``: see :func:`sregistry.transfer.download.download`."""
+        from sregistry.transfer.download import download
+
+        return download(self, url, target, **options)
+
+
+def _is_auth(name: str) -> bool:
+    return name.lower() in {"authorization", "proxy-authorization", "cookie"}
+
+
+def _has_auth(headers: Mapping[str, str]) -> bool:
+    return any(_is_auth(name) for name in headers)
