@@ -36,7 +36,7 @@ from sregistry.main.base import (
 )
 from sregistry.main.library.arch import check_arch, host_arch, image_arch
 from sregistry.main.library.endpoint import Endpoint, normalize_base, same_origin
-from sregistry.main.library.refs import LibraryRef, parse_library_ref
+from sregistry.main.library.refs import LibraryRef, check_name, parse_library_ref
 
 if TYPE_CHECKING:
     import requests
@@ -336,15 +336,18 @@ class LibraryClient(Client):
                 "listing a library needs library://entity/collection[/container] or a search term"
             )
         endpoint = self.endpoint()
-        if query.startswith("library://") or "/" in query:
-            ref = self._ref(query)
-            if ref.collection is not None and ref.entity is not None:
-                return q.list_container(endpoint, ref, self.arch)
-            if ref.collection is not None:
-                # two parts name entity/collection when listing
-                collection_ref = LibraryRef("_", ref.container, ref.collection, (), ref.host)
-                return q.list_collection(endpoint, collection_ref, self.arch)
-        return q.search(endpoint, query, self.arch)
+        text = query.strip()
+        if text.lower().startswith("library://"):
+            text = text[len("library://") :]
+        if "/" not in text:
+            return q.search(endpoint, text, self.arch)
+        ref = self._ref(query)
+        if ref.entity is not None:
+            return q.list_container(endpoint, ref, self.arch)
+        # two parts name entity/collection when listing
+        assert ref.collection is not None
+        collection_ref = LibraryRef("_", ref.container, ref.collection, (), ref.host)
+        return q.list_collection(endpoint, collection_ref, self.arch)
 
     def get(self, name: str) -> ImageInfo:
         """The image record of ``name`` for this client's pull arch."""
@@ -372,12 +375,23 @@ class LibraryClient(Client):
         ``GET /v1/entities/<user>``, then ``POST /v1/collections``.
 
         Without an entity, the token's own (``GET /v1/entities``) is used.
+        The name is sent as given: servers may normalise it (Singularity
+        Registry Server turns ``My Images`` into ``my-images``).
         """
         from sregistry.main.library.models import Entity
         from sregistry.main.library.push import create_collection
 
-        entity_name, _, collection = name.removeprefix("library://").rpartition("/")
-        parse_library_ref(f"{entity_name}/{collection}" if entity_name else collection)
+        text = name.strip()
+        if text.lower().startswith("library://"):
+            text = text[len("library://") :]
+        entity_name, _, collection = text.rpartition("/")
+        if not collection.strip() or "/" in entity_name:
+            raise InvalidName(
+                f"invalid collection name {name!r}: expected [ENTITY/]NAME",
+                hint="the server is chosen with --library URL or a Singularity remote",
+            )
+        if entity_name:
+            check_name("entity", entity_name)
         endpoint = self.endpoint()
         path = f"v1/entities/{entity_name}" if entity_name else "v1/entities"
         what = f"look up entity {entity_name or '(the token owner)'}"

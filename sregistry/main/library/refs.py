@@ -22,7 +22,14 @@ from dataclasses import dataclass
 
 from sregistry.errors import InvalidName
 
-__all__ = ["DEFAULT_TAG", "SCHEME", "LibraryRef", "is_hash_tag", "parse_library_ref"]
+__all__ = [
+    "DEFAULT_TAG",
+    "SCHEME",
+    "LibraryRef",
+    "check_name",
+    "is_hash_tag",
+    "parse_library_ref",
+]
 
 SCHEME = "library"
 DEFAULT_TAG = "latest"
@@ -129,6 +136,12 @@ def _check_part(kind: str, value: str, text: str) -> None:
         f"invalid library reference {text!r}: the {kind} {value!r} must be lowercase letters "
         f"and digits, optionally separated by single . _ or -{hint}"
     )
+
+
+def check_name(kind: str, value: str) -> str:
+    """``value`` if it is a valid entity/collection/container name, else :class:`InvalidName`."""
+    _check_part(kind, value, value)
+    return value
 
 
 def _check_tag(tag: str, text: str) -> None:
