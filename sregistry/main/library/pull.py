@@ -6,7 +6,8 @@
    ``Range``, redirects not followed):
 
    * **303/302/307/301/308** -> the absolute (or resolved) ``Location`` is
-     downloaded, with the token only when it has the library's origin;
+     downloaded **without the token**, even on the library's own host (as
+     the Go client 1.2 does: redirect targets are presigned URLs);
    * **206** -> the library serves ranges itself: parallel parts from there;
    * **200** -> one stream (Range ignored);
    * **404** -> not found; anything else -> the matching error.
@@ -63,8 +64,8 @@ def get_image(endpoint: Endpoint, ref: LibraryRef, arch: str) -> Image:
     if found is None:
         raise NotFound(
             f"the image {ref.api_ref} ({arch}) does not exist in the library {endpoint.base}",
-            hint="check the name and tag (`sregistry list library://entity/collection`), "
-            "or pick another --arch",
+            hint="check the name and tag "
+            "(`sregistry list library://entity/collection/container`), or pick another --arch",
         )
     return Image.from_json(found, what)
 
@@ -129,7 +130,7 @@ def pull_image(
         overwrite=force,
         progress=progress,
         check=check,
-        auth=endpoint.auth_for(url),
+        auth=None if redirected else endpoint.auth_for(url),
         connections=connections,
         part_size=part_size,
         threshold=threshold,
