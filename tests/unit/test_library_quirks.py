@@ -160,6 +160,24 @@ def test_pull_follows_a_relative_302_and_streams_a_200(
     assert result.sha256 == digest
     assert len(blob_calls) == 2  # the Range probe got a 200, then one plain stream
     assert list(out.iterdir()) == [result.path]
+    for call in blob_calls:  # a redirect target never gets the token, even on the same host
+        assert "Authorization" not in call.headers  # type: ignore[attr-defined]
+
+
+def test_the_api_streaming_itself_keeps_the_token(
+    mock: responses.RequestsMock, client: LibraryClient, tmp_path: Path
+) -> None:
+    body = b"x" * 5000
+    mock.get(
+        f"{BASE}/v1/images/alice/demo/hello:v1",
+        json={"data": {"id": "4", "hash": "sha256." + hashlib.sha256(body).hexdigest()}},
+    )
+    mock.get(f"{BASE}/v1/imagefile/alice/demo/hello:v1", body=body)
+    mock.get(f"{BASE}/v1/imagefile/alice/demo/hello:v1", body=body)
+    client.pull("library://alice/demo/hello:v1", tmp_path / "x.sif")
+    files = [c for c in mock.calls if "/v1/imagefile/" in c.request.url]
+    assert [c.request.headers.get("Range") for c in files] == [f"bytes=0-{32 * 2**20 - 1}", None]
+    assert all(c.request.headers["Authorization"] == f"Bearer {TOKEN}" for c in files)
 
 
 def test_search_without_server_support_explains(
