@@ -263,33 +263,44 @@ class _Ranged:
 
 
 class _InOrderHasher:
-    """Hashes the contiguous written prefix while parts arrive (reads back via pread)."""
+    """Hashes the contiguous written prefix while parts arrive (reads back from the file).
 
-    def __init__(self, state: _Ranged) -> None:
+    With ``after`` it waits for every part and then reads the file once
+    (measured against the in-order way by ``bench/library_transfer.py``).
+    """
+
+    def __init__(self, state: _Ranged, *, after: bool = False) -> None:
         self._state = state
+        self._after = after
         self._sha256 = hashlib.sha256()
         self._hashed = 0
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="sregistry-hash", daemon=True)
         self._thread.start()
 
+    def _ready(self) -> bool:
+        frontier = self._state.frontier()
+        return frontier >= self._state.total if self._after else frontier > self._hashed
+
     def _run(self) -> None:
         state = self._state
+        buffer = bytearray(_HASH_BLOCK)
+        view = memoryview(buffer)
         try:
             while self._hashed < state.total:
                 with state.cond:
-                    while state.frontier() <= self._hashed and not state.cancel.is_set():
+                    while not self._ready() and not state.cancel.is_set():
                         state.cond.wait(timeout=1.0)
                     if state.cancel.is_set():
                         return
                     frontier = state.frontier()
                 while self._hashed < frontier:
                     length = min(_HASH_BLOCK, frontier - self._hashed)
-                    block = os.pread(state.fd, length, self._hashed)
-                    if not block:
+                    got = os.preadv(state.fd, [view[:length]], self._hashed)
+                    if not got:
                         raise OSError("short read while hashing the download")
-                    self._sha256.update(block)
-                    self._hashed += len(block)
+                    self._sha256.update(view[:got])
+                    self._hashed += got
         except OSError as exc:  # reported by result()
             self._error = exc
 
@@ -465,6 +476,7 @@ def download_ranged(
     attempts: int = 5,
     log_as: str | None = None,
     first: requests.Response | None = None,
+    hash_after: bool = False,
 ) -> RangedResult:
     """GET ``url`` into ``target`` in parallel ranges when the server allows it.
 
@@ -472,7 +484,8 @@ def download_ranged(
     for the caller's protocol errors (e.g. 404 -> NotFound). ``first`` is an
     answer the caller already has to ``GET url`` with
     ``Range: bytes=0-<part_size - 1>`` (see :func:`probe_headers`); without it
-    that request is made here.
+    that request is made here. ``hash_after`` hashes in one pass after the
+    last part instead of in order while parts arrive (for measurements).
     """
     expected = expected or Expected()
     if expected.md5 is not None:
@@ -548,6 +561,7 @@ def download_ranged(
             connections=connections,
             attempts=attempts,
             where=where,
+            hash_after=hash_after,
         ),
         len(parts),
     )
@@ -569,13 +583,14 @@ def _ranged(
     connections: int,
     attempts: int,
     where: str,
+    hash_after: bool,
 ) -> Downloaded:
     temporary, fd = _create(target)
     state = _Ranged(fd, total, [_Slot(part) for part in parts])
     hasher: _InOrderHasher | None = None
     try:
         _allocate(fd, total)
-        hasher = _InOrderHasher(state)
+        hasher = _InOrderHasher(state, after=hash_after)
         meter = _Progress(progress, total)
         meter.start()
 

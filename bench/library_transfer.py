@@ -1,0 +1,385 @@
+"""library:// pull and push throughput against the reference server, next to curl
+and to the registry backend, all in one run.
+
+    python bench/library_transfer.py                    # 256 MiB, quick
+    python bench/library_transfer.py --size 2G          # the figures in the report
+    python bench/library_transfer.py --size 2G --connections 1,4 --no-registry
+
+What is measured (each transfer in a child process, its peak RSS from wait4):
+
+* pull, library backend, with 1, 2, 4, 8 connections: GET /v1/images, the 303,
+  ranged parts written in place, sha256 verified, renamed into place;
+* pull, curl: ``curl -o FILE <303 target>`` (no verification);
+* push, library backend: hashing pass + multipart upload (server part size
+  ``--server-part-size``) with 1, 2, 4, 8 connections; "single" is the v2
+  single-part PUT of a server started with ``--no-multipart``;
+* push, curl: ``curl -T FILE <presigned upload URL>`` for a prepared image;
+* registry backend (HMAC /api): pull and push of the same size;
+* the transport alone (``download_ranged`` on the 303 target) with the
+  largest connection count, hashing in order while parts arrive or in one
+  read-back pass after the last part.
+
+MB/s are 10^6 bytes per second of the transfer call (the client's own import
+and start-up excluded; curl's start-up included). Ratios compare with curl in
+the same run. Nothing is asserted: figures vary with the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import resource
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+USER = "alice"
+MiB = 1 << 20
+
+
+def parse_size(text: str) -> int:
+    match = re.fullmatch(r"(\d+)([kmg]?)", text.strip().lower().removesuffix("ib"))
+    if match is None:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r}")
+    return int(match.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[match.group(2)]
+
+
+# -- child: one transfer, timed -------------------------------------------------------------
+
+
+def child(args: argparse.Namespace) -> None:
+    """Run one transfer and print ``{"seconds": ...}`` on stdout."""
+    sys.path.insert(0, str(REPO))
+    if args.op == "ranged":
+        ranged(args)
+        return
+    options: dict[str, Any] = {"base": args.url, "token": args.token, "env": {}}
+    if args.op.startswith("registry"):
+        from sregistry.main.registry.client import RegistryClient
+
+        client: Any = RegistryClient(username=USER, **options)
+    else:
+        from sregistry.main.library.client import LibraryClient
+
+        client = LibraryClient(
+            arch="amd64", connections=args.connections, part_size=args.part_size, **options
+        )
+    with client:
+        start = time.perf_counter()
+        if args.op.endswith("push"):
+            client.push(args.file, args.ref)
+        else:
+            client.pull(args.ref, args.file, force=True)
+        seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds}))
+
+
+def ranged(args: argparse.Namespace) -> None:
+    """The transport alone on the redirect target: hash in order, or after the last part."""
+    from sregistry.transfer import Expected, Transport
+    from sregistry.transfer.parallel import download_ranged
+
+    transport = Transport(env={})
+    try:
+        start = time.perf_counter()
+        download_ranged(
+            transport,
+            args.ref,
+            args.file,
+            expected=Expected(sha256=args.sha),
+            overwrite=True,
+            connections=args.connections,
+            part_size=args.part_size,
+            threshold=2 * args.part_size,
+            hash_after=args.hash_after,
+        )
+        seconds = time.perf_counter() - start
+    finally:
+        transport.close()
+    print(json.dumps({"seconds": seconds}))
+
+
+# -- parent -------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    op: str
+    how: str
+    seconds: float
+    rss_mib: float
+    size: int
+
+    @property
+    def mbps(self) -> float:
+        return self.size / self.seconds / 1e6
+
+
+def run_measured(argv: Sequence[str], *, env: dict[str, str] | None = None) -> tuple[str, float]:
+    """Run a child to completion: (stdout, peak RSS in MiB) from wait4."""
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, env=env, cwd=REPO)
+    assert process.stdout is not None
+    out = process.stdout.read().decode()
+    _pid, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{argv[0]} ... failed ({process.returncode}): {out}")
+    return out, usage.ru_maxrss / 1024  # Linux: KiB
+
+
+class Server:
+    """A reference server subprocess."""
+
+    def __init__(self, data: Path, token: str, *flags: str) -> None:
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        self.log = (data / "server.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.server", "--data", str(data), "--port", "0",
+             "--user", f"{USER}:{token}", "--get-limit", "0", *flags],
+            stdout=subprocess.PIPE, stderr=self.log, cwd=REPO, env=env,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().decode().strip()
+        if not self.url.startswith("http"):
+            raise RuntimeError(f"the reference server did not start; see {data}/server.log")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+def make_image(path: Path, size: int) -> None:
+    with path.open("wb") as handle:
+        left = size
+        while left:
+            block = os.urandom(min(left, 8 * MiB))
+            handle.write(block)
+            left -= len(block)
+
+
+def vary(path: Path, number: int) -> None:
+    """Change the last 8 bytes so each push sends bytes the server has not seen."""
+    with path.open("r+b") as handle:
+        handle.seek(-8, os.SEEK_END)
+        handle.write(number.to_bytes(8, "big"))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(8 * MiB):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ours(
+    op: str,
+    server: Server,
+    *,
+    token: str,
+    file: Path,
+    ref: str,
+    connections: int,
+    part_size: int,
+    extra: Sequence[str] = (),
+) -> tuple[float, float]:
+    argv = [
+        sys.executable, __file__, "--child", op, "--url", server.url, "--token", token,
+        "--file", str(file), "--ref", ref, "--connections-one", str(connections),
+        "--part-size", str(part_size), *extra,
+    ]  # fmt: skip
+    out, rss = run_measured(argv)
+    return float(json.loads(out.strip().splitlines()[-1])["seconds"]), rss
+
+
+def curl(*args: str) -> tuple[float, float]:
+    out, rss = run_measured(["curl", "-sS", "-f", "-w", "%{time_total}", *args])
+    return float(out.strip().splitlines()[-1]), rss
+
+
+def _api(server: Server, token: str) -> Any:
+    import requests
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    return session
+
+
+def redirect_target(server: Server, token: str, ref: str) -> str:
+    answer = _api(server, token).get(
+        f"{server.url}/v1/imagefile/{ref}?arch=amd64", allow_redirects=False, timeout=60
+    )
+    if answer.status_code not in {302, 303}:
+        raise RuntimeError(f"no redirect for {ref}: HTTP {answer.status_code}")
+    return str(answer.headers["Location"])
+
+
+def presigned_upload(server: Server, token: str, digest: str) -> str:
+    """A holder image for ``digest`` in alice/bench/curl and its upload URL."""
+    session = _api(server, token)
+    holder = session.get(
+        f"{server.url}/v1/images/{USER}/bench/curl:sha256.{digest}?arch=amd64", timeout=60
+    )
+    holder.raise_for_status()
+    image_id = holder.json()["data"]["id"]
+    started = session.post(f"{server.url}/v2/imagefile/{image_id}", data=b"{}", timeout=60)
+    started.raise_for_status()
+    return str(started.json()["data"]["uploadURL"])
+
+
+@contextmanager
+def workdir(given: Path | None) -> Iterator[Path]:
+    if given is not None:
+        given.mkdir(parents=True, exist_ok=True)
+        yield given
+        return
+    path = Path(tempfile.mkdtemp(prefix="sregistry-bench-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def bench(args: argparse.Namespace) -> list[Row]:
+    token = secrets.token_hex(20)
+    size = args.size
+    rows: list[Row] = []
+    with workdir(args.dir) as work:
+        (work / "multi").mkdir()
+        (work / "single").mkdir()
+        image = work / "image.sif"
+        target = work / "pulled.sif"
+        make_image(image, size)
+        multi = Server(work / "multi", token, "--part-size", str(args.server_part_size))
+        single = Server(work / "single", token, "--no-multipart")
+        try:
+            for number, connections in enumerate(args.connections, start=1):
+                vary(image, number)
+                seconds, rss = ours(
+                    "push", multi, token=token, file=image,
+                    ref=f"library://{USER}/bench/img:c{connections}",
+                    connections=connections, part_size=args.part_size,
+                )  # fmt: skip
+                rows.append(Row("push", f"sregistry x{connections}", seconds, rss, size))
+            vary(image, 100)
+            seconds, rss = ours(
+                "push", single, token=token, file=image,
+                ref=f"library://{USER}/bench/img:single", connections=1,
+                part_size=args.part_size,
+            )  # fmt: skip
+            rows.append(Row("push", "sregistry single-part", seconds, rss, size))
+            vary(image, 101)
+            upload = presigned_upload(multi, token, sha256_of(image))
+            seconds, rss = curl("-o", os.devnull, "-T", str(image), upload)
+            rows.append(Row("push", "curl -T", seconds, rss, size))
+            if not args.no_registry:
+                vary(image, 102)
+                seconds, rss = ours(
+                    "registry-push", multi, token=token, file=image, ref="bench/reg:latest",
+                    connections=1, part_size=args.part_size,
+                )  # fmt: skip
+                rows.append(Row("push", "registry backend", seconds, rss, size))
+
+            ref = f"{USER}/bench/img:c{args.connections[-1]}"
+            location = redirect_target(multi, token, ref)
+            for connections in args.connections:
+                seconds, rss = ours(
+                    "pull", multi, token=token, file=target, ref=f"library://{ref}",
+                    connections=connections, part_size=args.part_size,
+                )  # fmt: skip
+                rows.append(Row("pull", f"sregistry x{connections}", seconds, rss, size))
+                target.unlink()
+            seconds, rss = curl("-o", str(target), location)
+            rows.append(Row("pull", "curl -o", seconds, rss, size))
+            digest = sha256_of(target)
+            target.unlink()
+            best = max(args.connections)
+            for mode in ("", "--hash-after"):
+                seconds, rss = ours(
+                    "ranged", multi, token=token, file=target, ref=location,
+                    connections=best, part_size=args.part_size,
+                    extra=["--sha", digest, *([mode] if mode else [])],
+                )  # fmt: skip
+                how = f"transport x{best} " + ("hash after" if mode else "hash in order")
+                rows.append(Row("pull", how, seconds, rss, size))
+                target.unlink()
+            if not args.no_registry:
+                seconds, rss = ours(
+                    "registry-pull", multi, token=token, file=target, ref="bench/reg:latest",
+                    connections=1, part_size=args.part_size,
+                )  # fmt: skip
+                rows.append(Row("pull", "registry backend", seconds, rss, size))
+                target.unlink()
+        finally:
+            multi.stop()
+            single.stop()
+    return rows
+
+
+def report(rows: list[Row], args: argparse.Namespace) -> None:
+    curl_rate = {row.op: row.mbps for row in rows if row.how.startswith("curl")}
+    print(
+        f"size {args.size / MiB:.0f} MiB, client part size {args.part_size / MiB:.0f} MiB, "
+        f"server part size {args.server_part_size / MiB:.0f} MiB, "
+        f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}"
+    )
+    print(f"{'op':5} {'how':24} {'seconds':>8} {'MB/s':>8} {'x curl':>7} {'RSS MiB':>8}")
+    for row in rows:
+        ratio = row.mbps / curl_rate[row.op] if row.op in curl_rate else float("nan")
+        print(
+            f"{row.op:5} {row.how:24} {row.seconds:8.2f} {row.mbps:8.0f} {ratio:7.2f} "
+            f"{row.rss_mib:8.0f}"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=parse_size, default=256 * MiB, help="image size (256M)")
+    parser.add_argument(
+        "--connections",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1, 2, 4, 8],
+        help="connection counts to try (1,2,4,8)",
+    )
+    parser.add_argument("--part-size", type=parse_size, default=32 * MiB, help="pull part size")
+    parser.add_argument(
+        "--server-part-size", type=parse_size, default=64 * MiB, help="multipart part size"
+    )
+    parser.add_argument("--no-registry", action="store_true", help="skip the registry backend")
+    parser.add_argument("--dir", type=Path, help="work directory (default: a temporary one)")
+    # child mode
+    parser.add_argument("--child", dest="op", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--token", help=argparse.SUPPRESS)
+    parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--ref", help=argparse.SUPPRESS)
+    parser.add_argument("--connections-one", dest="connections_one", type=int, default=1,
+                        help=argparse.SUPPRESS)  # fmt: skip
+    parser.add_argument("--sha", help=argparse.SUPPRESS)
+    parser.add_argument("--hash-after", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.op:
+        args.connections = args.connections_one
+        child(args)
+        return
+    if shutil.which("curl") is None:
+        parser.error("curl is needed for the comparison")
+    resource.setrlimit(resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE))
+    report(bench(args), args)
+
+
+if __name__ == "__main__":
+    main()
