@@ -127,6 +127,7 @@ class LibraryClient(Client):
         self._timeout = timeout
         self._session = session
         self._transport: Transport | None = None
+        self._owns_session = False
         self._endpoint: Endpoint | None = None
         host = parse_library_ref(uri).host if uri else None
         self._base, self._token, self._discover, self.remote = self._resolve(
@@ -176,12 +177,16 @@ class LibraryClient(Client):
         if self._transport is None:
             from sregistry.transfer import Transport
 
+            session = self._session
+            if session is None:
+                session = _pooled_session(verify=not self._insecure, size=self.connections + 2)
             self._transport = Transport(
-                session=self._session,
+                session=session,
                 verify=not self._insecure,
                 timeout=self._timeout,
                 env=self._env,
             )
+            self._owns_session = self._session is None
         return self._transport
 
     def endpoint(self) -> Endpoint:
@@ -220,6 +225,8 @@ class LibraryClient(Client):
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()
+            if self._owns_session:
+                self._transport.session.close()
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -405,6 +412,18 @@ class LibraryClient(Client):
             )
         entity = Entity.from_json(found, what)
         return create_collection(endpoint, entity, collection, private=private)
+
+
+def _pooled_session(*, verify: bool, size: int) -> requests.Session:
+    """A transport session keeping up to ``size`` connections per host alive."""
+    import requests.adapters
+
+    from sregistry.transfer import make_session
+
+    session = make_session(verify=verify)
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, requests.adapters.HTTPAdapter(pool_maxsize=max(10, size)))
+    return session
 
 
 def _same_host(base: str, host: str) -> bool:
