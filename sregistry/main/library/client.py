@@ -158,9 +158,10 @@ class LibraryClient(Client):
             if configured is not None and _same_host(configured.value, host):
                 chosen = configured.value
         creds = resolve_library(base=chosen, remote=remote, env=self._env)
-        resolved = creds.base.value if creds.base is not None else None
+        resolved = None
         if creds.base is not None:
             log.debug("library URL from %s", creds.base.source)
+            resolved = normalize_base(creds.base.value)
         secret = token
         if secret is None and creds.token is not None:
             log.debug("library token from %s", creds.token.source)
