@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.server.pytest_plugin"]
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = (REPO.parent / "shared" / "fixtures" / "sif").resolve()
 
