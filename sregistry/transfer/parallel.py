@@ -79,6 +79,8 @@ DEFAULT_THRESHOLD = 64 << 20
 
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$", re.IGNORECASE)
 _HASH_BLOCK = 4 << 20
+_HASH_BATCH = 16 << 20
+"""The in-order hasher wakes up for at least this many new contiguous bytes."""
 Progress = Callable[[int, "int | None"], None]
 ResponseCheck = Callable[[requests.Response], None]
 T = TypeVar("T")
@@ -280,7 +282,9 @@ class _InOrderHasher:
 
     def _ready(self) -> bool:
         frontier = self._state.frontier()
-        return frontier >= self._state.total if self._after else frontier > self._hashed
+        if frontier >= self._state.total:
+            return True
+        return not self._after and frontier - self._hashed >= _HASH_BATCH
 
     def _run(self) -> None:
         state = self._state
