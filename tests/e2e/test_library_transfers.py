@@ -4,6 +4,7 @@ by tag and by hash, retried and aborted parts, and what crossed the wire."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -172,3 +173,71 @@ def test_pull_of_a_missing_tag_or_arch_is_not_found(
             client.pull(f"{REF}:nope", tmp_path)
     with library.client(arch="arm64") as client, pytest.raises(NotFound, match="arm64"):
         client.pull(REF, tmp_path)
+
+
+class Interrupted(Exception):
+    """Stands for Ctrl-C in the middle of a download."""
+
+
+def _interrupted_pull(library: Library, target: Path, after: int) -> None:
+    def stop(done: int, total: int | None) -> None:
+        if done >= after:
+            raise Interrupted
+
+    with library.client(part_size=2 * MiB, connections=2) as client, pytest.raises(Interrupted):
+        client.pull(REF, target, progress=stop)
+
+
+def _requested(library: Library) -> int:
+    total = 0
+    for entry in library.requests(r"^/_blob/", "GET"):
+        start, end = entry["headers"]["Range"].removeprefix("bytes=").split("-")
+        total += int(end) - int(start) + 1
+    return total
+
+
+def test_an_interrupted_pull_resumes_where_it_stopped(
+    library: Library, make_sif: Callable[[int], Path], tmp_path: Path
+) -> None:
+    image = make_sif(20 * MiB)
+    digest = sha256(image)
+    target = tmp_path / "x.sif"
+    with library.client() as client:
+        client.push(image, REF)
+    _interrupted_pull(library, target, 9 * MiB)
+    assert not target.exists()
+    kept = tmp_path / f"x.sif.{digest[:16]}.incomplete"
+    journal = json.loads(kept.with_name(kept.name + ".json").read_text())
+    assert journal["sha256"] == digest
+    assert journal["size"] == 20 * MiB
+    on_disk = sum(end - start for start, end in journal["spans"])
+    assert on_disk >= 8 * MiB
+
+    library.server.clear_requests()
+    with library.client(part_size=2 * MiB, connections=2) as client:
+        pulled = client.pull(REF, target)
+    assert pulled.resumed_from == on_disk
+    assert sha256(target) == digest
+    assert _requested(library) == 20 * MiB - on_disk + 1  # + a one-byte probe
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("x.sif")) == ["x.sif"]
+
+
+def test_a_resumed_file_that_does_not_verify_is_fetched_again(
+    library: Library, make_sif: Callable[[int], Path], tmp_path: Path
+) -> None:
+    image = make_sif(20 * MiB)
+    target = tmp_path / "x.sif"
+    with library.client() as client:
+        client.push(image, REF)
+    _interrupted_pull(library, target, 9 * MiB)
+    (kept,) = [p for p in tmp_path.iterdir() if p.name.endswith(".incomplete")]
+    with kept.open("r+b") as handle:  # damage bytes the journal says are there
+        handle.seek(100)
+        handle.write(b"damaged")
+    library.server.clear_requests()
+    with library.client(part_size=2 * MiB, connections=2) as client:
+        pulled = client.pull(REF, target)
+    assert sha256(target) == sha256(image)
+    assert pulled.resumed_from == 0
+    assert _requested(library) > 20 * MiB  # the missing parts, then everything again
+    assert leftovers(tmp_path) == []

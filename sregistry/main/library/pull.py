@@ -32,7 +32,7 @@ from sregistry.main.library.endpoint import Endpoint
 from sregistry.main.library.models import Image
 from sregistry.main.library.refs import LibraryRef
 from sregistry.transfer import Downloaded, Expected
-from sregistry.transfer.parallel import download_ranged, probe_headers
+from sregistry.transfer.ranged import download_ranged, probe_headers
 
 __all__ = ["PullOutcome", "get_image", "pull_image"]
 
