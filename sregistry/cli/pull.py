@@ -51,7 +51,8 @@ def pull(
     \b
     library://[HOST/][[ENTITY/]COLLECTION/]CONTAINER[:TAG|:sha256.HEX] pulls
     over the Library API; large files come in --part-size parts over
-    --connections connections when the server honours Range.
+    --connections connections when the server honours Range, and an
+    interrupted pull goes on where it stopped when run again.
     """
     with no_urllib3_tls_warnings():
         client = open_client(
@@ -68,6 +69,8 @@ def pull(
             result = client.pull(image, output, force=force, progress=progress)
     for warning in result.warnings:
         app.out.warn(warning)
+    if result.resumed_from:
+        app.out.info(f"resumed after the first {human_size(result.resumed_from)}")
     checked = f"sha256 {result.sha256}" + (f", version {result.version}" if result.version else "")
     app.out.info(f"pulled {result.name}: {human_size(result.size)}, {checked}")
     app.out.result(str(result.path))
