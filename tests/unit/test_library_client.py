@@ -9,7 +9,8 @@ import pytest
 from sregistry.errors import ConfigError, InvalidName, SregistryError
 from sregistry.main import get_client
 from sregistry.main.library.arch import host_arch
-from sregistry.main.library.client import LibraryClient, parse_size
+from sregistry.main.library.client import LibraryClient
+from sregistry.main.library.settings import parse_size
 
 MiB = 1 << 20
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -37,6 +36,7 @@ from sregistry.main.base import (
 from sregistry.main.library.arch import check_arch, host_arch, image_arch
 from sregistry.main.library.endpoint import Endpoint, normalize_base, same_origin
 from sregistry.main.library.refs import LibraryRef, check_name, parse_library_ref
+from sregistry.main.library.settings import connections_setting, part_size_setting
 
 if TYPE_CHECKING:
     import requests
@@ -44,59 +44,9 @@ if TYPE_CHECKING:
     from sregistry.main.library.models import Collection
     from sregistry.transfer import Transport
 
-__all__ = ["CONNECTIONS_ENV", "PART_SIZE_ENV", "LibraryClient", "parse_size"]
+__all__ = ["LibraryClient"]
 
 log = logging.getLogger(__name__)
-
-CONNECTIONS_ENV = "SREGISTRY_LIBRARY_CONNECTIONS"
-PART_SIZE_ENV = "SREGISTRY_LIBRARY_PART_SIZE"
-DEFAULT_CONNECTIONS = 4
-DEFAULT_PART_SIZE = 32 << 20
-MAX_CONNECTIONS = 32
-MIN_PART_SIZE = 1 << 20
-MAX_PART_SIZE = 5 << 30
-_SIZE = re.compile(r"^\s*(\d+)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-
-
-def parse_size(value: int | str, where: str) -> int:
-    """Bytes from ``123``, ``64M``, ``64MiB``, ``1g`` (binary units)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    match = _SIZE.match(str(value))
-    if match is None:
-        raise ConfigError(f"{where}: {value!r} is not a size (e.g. 33554432 or 32M)")
-    return int(match.group(1)) * _UNITS[match.group(2).lower()]
-
-
-def _setting(
-    value: int | str | None, env: Mapping[str, str], name: str, default: int
-) -> tuple[int | str, str]:
-    if value is not None:
-        return value, "the option"
-    text = env.get(name, "").strip()
-    if text:
-        return text, f"${name}"
-    return default, "the default"
-
-
-def _connections(value: int | None, env: Mapping[str, str]) -> int:
-    raw, where = _setting(value, env, CONNECTIONS_ENV, DEFAULT_CONNECTIONS)
-    try:
-        number = int(raw)
-    except ValueError:
-        raise ConfigError(f"{where}: connections must be a whole number, not {raw!r}") from None
-    if not 1 <= number <= MAX_CONNECTIONS:
-        raise ConfigError(f"{where}: connections must be between 1 and {MAX_CONNECTIONS}")
-    return number
-
-
-def _part_size(value: int | str | None, env: Mapping[str, str]) -> int:
-    raw, where = _setting(value, env, PART_SIZE_ENV, DEFAULT_PART_SIZE)
-    size = parse_size(raw, where)
-    if not MIN_PART_SIZE <= size <= MAX_PART_SIZE:
-        raise ConfigError(f"{where}: the part size must be between 1 MiB and 5 GiB")
-    return size
 
 
 class LibraryClient(Client):
@@ -121,8 +71,8 @@ class LibraryClient(Client):
     ) -> None:
         self._env = dict(os.environ if env is None else env)
         self.arch = check_arch(arch) if arch else None
-        self.connections = _connections(connections, self._env)
-        self.part_size = _part_size(part_size, self._env)
+        self.connections = connections_setting(connections, self._env)
+        self.part_size = part_size_setting(part_size, self._env)
         self._insecure = insecure
         self._timeout = timeout
         self._session = session
