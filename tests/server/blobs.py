@@ -31,26 +31,27 @@ BLOCK = MiB
 
 
 class HashingFile:
-    """A temporary file that computes SHA-256 and MD5 of everything written to it.
+    """A temporary file that computes SHA-256 (and MD5 unless told not to) of what is written.
 
     File-like enough to be Werkzeug's multipart ``stream_factory`` container.
     Use :meth:`finish` when complete and :meth:`discard` on failure; as a context
     manager it discards the file on exit unless :meth:`BlobStore.place` took it.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, md5: bool = True) -> None:
         fd, name = tempfile.mkstemp(dir=directory, prefix="upload-", suffix=".part")
         self.path = Path(name)
         self._file: BinaryIO = os.fdopen(fd, "wb")
         self._sha256 = hashlib.sha256()
-        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None
         self.size = 0
         self.placed = False
 
     def write(self, data: bytes) -> int:
         self._file.write(data)
         self._sha256.update(data)
-        self._md5.update(data)
+        if self._md5 is not None:
+            self._md5.update(data)
         self.size += len(data)
         return len(data)
 
@@ -77,6 +78,8 @@ class HashingFile:
 
     @property
     def md5(self) -> str:
+        if self._md5 is None:
+            raise RuntimeError("this upload file was made without MD5")
         return self._md5.hexdigest()
 
     def finish(self) -> None:
@@ -151,9 +154,9 @@ class BlobStore:
         for directory in (self.blobs, self.tmp, self.parts):
             directory.mkdir(parents=True, exist_ok=True)
 
-    def temp(self) -> HashingFile:
-        """A new hashed temporary upload file."""
-        return HashingFile(self.tmp)
+    def temp(self, *, md5: bool = True) -> HashingFile:
+        """A new hashed temporary upload file (``md5=False``: SHA-256 only)."""
+        return HashingFile(self.tmp, md5=md5)
 
     def path(self, digest: str) -> Path:
         """Where the blob with SHA-256 ``digest`` (hex) lives."""
