@@ -20,7 +20,7 @@ __all__ = ["pull"]
     "--output",
     type=click.Path(path_type=Path),
     help="File to write, or an existing directory for the default name "
-    "(<collection>-<name>_<tag>.sif).",
+    "(<collection>-<name>_<tag>.sif; library: <container>_<tag>.sif).",
 )
 @click.option("-f", "--force", is_flag=True, help="Replace the file if it exists.")
 @arch_option
