@@ -264,7 +264,7 @@ def workdir(given: Path | None) -> Iterator[Path]:
 @contextmanager
 def server(work: Path, token: str, *flags: str) -> Iterator[Server]:
     """A fresh reference server whose data is deleted afterwards (pushes fill disks)."""
-    data = Path(tempfile.mkdtemp(prefix="server-", dir=work))
+    data = Path(tempfile.mkdtemp(prefix="sregistry-bench-server-", dir=work))
     started = Server(data, token, *flags)
     try:
         yield started
@@ -279,6 +279,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace, work: Path) -> None:
         self.args = args
         self.work = work
+        self.server_dir = args.server_dir or work
         self.token = secrets.token_hex(20)
         self.image = work / "image.sif"
         self.target = work / "pulled.sif"
@@ -312,22 +313,22 @@ class Bench:
         ref = f"library://{USER}/bench/img"
         for connections in self.args.connections:
             self.fresh_bytes()
-            with server(self.work, self.token, *multipart) as at:
+            with server(self.server_dir, self.token, *multipart) as at:
                 self.measure(
                     "push", at, f"sregistry x{connections}", file=self.image, ref=ref,
                     connections=connections,
                 )  # fmt: skip
         self.fresh_bytes()
-        with server(self.work, self.token, "--no-multipart") as at:
+        with server(self.server_dir, self.token, "--no-multipart") as at:
             self.measure("push", at, "sregistry single-part", file=self.image, ref=ref)
         self.fresh_bytes()
-        with server(self.work, self.token, *multipart) as at:
+        with server(self.server_dir, self.token, *multipart) as at:
             upload = presigned_upload(at, self.token, sha256_of(self.image))
             seconds, rss = curl("-o", os.devnull, "-T", str(self.image), upload)
             self.record("push", "curl -T", seconds, rss)
         if not self.args.no_registry:
             self.fresh_bytes()
-            with server(self.work, self.token) as at:
+            with server(self.server_dir, self.token) as at:
                 self.measure(
                     "registry-push", at, "registry backend", file=self.image,
                     ref="bench/reg:latest",
@@ -359,7 +360,7 @@ class Bench:
             self.target.unlink()
 
     def run(self) -> list[Row]:
-        with server(self.work, self.token) as at:
+        with server(self.server_dir, self.token) as at:
             self.fresh_bytes()
             digest = sha256_of(self.image)
             ours("push", at, token=self.token, file=self.image,
@@ -387,6 +388,7 @@ def report(rows: list[Row], args: argparse.Namespace) -> None:
     print(
         f"size {args.size / MiB:.0f} MiB, client part size {args.part_size / MiB:.0f} MiB, "
         f"server part size {args.server_part_size / MiB:.0f} MiB, best of {args.repeat}, "
+        f"server data in {args.server_dir or 'the work directory'}, "
         f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}"
     )
     print(f"{'op':5} {'how':24} {'seconds':>8} {'MB/s':>8} {'x curl':>7} {'RSS MiB':>8}")
@@ -417,6 +419,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--repeat", type=int, default=1, help="runs of each measurement; the fastest is shown"
     )
     parser.add_argument("--dir", type=Path, help="work directory (default: a temporary one)")
+    parser.add_argument(
+        "--server-dir",
+        type=Path,
+        help="where the servers keep their data (default: the work directory; "
+        "/dev/shm takes the server's disk writes out of the figures)",
+    )
     # child mode
     parser.add_argument("--child", dest="op", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
