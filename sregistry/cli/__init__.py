@@ -1,7 +1,7 @@
 """The ``sregistry`` command: a click group whose commands load on first use.
 
 ``--help`` and ``--version`` import only click and this package's light
-modules; requests, rich, keyring and spython are imported inside the commands
+modules; requests, rich, keyring and yaml are imported inside the commands
 that need them.
 """
 

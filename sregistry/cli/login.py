@@ -17,6 +17,7 @@ from sregistry.config import truthy
 from sregistry.credentials import (
     Secret,
     check_registry_username,
+    clean_token,
     keyring_status,
     normalize_base,
     remove_token,
@@ -32,19 +33,17 @@ __all__ = ["login", "logout"]
 def _read_token(from_stdin: bool) -> Secret:
     """The token from standard input, or from a hidden prompt on a terminal."""
     if from_stdin:
-        text = sys.stdin.read().strip()
-        if not text:
+        text = sys.stdin.read()
+        if not text.strip():
             raise ConfigError("no token on standard input")
-        return Secret(text)
+        return Secret(clean_token(text))
     if not sys.stdin.isatty():
         raise ConfigError(
             "no terminal to prompt for the token",
             hint="pipe it in with --token-stdin (e.g. `sregistry login --token-stdin < token.txt`)",
         )
     text = click.prompt("Token", hide_input=True, err=True, default="", show_default=False)
-    if not text.strip():
-        raise ConfigError("refusing to store an empty token")
-    return Secret(text.strip())
+    return Secret(clean_token(text))
 
 
 def _where(place: str) -> str:

@@ -32,7 +32,12 @@ from sregistry.credentials.resolve import (
     resolve_registry,
 )
 from sregistry.credentials.secret import Secret, Sourced
-from sregistry.credentials.store import check_registry_username, remove_token, store_token
+from sregistry.credentials.store import (
+    check_registry_username,
+    clean_token,
+    remove_token,
+    store_token,
+)
 from sregistry.credentials.urls import normalize_base, same_server
 
 __all__ = [
@@ -42,6 +47,7 @@ __all__ = [
     "Secret",
     "Sourced",
     "check_registry_username",
+    "clean_token",
     "keyring_status",
     "normalize_base",
     "remove_token",

@@ -11,7 +11,7 @@ The file, as SingularityCE and Apptainer write it::
         Exclusive: false
       myregistry:
         URI: sregistry.example.org:8000
-        Insecure: true                # SingularityCE: http for this endpoint
+        Insecure: true                # http for this endpoint
     Credentials: [...]                # OCI registries / keyservers: ignored
 
 Semantics, following the real clients:
@@ -26,9 +26,10 @@ Semantics, following the real clients:
   (``<sysconfdir>/singularity/remote.yaml``) is not read: it holds no tokens.
 - ``URI`` is the remote's service-discovery endpoint, stored without a scheme
   (``remote add`` keeps only host and path). The endpoint URL is
-  ``https://<URI>``, or ``http://<URI>`` when ``Insecure: true`` (SingularityCE
-  ≥ 3.9 ``remote add --insecure``); a scheme written by hand is replaced the
-  same way, as SingularityCE does.
+  ``https://<URI>``, or ``http://<URI>`` when ``Insecure: true`` (``remote add
+  --insecure`` in current SingularityCE and Apptainer; older releases always
+  used ``https://`` + URI). A scheme written into URI by hand is replaced the
+  same way, as those releases do.
 - The Library API base is not the endpoint itself but the ``libraryAPI.uri``
   that ``GET <endpoint>/assets/config/config.prod.json`` announces
   (library-api.md §2.1), except for ``cloud.sylabs.io`` which the clients map

@@ -36,7 +36,7 @@ from sregistry.credentials.secrets_file import section_of, setting, write_secret
 from sregistry.credentials.urls import normalize_base, same_server
 from sregistry.errors import ConfigError
 
-__all__ = ["check_registry_username", "remove_token", "store_token"]
+__all__ = ["check_registry_username", "clean_token", "remove_token", "store_token"]
 
 Kind = Literal["registry", "library"]
 
@@ -59,6 +59,22 @@ def check_registry_username(username: str | None) -> str:
             "contains '/', which the server's credential parser splits on"
         )
     return name
+
+
+def clean_token(text: str) -> str:
+    """``text`` without surrounding whitespace, or a ConfigError when it
+    cannot be a token: empty, or not one word of printable ASCII (tokens are
+    40 hex digits or a JWT; anything else is a paste accident, and would not
+    survive an HTTP header). The message never repeats the text."""
+    token = text.strip()
+    if not token:
+        raise ConfigError("refusing to store an empty token")
+    if not all("!" <= char <= "~" for char in token):
+        raise ConfigError(
+            "a token is a single word of printable ASCII, "
+            "but the text given contains spaces, line breaks or other characters"
+        )
+    return token
 
 
 def _check_kind(kind: str) -> None:
@@ -102,11 +118,7 @@ def store_token(
     """
     _check_kind(kind)
     env = os.environ if env is None else env
-    secret = token.strip()
-    if not secret:
-        raise ConfigError("refusing to store an empty token")
-    if any(char.isspace() for char in secret):
-        raise ConfigError("a token is a single word, but the text given contains whitespace")
+    secret = clean_token(token)
     user = check_registry_username(username) if kind == "registry" else None
     path = secrets_path(env)
     data = dict(read_secrets(path))

@@ -13,7 +13,6 @@ a source tree).
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import entry_points
 from typing import Any
 
 from sregistry.config import choose_backend
@@ -32,6 +31,8 @@ BUILTIN_BACKENDS: dict[str, str] = {
 
 def available_backends() -> dict[str, str]:
     """Backend name -> ``module:attribute``: entry points over the built-ins."""
+    from importlib.metadata import entry_points  # ~25 ms: only when a backend is needed
+
     found = dict(BUILTIN_BACKENDS)
     for point in entry_points(group=ENTRY_POINT_GROUP):
         found[point.name] = point.value

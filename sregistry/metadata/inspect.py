@@ -24,7 +24,8 @@ def inspect_image(
 
     ``method``:
 
-    - ``"native"``: read the SIF file in Python (no subprocess);
+    - ``"native"``: read the SIF file in Python (no subprocess, except
+      ``unsquashfs`` for an lzo/lz4 root file system when it is installed);
     - ``"singularity"``: run ``singularity``/``apptainer inspect`` (whichever
       is on ``PATH``) within ``timeout`` seconds;
     - ``"auto"`` (default): the runtime when one is installed, else native; if
@@ -38,16 +39,15 @@ def inspect_image(
     if timeout <= 0:
         raise ValueError("timeout must be positive")
     if method == "native":
-        return inspect_native(path)
+        return inspect_native(path, timeout=timeout)
     executable = find_runtime()
-    if method == "singularity" or executable is not None:
-        try:
-            return inspect_with_runtime(path, executable=executable, timeout=timeout)
-        except MetadataError as exc:
-            if method == "singularity":
-                raise
-            reason = f"{os.path.basename(str(executable))} inspect failed, read natively: {exc}"
-    result = inspect_native(path)
+    if method == "singularity":
+        return inspect_with_runtime(path, executable=executable, timeout=timeout)
     if executable is None:
-        return result
+        return inspect_native(path, timeout=timeout)
+    try:
+        return inspect_with_runtime(path, executable=executable, timeout=timeout)
+    except MetadataError as exc:
+        reason = f"{os.path.basename(executable)} inspect failed, read natively: {exc}"
+    result = inspect_native(path, timeout=timeout)
     return replace(result, warnings=(reason, *result.warnings))

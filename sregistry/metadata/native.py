@@ -10,20 +10,25 @@ Follows what ``inspect --all`` does in Singularity 3.6+ and Apptainer
    stripped, and a ``Def.FILE`` descriptor, when present, gives the deffile
    verbatim.
 
-Only the header, the descriptor table, the metadata objects and the few files
-needed are read: the cost does not grow with the image size.
+The squashfs is read by :mod:`.squashfs` (gzip, xz, lzma, zstd); for lzo and
+lz4 ``unsquashfs`` is used when it is installed. Only the header, the
+descriptor table, the metadata objects and the few files needed are read: the
+cost does not grow with the image size.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, Protocol
 
+from sregistry.errors import MetadataError
 from sregistry.metadata.result import InspectResult, clean_attributes
-from sregistry.metadata.sif import DataType, FsType, ImageFile, SifImage, read_sif
-from sregistry.metadata.squashfs import SquashFS
+from sregistry.metadata.sif import DataType, Descriptor, FsType, ImageFile, SifImage, read_sif
+from sregistry.metadata.squashfs import DirEntry, SquashFS, UnsupportedCompression
+from sregistry.metadata.unsquashfs import Unsquashfs
 
 __all__ = ["INSPECT_METADATA", "inspect_native", "read_rootfs"]
 
@@ -41,12 +46,15 @@ _MAIN_ENV = ("10-docker*.sh", "9*-environment.sh")
 _APP_ENV = ("9*-environment.sh",)
 
 
-def inspect_native(path: str | os.PathLike[str], *, from_rootfs: bool = False) -> InspectResult:
+def inspect_native(
+    path: str | os.PathLike[str], *, from_rootfs: bool = False, timeout: float = 60.0
+) -> InspectResult:
     """Read a SIF image's inspect metadata in pure Python.
 
     ``from_rootfs=True`` ignores the metadata descriptors (inspect-metadata.json
     and Def.FILE) and reads only the root file system: the two routes give the
-    same result on images built by Singularity >= 3.7 / Apptainer.
+    same result on images built by Singularity >= 3.7 / Apptainer. ``timeout``
+    bounds ``unsquashfs``, used only for lzo/lz4 root file systems.
 
     Raises :class:`~sregistry.errors.NotFound` for a missing file and
     :class:`~sregistry.errors.MetadataError` for anything unreadable.
@@ -59,7 +67,7 @@ def inspect_native(path: str | os.PathLike[str], *, from_rootfs: bool = False) -
     if stored is not None:
         attributes = _from_descriptor(sif.read_object(stored, limit=MAX_METADATA_BYTES), warnings)
     if attributes is None:
-        attributes, source = _from_partition(sif, warnings)
+        attributes, source = _from_partition(sif, warnings, timeout)
         deffile = None if from_rootfs else sif.find(DataType.DEFFILE)
         if deffile is not None:
             text = _decode(sif.read_object(deffile, limit=MAX_METADATA_BYTES))
@@ -79,6 +87,14 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
 
+class RootFS(Protocol):
+    """What reading the metadata needs from a root file system."""
+
+    def read_file(self, path: str, *, limit: int = ...) -> bytes | None: ...
+    def listdir(self, path: str) -> list[DirEntry]: ...
+    def is_dir(self, path: str) -> bool: ...
+
+
 def _from_descriptor(data: bytes, warnings: list[str]) -> dict[str, Any] | None:
     """The attributes stored in inspect-metadata.json, ``None`` when it is unusable."""
     try:
@@ -87,14 +103,14 @@ def _from_descriptor(data: bytes, warnings: list[str]) -> dict[str, Any] | None:
     except (ValueError, TypeError, KeyError):
         attributes = None
     if not isinstance(attributes, dict):
-        warnings.append(
-            f"{INSPECT_METADATA} is not in the inspect shape; read the root file system"
-        )
+        warnings.append(f"{INSPECT_METADATA} is not inspect JSON; read the root file system")
         return None
     return clean_attributes(attributes, warnings)
 
 
-def _from_partition(sif: SifImage, warnings: list[str]) -> tuple[dict[str, Any], str]:
+def _from_partition(
+    sif: SifImage, warnings: list[str], timeout: float
+) -> tuple[dict[str, Any], str]:
     if sif.is_oci_sif:
         warnings.append("an OCI-SIF image keeps its metadata in its OCI config, which is not read")
         return {}, "sif"
@@ -110,16 +126,32 @@ def _from_partition(sif: SifImage, warnings: list[str]) -> tuple[dict[str, Any],
         )
         return {}, "sif"
     with ImageFile(sif.path) as handle:
-        fs = SquashFS(handle, offset=primary.offset, size=primary.size)
-        return read_rootfs(fs, warnings), "squashfs"
+        try:
+            return read_rootfs(_open_rootfs(handle, primary, timeout), warnings), "squashfs"
+        except MetadataError as exc:
+            raise MetadataError(
+                f"{sif.path}: primary partition (object {primary.id}): {exc.message}",
+                hint=exc.hint,
+            ) from None
 
 
-def _text(fs: SquashFS, path: str) -> str | None:
+def _open_rootfs(handle: ImageFile, primary: Descriptor, timeout: float) -> RootFS:
+    """Our squashfs reader, or ``unsquashfs`` for a compression it lacks (when installed)."""
+    try:
+        return SquashFS(handle, offset=primary.offset, size=primary.size)
+    except UnsupportedCompression:
+        unsquashfs = shutil.which("unsquashfs")
+        if unsquashfs is None:
+            raise
+        return Unsquashfs(unsquashfs, handle.path, primary.offset, timeout=timeout)
+
+
+def _text(fs: RootFS, path: str) -> str | None:
     data = fs.read_file(path, limit=MAX_METADATA_BYTES)
     return None if data is None else _decode(data).rstrip("\n")
 
 
-def _labels(fs: SquashFS, path: str, warnings: list[str]) -> dict[str, Any] | None:
+def _labels(fs: RootFS, path: str, warnings: list[str]) -> dict[str, Any] | None:
     data = fs.read_file(path, limit=MAX_METADATA_BYTES)
     if data is None:
         return None
@@ -131,7 +163,7 @@ def _labels(fs: SquashFS, path: str, warnings: list[str]) -> dict[str, Any] | No
     return labels if isinstance(labels, dict) else None
 
 
-def _environment(fs: SquashFS, directory: str, patterns: tuple[str, ...]) -> dict[str, str]:
+def _environment(fs: RootFS, directory: str, patterns: tuple[str, ...]) -> dict[str, str]:
     env: dict[str, str] = {}
     for entry in fs.listdir(directory):
         if any(fnmatchcase(entry.name, pattern) for pattern in patterns):
@@ -141,22 +173,21 @@ def _environment(fs: SquashFS, directory: str, patterns: tuple[str, ...]) -> dic
     return env
 
 
-def _section_files(fs: SquashFS, base: str, warnings: list[str]) -> dict[str, Any]:
+def _section_files(fs: RootFS, base: str, warnings: list[str]) -> dict[str, Any]:
     attributes: dict[str, Any] = {"labels": _labels(fs, f"{base}/labels.json", warnings)}
     for name, filename in _TEXT_FILES.items():
         attributes[name] = _text(fs, f"{base}/{filename}")
     return attributes
 
 
-def read_rootfs(fs: SquashFS, warnings: list[str]) -> dict[str, Any]:
+def read_rootfs(fs: RootFS, warnings: list[str]) -> dict[str, Any]:
     """The inspect attributes found in a container root file system."""
     attributes = _section_files(fs, SINGULARITY_D, warnings)
     attributes["environment"] = _environment(fs, f"{SINGULARITY_D}/env", _MAIN_ENV)
     apps: dict[str, Any] = {}
     for entry in fs.listdir("/scif/apps"):
         base = f"/scif/apps/{entry.name}/scif"
-        scif = fs.lookup(base)
-        if scif is None or not scif.is_dir:
+        if not fs.is_dir(base):
             continue
         app = _section_files(fs, base, warnings)
         app.pop("deffile")

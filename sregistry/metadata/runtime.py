@@ -16,17 +16,15 @@ into the 3.6+ attribute form: 2.x (``help``, environment as one string),
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 import time
 from typing import Any
 
 from sregistry.errors import MetadataError
+from sregistry.metadata.process import last_line, run_bounded
 from sregistry.metadata.result import InspectResult, clean_attributes
 from sregistry.metadata.sif import ImageFile, read_sif
 
@@ -80,48 +78,20 @@ def inspect_arguments(product: str, version: tuple[int, int]) -> list[str]:
     return ["inspect", *_LEGACY_FLAGS]
 
 
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except OSError:
-        process.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.communicate(timeout=5)
-
-
 def _run(argv: list[str], deadline: float, timeout: float) -> bytes:
     """Run ``argv`` until ``deadline``; its stdout, or ``MetadataError``."""
-    name = os.path.basename(argv[0])
-    command = f"{name} {argv[1]}"
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise MetadataError(f"`{command}` not started: the {timeout:g} s timeout had passed")
-    try:
-        process = subprocess.Popen(  # noqa: S603 - an argument list, no shell
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise MetadataError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
-    try:
-        stdout, stderr = process.communicate(timeout=remaining)
-    except subprocess.TimeoutExpired:
-        _kill(process)
+    done = run_bounded(
+        argv,
+        deadline=deadline,
+        timeout=timeout,
+        hint="raise the timeout or read the image natively (--native)",
+    )
+    if done.returncode != 0:
+        command = f"{os.path.basename(argv[0])} {argv[1]}"
         raise MetadataError(
-            f"`{command}` did not finish within {timeout:g} s and was stopped",
-            hint="raise the timeout or read the image natively (--native)",
-        ) from None
-    except BaseException:
-        _kill(process)
-        raise
-    if process.returncode != 0:
-        lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines()]
-        detail = next((line for line in reversed(lines) if line), "no error message")
-        raise MetadataError(f"`{command}` failed (exit {process.returncode}): {detail}")
-    return stdout
+            f"`{command}` failed (exit {done.returncode}): {last_line(done.stderr)}"
+        )
+    return done.stdout
 
 
 def _parse_json(stdout: bytes, command: str) -> Any:

@@ -5,9 +5,9 @@ metadata blocks along it (directory index, directory listing, inodes), and
 reading a file reads its data blocks and fragment. Nothing scans the image, so
 a few files from a multi-GB root file system cost a handful of small reads.
 
-Compression: gzip (``zlib``) and xz (``lzma``) from the standard library, zstd
-with the optional ``zstandard`` package; lzo, lz4 and legacy lzma are refused
-with a clear :class:`~sregistry.errors.MetadataError`. Every offset and size
+Compression: gzip (``zlib``), xz and legacy lzma (``lzma``) from the standard
+library, zstd with the optional ``zstandard`` package; lzo and lz4 raise
+:class:`UnsupportedCompression` (a :class:`~sregistry.errors.MetadataError`). Every offset and size
 read from the image is checked against the partition, so a corrupt or hostile
 image yields ``MetadataError``, never an unbounded read or a hang.
 
@@ -27,7 +27,7 @@ from typing import Protocol
 
 from sregistry.errors import MetadataError
 
-__all__ = ["DirEntry", "FileType", "Inode", "SquashFS", "Superblock"]
+__all__ = ["DirEntry", "FileType", "Inode", "SquashFS", "Superblock", "UnsupportedCompression"]
 
 MAGIC = 0x73717368  # "hsqs"
 METADATA_SIZE = 8192
@@ -134,6 +134,10 @@ class DirEntry:
     ref: int
 
 
+class UnsupportedCompression(MetadataError):
+    """The file system uses a compression this reader cannot decompress (lzo, lz4)."""
+
+
 def _corrupt(what: str) -> MetadataError:
     return MetadataError(f"corrupt squashfs: {what}")
 
@@ -150,11 +154,13 @@ def _decompressor(compression: int) -> Callable[[bytes, int], bytes]:
             return out
 
         return gzip
-    if compression == 4:
+    if compression in (2, 4):
         import lzma
 
+        container = lzma.FORMAT_ALONE if compression == 2 else lzma.FORMAT_XZ
+
         def xz(data: bytes, limit: int) -> bytes:
-            return lzma.LZMADecompressor(lzma.FORMAT_XZ).decompress(data, limit)
+            return lzma.LZMADecompressor(container).decompress(data, limit)
 
         return xz
     if compression == 6:
@@ -171,9 +177,9 @@ def _decompressor(compression: int) -> Callable[[bytes, int], bytes]:
 
         return zstd
     name = COMPRESSIONS.get(compression, f"unknown ({compression})")
-    raise MetadataError(
-        f"unsupported squashfs compression: {name} (this reader handles gzip, xz and zstd)",
-        hint="install squashfs-tools (unsquashfs) or singularity/apptainer to read it",
+    raise UnsupportedCompression(
+        f"unsupported squashfs compression: {name} (this reader handles gzip, xz, lzma, zstd)",
+        hint="install squashfs-tools (unsquashfs >= 4.5) or singularity/apptainer to read it",
     )
 
 
@@ -266,11 +272,15 @@ class SquashFS:
         cached = self._blocks.get(position)
         if cached is not None:
             return cached
-        (header,) = struct.unpack("<H", self._read(position, 2))
+        # One read for the 2-byte header and the largest possible block after it.
+        chunk = self._read(position, max(0, min(2 + METADATA_SIZE, self._size - position)))
+        if len(chunk) < 2:
+            raise _corrupt(f"metadata block at {position} past the end")
+        (header,) = struct.unpack_from("<H", chunk)
         length = header & 0x7FFF
-        if not 0 < length <= METADATA_SIZE:
+        if not 0 < length <= len(chunk) - 2:
             raise _corrupt(f"metadata block of {length} bytes at {position}")
-        data = self._read(position + 2, length)
+        data = chunk[2 : 2 + length]
         if not header & 0x8000:
             data = self._decompress(data, METADATA_SIZE)
         if len(self._blocks) >= MAX_CACHED_BLOCKS:
@@ -280,9 +290,13 @@ class SquashFS:
 
     def _read_metadata(self, block: int, offset: int, length: int) -> tuple[bytes, int, int]:
         """``length`` bytes of metadata from ``(block, offset)``; returns the new position."""
-        out = bytearray()
         if length == 0:
             return b"", block, offset
+        data, following = self._metadata_block(block)
+        end = offset + length
+        if end < len(data):  # the common case: inside one block
+            return data[offset:end], block, end
+        out = bytearray()
         while True:
             data, following = self._metadata_block(block)
             if offset > len(data):
@@ -350,34 +364,32 @@ class SquashFS:
             return Inode(type=FileType(kind if kind <= 7 else kind - 7), **common)
         raise _corrupt(f"inode type {kind}")
 
-    def _listing(self, inode: Inode, skip: int = 0, block: int | None = None) -> Iterator[DirEntry]:
-        """The entries of a directory, from listing byte ``skip`` in ``block``."""
+    def _entries(
+        self, inode: Inode, skip: int = 0, block: int | None = None
+    ) -> Iterator[tuple[bytes, int, int]]:
+        """``(name, type, inode ref)`` of a directory's entries, from listing byte ``skip``."""
         remaining = inode.size - 3 - skip  # the size counts "." and ".." (3 bytes)
         offset = (inode.block_offset + skip) % METADATA_SIZE
         if block is None:
             block = self.superblock.directory_table + inode.start
+        read, unpack_entry = self._read_metadata, _DIR_ENTRY.unpack
         while remaining > 0:
-            raw, block, offset = self._read_metadata(block, offset, _DIR_HEADER.size)
+            raw, block, offset = read(block, offset, _DIR_HEADER.size)
             count, start, _base = _DIR_HEADER.unpack(raw)
             remaining -= _DIR_HEADER.size
             if count >= 256:
                 raise _corrupt(f"directory header with {count + 1} entries")
             for _ in range(count + 1):
-                raw, block, offset = self._read_metadata(block, offset, _DIR_ENTRY.size)
-                entry_offset, _delta, kind, name_size = _DIR_ENTRY.unpack(raw)
-                name, block, offset = self._read_metadata(block, offset, name_size + 1)
+                raw, block, offset = read(block, offset, _DIR_ENTRY.size)
+                entry_offset, _delta, kind, name_size = unpack_entry(raw)
+                name, block, offset = read(block, offset, name_size + 1)
                 remaining -= _DIR_ENTRY.size + name_size + 1
                 if not 1 <= kind <= 7 or name_size >= 256 or remaining < 0:
                     raise _corrupt("directory entry")
-                yield DirEntry(
-                    name.decode("utf-8", "replace"),
-                    name,
-                    FileType(kind),
-                    start << 16 | entry_offset,
-                )
+                yield name, kind, start << 16 | entry_offset
 
-    def _find(self, directory: Inode, name: bytes) -> DirEntry | None:
-        """Look ``name`` up in ``directory``, jumping ahead with its index when it has one."""
+    def _find(self, directory: Inode, name: bytes) -> int | None:
+        """The inode ref of ``name`` in ``directory`` (its index, if any, skips ahead)."""
         skip, start_block = 0, None
         block, offset = directory.tail
         for _ in range(directory.index_count):
@@ -389,10 +401,10 @@ class SquashFS:
             if first > name:
                 break
             skip, start_block = index, self.superblock.directory_table + start
-        for entry in self._listing(directory, skip, start_block):
-            if entry.raw_name == name:
-                return entry
-            if entry.raw_name > name:  # listings are sorted bytewise
+        for entry_name, _kind, ref in self._entries(directory, skip, start_block):
+            if entry_name == name:
+                return ref
+            if entry_name > name:  # listings are sorted bytewise
                 return None
         return None
 
@@ -413,10 +425,10 @@ class SquashFS:
                 continue
             if not current.is_dir:
                 return None
-            entry = self._find(current, name)
-            if entry is None:
+            ref = self._find(current, name)
+            if ref is None:
                 return None
-            child = self.inode(entry.ref)
+            child = self.inode(ref)
             if child.is_symlink and (todo or follow_symlinks):
                 hops += 1
                 if hops > MAX_SYMLINK_HOPS:
@@ -429,12 +441,20 @@ class SquashFS:
             current = child
         return current
 
+    def is_dir(self, path: str) -> bool:
+        """Whether ``path`` is a directory (symlinks followed)."""
+        inode = self.lookup(path)
+        return inode is not None and inode.is_dir
+
     def listdir(self, path: str) -> list[DirEntry]:
         """The entries of the directory at ``path`` (empty when it is missing)."""
         inode = self.lookup(path)
         if inode is None or not inode.is_dir:
             return []
-        return list(self._listing(inode))
+        return [
+            DirEntry(name.decode("utf-8", "replace"), name, FileType(kind), ref)
+            for name, kind, ref in self._entries(inode)
+        ]
 
     # -- file contents -------------------------------------------------------
     def _fragment(self, index: int) -> bytes:

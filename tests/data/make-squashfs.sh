@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Rebuild tree-gzip.sqfs and tree-zstd.sqfs: small squashfs images that exercise
-# the parts of the format the SIF fixtures do not (squashfs-tools 4.5.1):
+# Rebuild the squashfs test images (squashfs-tools 4.5.1). tree-gzip.sqfs and
+# tree-zstd.sqfs exercise the parts of the format the SIF fixtures do not:
 #   - 1100 files of ~2 KiB in /bigdir: an extended directory with an index, and
 #     more than 512 fragments (a fragment table spanning several metadata blocks)
 #   - 4 KiB blocks: multi-block files, incompressible (stored) blocks, a sparse block
 #   - hard links (extended file inodes), absolute/relative/looping/dangling symlinks
+# busybox-like-lzma.sqfs and busybox-like-lz4.sqfs hold the root file system of
+# ../../../shared/fixtures/sif/busybox-like.sif recompressed with legacy lzma
+# (read by Python's lzma) and lz4 (read only through unsquashfs).
 set -euo pipefail
 export LC_ALL=C TZ=UTC
 OUT=${1:-$(cd "$(dirname "$0")" && pwd)}
@@ -38,4 +41,10 @@ for comp in gzip zstd; do
   mksquashfs "$R" "$OUT/tree-$comp.sqfs" -noappend -comp "$comp" -b 4096 -all-root \
     -no-xattrs -processors 1 -mkfs-time 1700000000 -all-time 1700000000 -quiet >/dev/null
 done
-ls -l "$OUT"/tree-*.sqfs
+FIXTURE=$(cd "$(dirname "$0")" && pwd)/../../../shared/fixtures/sif/busybox-like.sif
+unsquashfs -q -n -o 32768 -d "$WORK/busybox-like" "$FIXTURE" >/dev/null
+for comp in lzma lz4; do
+  mksquashfs "$WORK/busybox-like" "$OUT/busybox-like-$comp.sqfs" -noappend -comp "$comp" \
+    -all-root -no-xattrs -processors 1 -mkfs-time 1700000000 -all-time 1700000000 -quiet >/dev/null
+done
+ls -l "$OUT"/*.sqfs

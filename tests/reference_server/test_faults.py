@@ -26,6 +26,8 @@ def test_status_fault_applies_once(
     failed = alice.pull_manifest("dino", "busybox")
     assert (failed.status_code, failed.text, failed.headers["Retry-After"]) == (503, "busy", "1")
     assert alice.pull_manifest("dino", "busybox").status_code == 200
+    logged = registry_server.requests("^/api/container/")
+    assert [(e["status"], e["fault"]) for e in logged[-2:]] == [(503, 1), (200, None)]
     assert registry_server.pending_faults() == 0
 
 
@@ -66,6 +68,8 @@ def test_cut_upload_stores_nothing(registry_server: RegistryServer, alice: Accou
         alice.upload(cid, "dino", "busybox", "latest", b"z" * 3_000_000)
     assert registry_server.container("dino", "busybox", "latest") is None
     assert list((registry_server.data_dir / "tmp").iterdir()) == []
+    dropped = registry_server.requests("^/upload$")[-1]
+    assert (dropped["status"], dropped["fault"]) == (0, 1)
 
 
 def test_status_fault_on_upload_reads_the_body_first(

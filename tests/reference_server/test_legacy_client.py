@@ -8,6 +8,7 @@ skipped, with the reason printed, only when the package cannot be installed.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -175,3 +176,25 @@ def test_failures_as_the_legacy_client_reports_them(
 
     missing = alice("pull", "dino/nothing:latest")
     assert missing.returncode == 1
+
+
+def test_secrets_file_as_the_token_page_exports_it(
+    registry_server: RegistryServer, legacy: Callable[[str], Legacy]
+) -> None:
+    """Credentials from ``{"registry": {"token", "username", "base"}}`` alone (§10)."""
+    carol = legacy("carol")
+    token = carol.env.pop("SREGISTRY_REGISTRY_TOKEN")
+    for name in ("SREGISTRY_REGISTRY_USERNAME", "SREGISTRY_REGISTRY_BASE"):
+        del carol.env[name]
+    secrets = Path(carol.env["SREGISTRY_CLIENT_SECRETS"])
+    secrets.write_text(
+        json.dumps({"registry": {"token": token, "username": "carol", "base": registry_server.url}})
+    )
+    image = carol.work / "img.sif"
+    image.write_bytes(b"from the secrets file")
+    pushed = carol("push", "--name", "mine/img:v1", str(image))
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert "Upload Complete" in pushed.stdout
+    registry_server.set_private("mine", True)
+    assert carol("pull", "mine/img:v1").returncode == 0
+    assert (carol.work / "mine-img:v1.sif").read_bytes() == b"from the secrets file"

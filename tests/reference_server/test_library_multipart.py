@@ -215,3 +215,16 @@ def test_no_multipart_switch(make_registry_server: Callable[..., RegistryServer]
     assert (answer.status_code, answer.content) == (404, b"")
     assert alice.single_part(image_id, DATA).status_code == 200
     assert sha256_of(DATA) == server.containers("dino")[0]["version"]
+
+
+def test_cut_part_is_not_recorded(server: RegistryServer, owner: Account) -> None:
+    image_id = owner.holder("dino", "busybox", DATA)
+    upload_id, parts = upload_parts(owner, image_id, DATA)
+    chunk = b"w" * PART
+    url = part_url(owner, image_id, upload_id, 2, chunk)
+    server.inject_fault("PUT", "^/_part/", cut_after=PART // 2)
+    with pytest.raises(requests.ConnectionError):
+        requests.put(url, data=chunk, timeout=30)
+    assert list((server.data_dir / "tmp").iterdir()) == []
+    assert complete(owner, image_id, upload_id, parts).status_code == 200
+    assert server.containers("dino")[0]["path"].read_bytes() == DATA

@@ -168,3 +168,15 @@ def test_arch_recorded_from_v2_tags(registry_server: RegistryServer, alice: Acco
     assert image(alice.url, "dino/busybox:latest?arch=arm64").status_code == 200
     assert image(alice.url, "dino/busybox:latest?arch=amd64").status_code == 404
     assert image(alice.url, "dino/busybox:latest?arch=").status_code == 200
+
+
+def test_holder_without_file_is_not_downloadable(
+    registry_server: RegistryServer, alice: Account
+) -> None:
+    alice.holder("dino", "busybox", DATA)
+    ref = f"alice/dino/busybox:{sha256_of(DATA)}?arch=amd64"
+    answer = requests.get(
+        f"{alice.url}/v1/imagefile/{ref}", headers=bearer(alice.token), timeout=30
+    )
+    assert (answer.status_code, answer.content) == (404, b"")
+    assert image(alice.url, ref).status_code == 404  # only its owner sees a holder

@@ -45,8 +45,8 @@ class PeakRss:
 
 
 @pytest.fixture(scope="module")
-def big_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A 300 MiB file of distinct 1 MiB blocks and its ``sha256.<hex>``."""
+def big_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """A 300 MiB file of distinct 1 MiB blocks and its ``sha256.<hex>`` (deleted after)."""
     path = tmp_path_factory.mktemp("big") / "big.sif"
     block, digest = os.urandom(MiB), hashlib.sha256()
     with path.open("wb") as handle:
@@ -54,7 +54,8 @@ def big_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
             chunk = number.to_bytes(4, "big") + block[4:]
             handle.write(chunk)
             digest.update(chunk)
-    return path, "sha256." + digest.hexdigest()
+    yield path, "sha256." + digest.hexdigest()
+    path.unlink()
 
 
 @pytest.fixture

@@ -10,9 +10,12 @@ library API (``/version``, ``/v1``, ``/v2``, Bearer tokens) as described in
 status codes a client must tolerate are reproduced (R1-R22), the real
 server's crashes and security holes are not (B1-B19 behave as intended).
 
-Modules: :mod:`.config` (switches), :mod:`.store` (SQLite), :mod:`.blobs`
-(image files and hashing), :mod:`.hmac_check`, :mod:`.faults` (fault
-injection), :mod:`.http` (response helpers), :mod:`.app` (routing),
-:mod:`.registry_api`, :mod:`.library_api`, :mod:`.library_upload`,
-:mod:`.downloads`, :mod:`.openapi`, :mod:`.serving` and :mod:`.__main__`.
+Modules: :mod:`.config` (switches), :mod:`.store` (SQLite schema, records,
+connections), :mod:`.queries`, :mod:`.blobs` (image files and hashing),
+:mod:`.hmac_check`, :mod:`.context` (per-request state, credentials, signed
+URLs), :mod:`.wire` (response formats), :mod:`.faults` (fault injection),
+:mod:`.app` (routing), :mod:`.registry_api`, :mod:`.registry_push`,
+:mod:`.library_api`, :mod:`.library_tags`, :mod:`.library_upload`,
+:mod:`.openapi`, :mod:`.__main__` (the process) and :mod:`.pytest_plugin`
+(fixtures).
 """

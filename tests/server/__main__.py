@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     from werkzeug.serving import make_server
 
-    from tests.server import store as db_ops
+    from tests.server import queries as db_ops
     from tests.server.app import RegistryApp
     from tests.server.store import Store
 

@@ -16,10 +16,17 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
-from tests.server import library_api, library_upload, openapi, registry_api
+from tests.server import (
+    library_api,
+    library_tags,
+    library_upload,
+    openapi,
+    registry_api,
+    registry_push,
+)
 from tests.server.config import ServerConfig
 from tests.server.context import Context, Route
-from tests.server.faults import apply_fault, take_fault
+from tests.server.faults import InjectedDrop, apply_fault, take_fault
 from tests.server.store import Store
 from tests.server.wire import detail, json_response, not_found_html, server_error
 
@@ -55,13 +62,15 @@ class Throttle:
 
 
 class RequestLog:
-    """Appends one JSON line per request to ``requests.jsonl`` in the data directory."""
+    """Appends one JSON line per request to ``requests.jsonl`` in the data directory:
+    ``time, method, path, query, status, headers`` and ``fault`` (the id of the
+    injected fault, or null). A request dropped before any answer has status 0."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
 
-    def write(self, environ: WSGIEnvironment, status: str) -> None:
+    def write(self, environ: WSGIEnvironment, status: str, fault: int | None = None) -> None:
         headers = {
             key[5:].replace("_", "-").title(): str(value)
             for key, value in environ.items()
@@ -77,6 +86,7 @@ class RequestLog:
             "query": environ.get("QUERY_STRING", ""),
             "status": int(status.split(" ", 1)[0]),
             "headers": headers,
+            "fault": fault,
         }
         line = json.dumps(entry) + "\n"
         with self._lock, self.path.open("a", encoding="utf-8") as handle:
@@ -92,7 +102,9 @@ class RegistryApp:
         self.routes: list[Route] = [
             Route("/api/", ("GET",), self.api_root),
             *registry_api.ROUTES,
+            *registry_push.ROUTES,
             *library_api.ROUTES,
+            *library_tags.ROUTES,
             *library_upload.ROUTES,
         ]
         self.url_map = Map(
@@ -106,10 +118,6 @@ class RegistryApp:
         return json_response(openapi.document(self.routes, ctx.base_url, self.config.api_version))
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        def logged_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
-            self.request_log.write(environ, status)
-            return start_response(status, headers, exc_info)
-
         method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/")
         fault = None
         with self.store.read() as db:
@@ -117,10 +125,20 @@ class RegistryApp:
         if pending is not None:
             with self.store.write() as db:
                 fault = take_fault(db, method, path)
-        if fault is not None:
-            log.info("fault %s applied to %s %s", fault.id, method, path)
+        fault_id = fault.id if fault is not None else None
+
+        def logged_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            self.request_log.write(environ, status, fault_id)
+            return start_response(status, headers, exc_info)
+
+        if fault is None:
+            return self.dispatch(environ, logged_start_response)
+        log.info("fault %s applied to %s %s", fault.id, method, path)
+        try:
             return apply_fault(fault, self.dispatch, environ, logged_start_response)
-        return self.dispatch(environ, logged_start_response)
+        except InjectedDrop:
+            self.request_log.write(environ, "0 dropped", fault_id)
+            raise
 
     def dispatch(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)

@@ -16,9 +16,10 @@ from werkzeug.wrappers import Request, Response
 
 from tests.server import hmac_check
 from tests.server.config import ServerConfig
-from tests.server.store import Store, User, get_setting, user_by_name, user_by_token
+from tests.server.queries import get_setting, user_by_name, user_by_token
+from tests.server.store import Store, User
 
-__all__ = ["Context", "Handler", "Route", "normalize_collection"]
+__all__ = ["Context", "Handler", "Route", "normalize_collection", "with_slash"]
 
 Handler = Callable[..., Response]
 
@@ -29,6 +30,11 @@ _BEARER = re.compile("bearer", re.IGNORECASE)
 def normalize_collection(name: str) -> str:
     """The server's collection-name normalisation: ``My_Coll`` -> ``my-coll`` (§6.3)."""
     return _NON_ALNUM.sub("-", name).strip("-").lower()
+
+
+def with_slash(rule: str) -> list[str]:
+    """A URL rule and its trailing-slash twin (the real routes accept both)."""
+    return [rule, rule + "/"]
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,19 @@
-"""The library API's lookups and tags (``/version``, ``/assets``, ``/v1``, ``/v2/tags``).
+"""The library API's discovery, collections, containers and images.
 
-Follows ``server-api.md`` §2 and ``library-api.md``: ``{"data": ...}``
-envelopes, string ids, ``...Z`` times, 403/404 with empty bodies for auth
-failures (R2), Bearer matched in any case (R3), ``/v1/collections/<e>/<n>``
-404 for non-owners (R5), ``/v1/containers/...`` answering with the collection
-(R6), tag POSTs needing no Content-Type (R11, 415 otherwise).
+``/version``, ``/assets/config/config.prod.json``, ``/v1/``, token-status,
+entities, ``/v1/collections``, ``/v1/containers``, ``/v1/images`` and the
+``/v1/imagefile`` redirect. Follows ``server-api.md`` §2 and
+``library-api.md``: ``{"data": ...}`` envelopes, string ids, ``...Z`` times,
+403/404 with empty bodies for auth failures (R2), Bearer matched in any case
+(R3), ``/v1/collections/<e>/<n>`` 404 for non-owners (R5),
+``/v1/containers/...`` answering with the collection (R6).
 
 Intended behaviour instead of the real server's bugs: a 3-segment
 ``...:sha256.<hex>`` lookup returns the existing image and creates a holder
-only for an owner (B12); arch and byte size are stored (B13); GET
+only for an owner (B12); arch and byte size are reported (B13); GET
 ``/v1/collections`` lists the caller's collections (B14); counters are ints and
-times stable (B15); tag POSTs are scoped to the URL collection, owner-only and
-respect frozen tags (B10). A tag applied to an image that already carries
-another tag gets a row of its own, so ``push ...:v1,latest`` keeps both.
-Uploads are in :mod:`tests.server.library_upload`.
+times stable (B15). Tags are in :mod:`tests.server.library_tags`, uploads and
+the download target in :mod:`tests.server.library_upload`.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from sregistry.utils import parse_image_name
-from tests.server import store as db_ops
-from tests.server.context import Context, Route, normalize_collection
+from tests.server import queries as db_ops
+from tests.server.context import Context, Route, normalize_collection, with_slash
 from tests.server.store import HOLDER_PREFIX, Collection, Container, User
 from tests.server.wire import (
     ZERO_TIME,
@@ -52,7 +52,7 @@ def _description(collection: Collection) -> str:
     return f"{collection.name.capitalize()} Collection"
 
 
-def _visible(rows: list[Container]) -> list[Container]:
+def visible(rows: list[Container]) -> list[Container]:
     return [c for c in rows if c.uploaded and not c.holder]
 
 
@@ -82,7 +82,7 @@ def collection_json(
     owner = db_ops.first_owner(db, collection)
     subject = requester if requester is not None else owner
     subject_id = str(subject.id) if subject else ""
-    rows = _visible(db_ops.containers_of(db, collection.id))
+    rows = visible(db_ops.containers_of(db, collection.id))
     hidden = collection.private and not collection.is_owner(requester)
     return {
         "id": str(collection.id),
@@ -110,7 +110,7 @@ def image_json(db: sqlite3.Connection, collection: Collection, image: Container)
     owner_id = str(owner.id) if owner else ""
     owner_name = owner.username if owner else ""
     siblings = db_ops.containers_of(db, collection.id, image.name)
-    tags = sorted(c.tag for c in _visible(siblings) if c.version == image.version)
+    tags = sorted(c.tag for c in visible(siblings) if c.version == image.version)
     metadata_arch = image.metadata.get("arch")
     return {
         "id": str(image.id),
@@ -267,7 +267,7 @@ def container_lookup(ctx: Context, entity: str, collection: str, container: str)
         if not found.is_owner(user):
             return empty(403)
         data = collection_json(db, found, user)
-        rows = _visible(db_ops.containers_of(db, found.id, container))
+        rows = visible(db_ops.containers_of(db, found.id, container))
     image_tags = {c.tag: str(c.id) for c in rows}
     arch_tags: dict[str, dict[str, str]] = {}
     for row in rows:
@@ -380,146 +380,14 @@ def imagefile(ctx: Context, ref: str) -> Response:
     return response
 
 
-# -- tags ---------------------------------------------------------------------------------
-
-
-def _tag_collection(ctx: Context, collection_id: int) -> Collection | Response:
-    user = ctx.bearer_user()
-    if user is None:
-        return empty(403)
-    with ctx.store.read() as db:
-        found = db_ops.collection_by_id(db, collection_id)
-    if found is None or not found.can_read(user):
-        return empty(404)
-    return found
-
-
-def tags_v1(ctx: Context, collection_id: int) -> Response:
-    """``{"data": {tag: image id}}`` over the collection (always 200 when it exists)."""
-    found = _tag_collection(ctx, collection_id)
-    if isinstance(found, Response):
-        return found
-    with ctx.store.read() as db:
-        rows = _visible(db_ops.containers_of(db, found.id))
-    return json_response({"data": {c.tag: str(c.id) for c in rows}})
-
-
-def tags_v2(ctx: Context, collection_id: int) -> Response:
-    """``{"data": {arch: {tag: image id}}}`` over the collection."""
-    found = _tag_collection(ctx, collection_id)
-    if isinstance(found, Response):
-        return found
-    with ctx.store.read() as db:
-        rows = _visible(db_ops.containers_of(db, found.id))
-    by_arch: dict[str, dict[str, str]] = {}
-    for row in rows:
-        by_arch.setdefault(row.arch or "amd64", {})[row.tag] = str(row.id)
-    return json_response({"data": by_arch})
-
-
-def _frozen_message() -> Response:
-    return json_response({"message": "This tag exists, and is frozen."}, 400)
-
-
-def apply_tag(ctx: Context, collection: Collection, image_id: int, tag: str, arch: str) -> Response:
-    """Point ``tag`` at an uploaded image of ``collection`` (200, empty body).
-
-    An existing unfrozen row with that tag is replaced; a frozen one wins (400)
-    and an untagged holder is then dropped, as the real server does.
-    """
-    with ctx.store.write() as db:
-        image = db_ops.container_by_id(db, image_id)
-        if image is None or image.collection_id != collection.id:
-            return empty(404)
-        if not image.uploaded:
-            return json_response({"message": "This image has not been uploaded."}, 400)
-        if arch and arch != image.arch:
-            db_ops.update_container(db, image.id, arch=arch)
-            image = db_ops.container_by_id(db, image.id)
-            assert image is not None
-        existing = db_ops.find_container(db, collection.id, image.name, tag)
-        if existing is not None and existing.id == image.id:
-            return empty(200)
-        if existing is not None and existing.frozen:
-            if image.holder:
-                db_ops.delete_container(ctx.store, db, image)
-            return _frozen_message()
-        if existing is not None:
-            db_ops.delete_container(ctx.store, db, existing, release=False)
-        if image.holder:
-            db_ops.update_container(db, image.id, tag=tag)
-        else:
-            copy = db_ops.insert_container(
-                db,
-                collection.id,
-                image.name,
-                tag,
-                version=image.version,
-                size=image.size,
-                blob=image.blob,
-                metadata=image.metadata,
-                arch=image.arch,
-            )
-            db_ops.set_labels(db, copy.id, db_ops.labels_of(db, image.id))
-        if existing is not None:
-            ctx.store.release_blob(db, existing.blob)
-    return empty(200)
-
-
-def _tag_post(ctx: Context, collection_id: int, *, arch_key: bool) -> Response:
-    user = ctx.bearer_user()
-    if user is None:
-        return empty(403)
-    with ctx.store.read() as db:
-        found = db_ops.collection_by_id(db, collection_id)
-    if found is None:
-        return empty(404)
-    if not found.is_owner(user):
-        return empty(403)
-    try:
-        body = json_body(ctx.request)
-    except BadBody:
-        body = None
-    tag, image_id = (
-        (body.get("Tag"), body.get("ImageID")) if isinstance(body, dict) else (None, None)
-    )
-    arch = body.get("Arch", "") if arch_key and isinstance(body, dict) else ""
-    if not isinstance(tag, str) or not tag or tag.startswith(HOLDER_PREFIX):
-        return json_response({"message": "Invalid payload."}, 400)
-    try:
-        image = int(str(image_id))
-    except ValueError:
-        return empty(404)
-    return apply_tag(ctx, found, image, tag, arch if isinstance(arch, str) else "")
-
-
-def tags_v1_post(ctx: Context, collection_id: int) -> Response:
-    """``{"Tag", "ImageID"}`` with no Content-Type or ``*/*`` (anything else: 415, R11)."""
-    content_type = ctx.request.headers.get("Content-Type", "").split(";")[0].strip()
-    if content_type not in {"", "*/*"}:
-        return json_response(
-            {"detail": f'Unsupported media type "{content_type}" in request.'}, 415
-        )
-    return _tag_post(ctx, collection_id, arch_key=False)
-
-
-def tags_v2_post(ctx: Context, collection_id: int) -> Response:
-    """``{"Arch", "Tag", "ImageID"}``: tags the image and records its arch."""
-    return _tag_post(ctx, collection_id, arch_key=True)
-
-
-def _slash(rule: str) -> list[str]:
-    return [rule, rule + "/"]
-
-
 _GET = ("GET",)
 ROUTES: list[Route] = [
     Route("/version", _GET, version),
     Route("/assets/config/config.prod.json", _GET, config_prod, drf=False),
     Route("/v1/", _GET, v1_root),
     Route("/v1/token-status", _GET, token_status),
-    *(Route(r, _GET, entity) for r in _slash("/v1/entities")),
-    *(Route(r, _GET, entity) for r in _slash("/v1/entities/<username>")),
+    *(Route(r, _GET, entity) for r in with_slash("/v1/entities")),
+    *(Route(r, _GET, entity) for r in with_slash("/v1/entities/<username>")),
     Route("/v1/collections", _GET, collections_list),
     Route("/v1/collections", ("POST",), collections_create),
     Route("/v1/collections/<entity>/<name>", _GET, collection_lookup),
@@ -527,8 +395,4 @@ ROUTES: list[Route] = [
     Route("/v1/containers/<entity>/<collection>/<container>", _GET, container_lookup),
     Route("/v1/images/<path:ref>", _GET, images),
     Route("/v1/imagefile/<path:ref>", _GET, imagefile),
-    *(Route(r, _GET, tags_v1) for r in _slash("/v1/tags/<int:collection_id>")),
-    *(Route(r, ("POST",), tags_v1_post) for r in _slash("/v1/tags/<int:collection_id>")),
-    *(Route(r, _GET, tags_v2) for r in _slash("/v2/tags/<int:collection_id>")),
-    *(Route(r, ("POST",), tags_v2_post) for r in _slash("/v2/tags/<int:collection_id>")),
 ]

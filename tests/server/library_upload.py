@@ -20,10 +20,10 @@ from typing import Any
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from tests.server import store as db_ops
+from tests.server import queries as db_ops
 from tests.server.blobs import HashingFile, copy_stream
-from tests.server.context import Context, Route
-from tests.server.store import Container, Part
+from tests.server.context import Context, Route, with_slash
+from tests.server.store import Container, Part, Upload
 from tests.server.wire import (
     BadBody,
     empty,
@@ -206,7 +206,7 @@ def multipart_start(ctx: Context, image_id: int) -> Response:
     )
 
 
-def _upload_of(ctx: Context, image: Container, upload_id: Any) -> db_ops.Upload | None:
+def _upload_of(ctx: Context, image: Container, upload_id: Any) -> Upload | None:
     if not isinstance(upload_id, str):
         return None
     with ctx.store.read() as db:
@@ -336,13 +336,9 @@ def blob(ctx: Context, image_id: int) -> Response:
     )
 
 
-def _slash(rule: str) -> list[str]:
-    return [rule, rule + "/"]
-
-
 _PUT = ("PUT",)
 ROUTES: list[Route] = [
-    *(Route(r, ("POST",), upload_start) for r in _slash("/v2/imagefile/<int:image_id>")),
+    *(Route(r, ("POST",), upload_start) for r in with_slash("/v2/imagefile/<int:image_id>")),
     Route("/v2/imagefile/<int:image_id>/_complete", _PUT, upload_complete),
     Route("/v2/imagefile/<int:image_id>/_multipart", ("POST",), multipart_start),
     Route("/v2/imagefile/<int:image_id>/_multipart", _PUT, multipart_part),

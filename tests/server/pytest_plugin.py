@@ -3,7 +3,8 @@
 ``registry_server`` gives a :class:`RegistryServer` with default switches;
 ``make_registry_server(**flags)`` starts more (or differently configured)
 servers. Each runs ``python -m tests.server --port 0`` with a fresh data
-directory and is stopped (SIGTERM, expecting a clean exit) after the test.
+directory and is stopped (SIGTERM, expecting a clean exit) after the test;
+its image files are then deleted (the database and ``server.log`` stay).
 
 The handle talks to the server's SQLite database directly (the server keeps
 no cache), so users, collaborators, frozen tags, clock skew and faults set up
@@ -20,6 +21,7 @@ import os
 import re
 import secrets
 import select
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -32,10 +34,10 @@ from typing import Any
 import pytest
 
 from tests.server import faults
-from tests.server import store as db_ops
+from tests.server import queries as db_ops
 from tests.server.blobs import copy_stream
-from tests.server.registry_api import parse_metadata
-from tests.server.store import Container, Store
+from tests.server.registry_push import parse_metadata
+from tests.server.store import Collection, Container, Store, User
 
 __all__ = ["RegistryServer", "make_registry_server", "registry_server"]
 
@@ -158,31 +160,36 @@ class RegistryServer:
         self.flags.update(flags)
         self.start()
 
+    def remove_files(self) -> None:
+        """Delete the stored images (the database and logs stay for post-mortems)."""
+        for name in ("blobs", "parts", "tmp"):
+            shutil.rmtree(self.data_dir / name, ignore_errors=True)
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     # -- users and collections ----------------------------------------------------------------
 
-    def add_user(self, name: str, token: str | None = None, *, staff: bool = False) -> str:
+    def add_user(self, name: str, token: str | None = None, staff: bool = False) -> str:
         """Create (or update) a user; returns its token (40 hex chars unless given)."""
         token = token or secrets.token_hex(20)
         with self.store.write() as db:
             db_ops.add_user(db, name, token, staff=staff)
         return token
 
-    def _user(self, db: sqlite3.Connection, name: str) -> db_ops.User:
+    def _user(self, db: sqlite3.Connection, name: str) -> User:
         user = db_ops.user_by_name(db, name.lower())
         if user is None:
             raise KeyError(f"no user {name!r}")
         return user
 
-    def _collection(self, db: sqlite3.Connection, name: str) -> db_ops.Collection:
+    def _collection(self, db: sqlite3.Connection, name: str) -> Collection:
         found = db_ops.collection_by_name(db, name)
         if found is None:
             raise KeyError(f"no collection {name!r}")
         return found
 
-    def create_collection(self, name: str, owner: str, *, private: bool = False) -> int:
+    def create_collection(self, name: str, owner: str, private: bool = False) -> int:
         """A collection owned by ``owner`` (name used as given); returns its id."""
         with self.store.write() as db:
             created = db_ops.create_collection(db, name, self._user(db, owner), private=private)
@@ -335,7 +342,12 @@ class RegistryServer:
             faults.clear_faults(db)
 
     def requests(self, path_regex: str | None = None) -> list[dict[str, Any]]:
-        """Requests served so far (``method, path, query, status, headers``), oldest first."""
+        """Requests served so far, oldest first, optionally those whose path matches.
+
+        Each is ``{time, method, path, query, status, headers, fault}``; ``fault``
+        is the id of the injected fault applied to it (or ``None``) and a request
+        dropped by a fault before any answer has status 0.
+        """
         log = self.data_dir / "requests.jsonl"
         if not log.exists():
             return []
@@ -367,6 +379,7 @@ def make_registry_server(
             server.stop()
         except RuntimeError as exc:
             errors.append(str(exc))
+        server.remove_files()
     if errors:
         pytest.fail("\n".join(errors))
 

@@ -97,7 +97,7 @@ def test_login_to_the_keyring(secrets: Path) -> None:
             "\n",
             "no token on standard input",
         ),
-        (["--registry", BASE, "--username", "vsoch", "--token-stdin"], "a b", "whitespace"),
+        (["--registry", BASE, "--username", "vsoch", "--token-stdin"], "a b", "printable ASCII"),
         (
             ["--username", "vsoch", "--token-stdin"],
             TOKEN,
@@ -329,6 +329,16 @@ def test_library_login_with_a_rejected_token_stores_nothing(
     result = _run("login", "--library", library_server, "--token-stdin", stdin=BAD_TOKEN)
     assert result.exit_code == 4, result.output
     assert f"error: the library at {library_server} rejected the token" in result.stderr
+    assert not secrets.exists()
+
+
+def test_library_token_is_checked_for_shape_before_it_is_sent(
+    secrets: Path, library_server: str
+) -> None:
+    result = _run("login", "--library", library_server, "--token-stdin", stdin=TOKEN + "\n" + TOKEN)
+    assert result.exit_code == 1
+    assert "printable ASCII" in result.stderr
+    assert _TokenStatus.requests == []
     assert not secrets.exists()
 
 

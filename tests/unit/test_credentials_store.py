@@ -170,7 +170,9 @@ def test_nothing_is_created_when_everything_else_comes_from_the_environment(
     [
         ("vsoch", "", "empty token"),
         ("vsoch", "  \n", "empty token"),
-        ("vsoch", "two words", "whitespace"),
+        ("vsoch", "two words", "printable ASCII"),
+        ("vsoch", "line\nbreak", "printable ASCII"),
+        ("vsoch", "caf\u00e9-token-0000", "printable ASCII"),
         (None, TOKEN, "needs a username"),
         ("  ", TOKEN, "needs a username"),
         ("ÿÿÿ", TOKEN, "base64"),
