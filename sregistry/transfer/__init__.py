@@ -12,7 +12,7 @@ build the requests and interpret the answers.
 
 from __future__ import annotations
 
-from sregistry.transfer.bodies import BLOCK_SIZE, FileBody, MultipartBody, SourceChanged
+from sregistry.transfer.bodies import BLOCK_SIZE, FileBody, MultipartBody, SourceError
 from sregistry.transfer.download import Downloaded, Expected, download, place
 from sregistry.transfer.hashing import Digests, make_hasher
 from sregistry.transfer.http import Timeout, Transport, make_session, origin, user_agent
@@ -26,7 +26,7 @@ __all__ = [
     "FileBody",
     "MultipartBody",
     "RetryPolicy",
-    "SourceChanged",
+    "SourceError",
     "Timeout",
     "Transport",
     "download",

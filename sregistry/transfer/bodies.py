@@ -12,8 +12,9 @@ import os
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
-__all__ = ["BLOCK_SIZE", "FileBody", "MultipartBody", "SourceChanged"]
+__all__ = ["BLOCK_SIZE", "FileBody", "MultipartBody", "SourceError"]
 
 BLOCK_SIZE = 1 << 20
 """Bytes read from disk (and handed to the socket) at a time."""
@@ -22,8 +23,8 @@ BlockCallback = Callable[[bytes], None]
 Progress = Callable[[int, "int | None"], None]
 
 
-class SourceChanged(RuntimeError):
-    """The file being uploaded shrank while it was sent.
+class SourceError(RuntimeError):
+    """The file being uploaded could not be read to the end (it shrank, or reading failed).
 
     Not an :class:`OSError` on purpose: raised inside the HTTP library's send
     loop, it must abort the request instead of being taken for a network error.
@@ -59,17 +60,27 @@ class FileBody:
     def __len__(self) -> int:
         return self.length
 
+    def _open(self) -> BinaryIO:
+        try:
+            handle = open(self.path, "rb")  # noqa: SIM115 - closed by the caller's with
+            if self.offset:
+                handle.seek(self.offset)
+        except OSError as exc:
+            raise SourceError(f"cannot read {self.path}: {exc.strerror}") from exc
+        return handle
+
     def __iter__(self) -> Iterator[bytes]:
         done = 0
         if self.progress is not None:
             self.progress(0, self.length)
-        with open(self.path, "rb") as handle:
-            if self.offset:
-                handle.seek(self.offset)
+        with self._open() as handle:
             while done < self.length:
-                block = handle.read(min(self.block_size, self.length - done))
+                try:
+                    block = handle.read(min(self.block_size, self.length - done))
+                except OSError as exc:
+                    raise SourceError(f"cannot read {self.path}: {exc.strerror}") from exc
                 if not block:
-                    raise SourceChanged(
+                    raise SourceError(
                         f"{self.path} shrank while it was being sent "
                         f"({self.offset + done} of {self.offset + self.length} bytes)"
                     )

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import requests
 import requests.auth
+import urllib3.exceptions
 
 from sregistry.errors import (
     DestinationExists,
@@ -34,7 +35,7 @@ from sregistry.errors import (
 )
 from sregistry.transfer.bodies import BLOCK_SIZE
 from sregistry.transfer.hashing import Digests, Hasher, make_hasher
-from sregistry.transfer.http import classify, redact
+from sregistry.transfer.http import describe, redact
 
 if TYPE_CHECKING:
     from sregistry.transfer.http import Transport
@@ -49,7 +50,7 @@ _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECA
 _TRANSIENT = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Expected:
     """What the bytes must be; ``None`` fields are not checked."""
 
@@ -157,11 +158,37 @@ def _total_from(response: requests.Response, state: _State) -> int | None:
     return int(length) if length and length.isdigit() else None
 
 
+class _ReadFailed(Exception):
+    """Receiving the body failed (not writing it: a full disk is no network hiccup)."""
+
+
+class _WriteFailed(Exception):
+    """Writing the temporary file failed (full disk, quota, I/O error)."""
+
+
 def _receive(response: requests.Response, state: _State, progress: Progress | None) -> None:
+    """Copy the body to the file and the hasher, block by block.
+
+    The raw stream is read without requests' decoding layer (one copy less);
+    a body sent with a content coding despite ``Accept-Encoding: identity``
+    is decoded.
+    """
+    coding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    decode = coding not in {"", "identity"}
+    read = response.raw.read
     if progress is not None:
         progress(state.done, state.total)
-    for block in response.iter_content(BLOCK_SIZE):
-        state.handle.write(block)
+    while True:
+        try:
+            block = read(BLOCK_SIZE, decode_content=decode)
+        except urllib3.exceptions.HTTPError as exc:
+            raise _ReadFailed(describe(exc)) from exc
+        if not block:
+            return
+        try:
+            state.handle.write(block)
+        except OSError as exc:
+            raise _WriteFailed(exc.strerror or str(exc)) from exc
         state.hasher.update(block)
         state.done += len(block)
         if progress is not None:
@@ -169,25 +196,19 @@ def _receive(response: requests.Response, state: _State, progress: Progress | No
 
 
 def _one_try(
-    transport: Transport,
-    url: str,
-    state: _State,
-    *,
-    headers: Mapping[str, str],
-    auth: requests.auth.AuthBase | None,
-    check: ResponseCheck,
-    progress: Progress | None,
-    log_as: str | None,
+    transport: Transport, request: _Request, state: _State, *, progress: Progress | None
 ) -> None:
-    sent = {"Accept-Encoding": "identity", **headers}
+    sent = {"Accept-Encoding": "identity", **request.headers}
     if state.done:
         sent["Range"] = f"bytes={state.done}-"
-    response = transport.request("GET", url, headers=sent, auth=auth, stream=True, log_as=log_as)
+    response = transport.request(
+        "GET", request.url, headers=sent, auth=request.auth, stream=True, log_as=request.log_as
+    )
     try:
-        check(response)
+        request.check(response)
         if response.status_code not in {200, 206}:
             raise ServerError(
-                f"{log_as or redact(url)} answered HTTP {response.status_code} to a download",
+                f"{request.where} answered HTTP {response.status_code} to a download",
                 status=response.status_code,
             )
         if response.status_code == 200 and state.done:
@@ -201,6 +222,67 @@ def _one_try(
         _receive(response, state, progress)
     finally:
         response.close()
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What each try sends."""
+
+    url: str
+    headers: Mapping[str, str]
+    auth: requests.auth.AuthBase | None
+    check: ResponseCheck
+    log_as: str | None
+
+    @property
+    def where(self) -> str:
+        return self.log_as or redact(self.url)
+
+
+def _fetch(
+    transport: Transport,
+    request: _Request,
+    state: _State,
+    *,
+    progress: Progress | None,
+    attempts: int,
+) -> None:
+    """Tries until the whole body is in the file: resumes, restarts, gives up after ``attempts``."""
+    where = request.where
+    failures = 0
+    while True:
+        try:
+            _one_try(transport, request, state, progress=progress)
+        except _Restart as exc:
+            failures += 1
+            if failures >= attempts:
+                raise ServerError(f"the download of {where} failed: {exc}", url=where) from None
+            log.debug("%s: %s", where, exc)
+            state.rewind()
+            state.ranges_ok = False
+            continue
+        except (*_TRANSIENT, _ReadFailed) as exc:
+            failures += 1
+            reason = str(exc) if isinstance(exc, _ReadFailed) else describe(exc)
+            if failures >= attempts:
+                raise TransferError(
+                    f"the download of {where} failed after {failures} tries: {reason}", url=where
+                ) from exc
+            log.debug("%s: %s; continuing from byte %d", where, reason, state.done)
+            if not state.ranges_ok:
+                state.rewind()
+            transport.sleep(transport.retry.backoff_delay(failures))
+            continue
+        if state.total is not None and state.done < state.total:
+            failures += 1  # closed early without an error: resume
+            if failures >= attempts:
+                raise TransferError(
+                    f"the download of {where} stopped at {state.done} of {state.total} bytes "
+                    f"{failures} times",
+                    url=where,
+                )
+            continue
+        return
 
 
 def download(
@@ -224,11 +306,12 @@ def download(
     the caller's protocol. Raises :class:`~sregistry.errors.DestinationExists`
     (before any request) when ``target`` exists and ``overwrite`` is false,
     :class:`~sregistry.errors.IntegrityError` on a size or digest mismatch and
-    :class:`~sregistry.errors.TransferError` when ``attempts`` tries failed.
+    :class:`~sregistry.errors.TransferError` when ``attempts`` tries failed or
+    the file cannot be written.
     """
     expected = expected or Expected()
     target = Path(target)
-    where = log_as or redact(url)
+    request = _Request(url, headers or {}, auth, check or _generic_check, log_as)
     if target.exists() and not overwrite:
         raise DestinationExists(
             f"{target} exists", hint="use --force to replace it, or -o to choose another path"
@@ -238,60 +321,18 @@ def download(
     state = _State(handle, hasher, total=expected.size)
     try:
         with handle:
-            failures = 0
-            while True:
-                try:
-                    _one_try(
-                        transport,
-                        url,
-                        state,
-                        headers=headers or {},
-                        auth=auth,
-                        check=check or _generic_check,
-                        progress=progress,
-                        log_as=log_as,
-                    )
-                except _Restart as exc:
-                    failures += 1
-                    if failures >= attempts:
-                        raise ServerError(
-                            f"the download of {where} failed: {exc}", url=where
-                        ) from None
-                    log.debug("%s: %s", where, exc)
-                    state.rewind()
-                    state.ranges_ok = False
-                    continue
-                except _TRANSIENT as exc:
-                    failures += 1
-                    error = classify(exc, where).error
-                    if failures >= attempts:
-                        raise TransferError(
-                            f"the download of {where} failed after {failures} tries: "
-                            f"{error.message}",
-                            url=where,
-                        ) from exc
-                    log.debug("%s: %s; continuing from byte %d", where, error, state.done)
-                    if not state.ranges_ok:
-                        state.rewind()
-                    transport.sleep(transport.retry.backoff_delay(failures))
-                    continue
-                if state.total is not None and state.done < state.total:
-                    failures += 1  # closed early without an error: resume
-                    if failures >= attempts:
-                        raise TransferError(
-                            f"the download of {where} stopped at {state.done} of "
-                            f"{state.total} bytes {failures} times",
-                            url=where,
-                        )
-                    continue
-                break
+            _fetch(transport, request, state, progress=progress, attempts=attempts)
         digests = hasher.result()
-        _verify(state.done, digests, expected, where)
+        _verify(state.done, digests, expected, request.where)
         place(temporary, target, overwrite=overwrite)
-    except BaseException:
+    except BaseException as exc:
         hasher.close()
         with contextlib.suppress(OSError):
             temporary.unlink()
+        if isinstance(exc, _WriteFailed):
+            raise TransferError(
+                f"cannot write {target}: {exc}", hint="free some space or choose another -o PATH"
+            ) from exc
         raise
     return Downloaded(target, state.done, digests, state.resumed_from, state.restarts)
 

@@ -17,6 +17,7 @@ responses it returns into results or errors.
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
 import time
@@ -35,13 +36,14 @@ from sregistry.errors import ConfigError, TransferError
 from sregistry.transfer.retry import RetryPolicy, parse_retry_after
 
 if TYPE_CHECKING:
-    from sregistry.transfer.download import Downloaded
+    from sregistry.transfer.download import Downloaded, Expected
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "TIMEOUT_ENV",
     "Timeout",
     "Transport",
+    "describe",
     "make_session",
     "origin",
     "user_agent",
@@ -224,7 +226,7 @@ def _classify_connection(exc: requests.exceptions.RequestException, where: str) 
             nothing_sent=True,
         )
     return _Failure(
-        TransferError(f"the connection to {where} failed: {_short(reason)}", url=where),
+        TransferError(f"the connection to {where} failed: {describe(exc)}", url=where),
         transient=True,
         nothing_sent=False,
     )
@@ -237,6 +239,37 @@ def _short(exc: BaseException) -> str:
     if ": " in text and text.startswith(("<", "HTTPConnection", "HTTPSConnection")):
         text = text.split(": ", 1)[1]
     return text
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """Unwrap requests -> urllib3 -> socket-level causes."""
+    current = _reason(exc)
+    for _ in range(5):
+        if isinstance(current, urllib3.exceptions.ProtocolError) and len(current.args) > 1:
+            inner = current.args[1]
+            if isinstance(inner, BaseException):
+                current = inner
+                continue
+        break
+    return current
+
+
+def describe(exc: BaseException) -> str:
+    """A short reason for a failed exchange, e.g. ``the connection was reset``."""
+    cause = _innermost(exc)
+    if isinstance(cause, http.client.IncompleteRead):
+        got = len(cause.partial) if isinstance(cause.partial, bytes) else int(cause.partial)
+        missing = f", {cause.expected} missing" if cause.expected is not None else ""
+        return f"the connection closed early ({got} bytes of the answer received{missing})"
+    if isinstance(cause, http.client.RemoteDisconnected):
+        return "the server closed the connection without answering"
+    if isinstance(cause, ConnectionResetError):
+        return "the connection was reset"
+    if isinstance(cause, BrokenPipeError):
+        return "the server closed the connection while the request was being sent"
+    if isinstance(cause, TimeoutError | urllib3.exceptions.ReadTimeoutError):
+        return "no data arrived in time"
+    return _short(cause)
 
 
 class Transport:
@@ -388,11 +421,38 @@ class Transport:
                     continue
             return response
 
-    def download(self, url: str, target: str | os.PathLike[str], **options: Any) -> Downloaded:
+    def download(
+        self,
+        url: str,
+        target: str | os.PathLike[str],
+        *,
+        expected: Expected | None = None,
+        overwrite: bool = False,
+        progress: Callable[[int, int | None], None] | None = None,
+        check: Callable[[requests.Response], None] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: requests.auth.AuthBase | None = None,
+        attempts: int = 5,
+        threaded_hash: bool = True,
+        log_as: str | None = None,
+    ) -> Downloaded:
         """Stream ``url`` into ``target``: see :func:`sregistry.transfer.download.download`."""
         from sregistry.transfer.download import download
 
-        return download(self, url, target, **options)
+        return download(
+            self,
+            url,
+            target,
+            expected=expected,
+            overwrite=overwrite,
+            progress=progress,
+            check=check,
+            headers=headers,
+            auth=auth,
+            attempts=attempts,
+            threaded_hash=threaded_hash,
+            log_as=log_as,
+        )
 
 
 def _is_auth(name: str) -> bool:

@@ -1,79 +1,121 @@
-"""Library backend end-to-end: a real reference server on loopback, real SIF files."""
+"""End-to-end fixtures: the reference server over loopback, a user, the CLI three ways.
+
+``registry`` starts a reference server with user ``vsoch`` (owner of what it
+pushes) and ``alice``; ``client`` is a library client for vsoch; ``as_vsoch``
+puts vsoch's settings in the environment for the CLI; ``cli`` runs a command
+in-process through click's runner and ``sregistry_process`` as a real
+subprocess of the installed console script.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 
-from sregistry.main.library.client import LibraryClient
+from sregistry.cli import cli as sregistry_cli
+from sregistry.main.registry.client import RegistryClient
 from tests.server.pytest_plugin import RegistryServer
 
-MiB = 1 << 20
 
-
-@dataclass(frozen=True)
-class Library:
-    """A reference server and one user's token on it."""
-
+@dataclass
+class Registry:
     server: RegistryServer
-    user: str
-    token: str
+    tokens: dict[str, str]
 
     @property
     def url(self) -> str:
         return self.server.url
 
-    def client(self, **options: Any) -> LibraryClient:
-        options.setdefault("base", self.url)
-        options.setdefault("token", self.token)
-        options.setdefault("env", {})
-        return LibraryClient(**options)
+    def client(self, user: str | None = "vsoch", **options: object) -> RegistryClient:
+        token = self.tokens.get(user or "", "")
+        return RegistryClient(base=self.url, username=user or "", token=token, env={}, **options)
 
-    def requests(self, path_regex: str, method: str | None = None) -> list[dict[str, Any]]:
-        return [
-            entry
-            for entry in self.server.requests(path_regex)
-            if method is None or entry["method"] == method
-        ]
+    def env(self, user: str = "vsoch") -> dict[str, str]:
+        return {
+            "SREGISTRY_REGISTRY_BASE": self.url,
+            "SREGISTRY_REGISTRY_USERNAME": user,
+            "SREGISTRY_REGISTRY_TOKEN": self.tokens[user],
+        }
 
 
 @pytest.fixture
-def make_library(make_registry_server: Callable[..., RegistryServer]) -> Callable[..., Library]:
-    """``make_library(**server_flags)``: a server with user ``alice``."""
-
-    def make(**flags: Any) -> Library:
-        server = make_registry_server(**flags)
-        return Library(server, "alice", server.add_user("alice"))
-
-    return make
+def registry(registry_server: RegistryServer) -> Registry:
+    tokens = {name: registry_server.add_user(name) for name in ("vsoch", "alice")}
+    return Registry(registry_server, tokens)
 
 
 @pytest.fixture
-def library(make_library: Callable[..., Library]) -> Library:
-    """A default reference server (apiVersion 2.0.0-alpha.2, 303, Range, multipart)."""
-    return make_library()
+def client(registry: Registry) -> Iterator[RegistryClient]:
+    with registry.client() as client:
+        yield client
 
 
 @pytest.fixture
-def make_sif(tmp_path: Path, fixtures_dir: Path) -> Callable[[int], Path]:
-    """``make_sif(size)``: a valid amd64 SIF header and descriptors, padded with random bytes."""
-    counter = iter(range(1_000_000))
+def as_vsoch(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> Registry:
+    for name, value in registry.env().items():
+        monkeypatch.setenv(name, value)
+    return registry
 
-    def make(size: int) -> Path:
-        head = (fixtures_dir / "busybox-like.sif").read_bytes()
-        path = tmp_path / f"image-{next(counter)}.sif"
+
+@pytest.fixture
+def make_image(tmp_path: Path) -> Callable[..., Path]:
+    """``make_image(size=..., name=...)``: a file of random bytes."""
+
+    def make(size: int = 3 << 20, name: str = "image.sif") -> Path:
+        path = tmp_path / "images" / name
+        path.parent.mkdir(exist_ok=True)
         with path.open("wb") as handle:
-            handle.write(head)
-            left = max(0, size - len(head))
+            left = size
             while left:
-                block = os.urandom(min(left, 4 * MiB))
+                block = os.urandom(min(left, 1 << 20))
                 handle.write(block)
                 left -= len(block)
         return path
 
     return make
+
+
+@pytest.fixture
+def image(make_image: Callable[..., Path]) -> Path:
+    return make_image()
+
+
+def cli(*args: str, input: str | None = None) -> Result:
+    """Run ``sregistry ARGS`` in-process (click's runner), exceptions surfaced."""
+    return CliRunner().invoke(sregistry_cli, list(args), input=input, catch_exceptions=False)
+
+
+def sregistry_executable() -> str:
+    found = Path(sys.executable).parent / "sregistry"
+    if found.exists():
+        return str(found)
+    which = shutil.which("sregistry")
+    assert which, "the sregistry console script is not installed"
+    return which
+
+
+def run_sregistry(
+    *args: str, env: dict[str, str] | None = None, **options: object
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``sregistry`` as a real process."""
+    return subprocess.run(
+        [sregistry_executable(), *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        **options,
+    )
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.rglob("*.incomplete"))

@@ -141,8 +141,9 @@ def _integer_answer(code: int, exchange: Exchange, response: requests.Response) 
         return AuthenticationError(
             f"the registry rejected the signature for {subject} (answer 200 with body 400)",
             hint=clock_hint(response, exchange)
-            or "check the username and token (`sregistry config`); a token rotated in the web "
-            "interface must be stored again with `sregistry login`",
+            or "check the username and token (`sregistry config`; a token rotated in the web "
+            "interface must be stored again with `sregistry login`) and that this computer's "
+            "clock is right (a signature is valid only within its UTC hour)",
             url=url,
             status=200,
             server_message="400",
@@ -241,6 +242,13 @@ def _forbidden(response: requests.Response, body: _Body, exchange: Exchange) -> 
             hint="this is usually the registry's per-address rate limit: wait and try again",
             **common,
         )
+    return _refused(response, body, exchange)
+
+
+def _refused(response: requests.Response, body: _Body, exchange: Exchange) -> SregistryError:
+    """A JSON 403: frozen, private without credentials, a refused delete, not allowed."""
+    subject, detail = exchange.subject, body.detail
+    common: dict[str, Any] = {"url": response.url, "status": 403, "server_message": detail}
     lowered = (detail or "").lower()
     if "frozen" in lowered:
         return Frozen(f"{subject} is frozen on the registry", hint="it cannot be changed", **common)
@@ -252,22 +260,55 @@ def _forbidden(response: requests.Response, body: _Body, exchange: Exchange) -> 
             **common,
         )
     if exchange.op is Op.DELETE and lowered == "unauthorized":
+        return _delete_refused(response, exchange, common)
+    return _denied(exchange, detail, common)
+
+
+def _delete_refused(
+    response: requests.Response, exchange: Exchange, common: dict[str, Any]
+) -> SregistryError:
+    hint = clock_hint(response, exchange)
+    if hint is not None:
         return AuthenticationError(
-            f"the registry rejected the signature to delete {subject}",
-            hint=clock_hint(response, exchange)
-            or "check the username and token (`sregistry config`)",
+            f"the registry rejected the signature to delete {exchange.subject}",
+            hint=hint,
             **common,
         )
-    who = f"user {exchange.user!r}" if exchange.user else "you"
+    who = f"{exchange.user!r}" if exchange.user else "you"
     return PermissionDenied(
-        f"{who} may not {exchange.op.value} {subject}"
-        + (" (not an owner or contributor of its private collection)" if lowered else ""),
-        hint="ask an owner of the collection to add you as a contributor",
+        f"the registry refused to let {who} delete {exchange.subject}",
+        hint="only an owner of the collection may delete its images; if you are one, check "
+        "the token (`sregistry config`) and this computer's clock",
+        **common,
+    )
+
+
+def _denied(exchange: Exchange, detail: str | None, common: dict[str, Any]) -> PermissionDenied:
+    subject = exchange.subject
+    who = f"user {exchange.user!r}" if exchange.user else "you"
+    if exchange.op is Op.MANIFEST:
+        return PermissionDenied(
+            f"{who} may not {exchange.op.value} {subject}: not an owner or contributor of its "
+            "private collection",
+            hint="ask an owner of the collection to add you as a contributor",
+            **common,
+        )
+    return PermissionDenied(
+        f"{who} may not {exchange.op.value} {subject}" + (f": {detail}" if detail else ""),
+        hint="only owners of a collection may change it; ask one to add you",
         **common,
     )
 
 
 def _not_found(response: requests.Response, body: _Body, exchange: Exchange) -> SregistryError:
+    if exchange.op is Op.DOWNLOAD:
+        return NotFound(
+            f"the registry lists {exchange.subject} but its file cannot be downloaded (HTTP 404)",
+            hint="the image may have just been replaced or deleted; try again",
+            url=response.url,
+            status=404,
+            server_message=body.detail,
+        )
     if body.html:
         return NotFound(
             f"the registry has no route {response.url}",
@@ -277,11 +318,12 @@ def _not_found(response: requests.Response, body: _Body, exchange: Exchange) -> 
             status=404,
             server_message=body.title,
         )
-    what = {
-        Op.DOWNLOAD: f"the registry lists {exchange.subject} but its file is missing",
-        Op.SEARCH: f"nothing matches {exchange.subject}",
-    }.get(exchange.op, f"{exchange.subject} was not found on the registry")
-    return NotFound(what, url=response.url, status=404, server_message=body.detail)
+    return NotFound(
+        f"{exchange.subject} was not found on the registry",
+        url=response.url,
+        status=404,
+        server_message=body.detail,
+    )
 
 
 def _server_error(response: requests.Response, body: _Body, exchange: Exchange) -> SregistryError:

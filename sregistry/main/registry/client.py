@@ -8,11 +8,10 @@ chooses the registry.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -23,7 +22,7 @@ from sregistry import names
 from sregistry.config import truthy
 from sregistry.errors import (
     AuthenticationError,
-    ConfigError,
+    DestinationExists,
     InvalidName,
     NotFound,
     ServerError,
@@ -45,10 +44,17 @@ from sregistry.main.registry.convert import (
     label_from_row,
 )
 from sregistry.main.registry.manifest import check_version, expected_digest, fetch_manifest
-from sregistry.main.registry.push import PushContext, start_push, upload, verify_push
+from sregistry.main.registry.push import (
+    PushContext,
+    metadata_field,
+    start_push,
+    upload,
+    verify_push,
+)
 from sregistry.main.registry.queries import Query, QueryKind, parse_query
+from sregistry.main.registry.settings import resolve_settings
 from sregistry.main.registry.signing import Clock, HmacAuth, Signer
-from sregistry.main.registry.urls import RegistryUrls, root_url
+from sregistry.main.registry.urls import RegistryUrls
 from sregistry.transfer import Timeout, Transport
 
 __all__ = ["RegistryClient"]
@@ -56,7 +62,6 @@ __all__ = ["RegistryClient"]
 log = logging.getLogger("sregistry.registry")
 
 NOVERIFY_ENV = "SREGISTRY_HTTPS_NOVERIFY"
-NOHTTPS_ENV = "SREGISTRY_REGISTRY_NOHTTPS"
 PAGE_LIMIT = 100
 """Rows asked for per page (the server's default is 10; every page counts
 toward its anonymous request throttle)."""
@@ -71,7 +76,8 @@ class RegistryClient(Client):
     ``$SREGISTRY_HTTPS_NOVERIFY``) turns TLS verification off. ``timeout`` is
     seconds (read) or ``(connect, read)``; ``session`` a requests session to
     reuse; ``env`` replaces ``os.environ`` for settings; ``clock`` replaces
-    ``time.time`` (tests).
+    ``time.time`` (tests); ``hash_in_thread`` hashes transfers on a worker
+    thread (faster on two or more cores, see ``bench/transfer.py``).
     """
 
     kind: ClassVar[str] = "registry"
@@ -92,13 +98,15 @@ class RegistryClient(Client):
     ) -> None:
         env = os.environ if env is None else env
         host = names.parse(uri).registry if uri else None
-        root, self.username, self._token, self.sources = _settings(
-            base=host or base, username=username, token=token, env=env
-        )
-        self.urls = RegistryUrls(root)
+        settings = resolve_settings(base=host or base, username=username, token=token, env=env)
+        self.username = settings.username
+        self.sources = settings.sources
+        """Where base, username and token came from (never the token itself)."""
+        self._token = settings.token
+        self.urls = RegistryUrls(settings.root)
         self.insecure = insecure or truthy(env.get(NOVERIFY_ENV))
         if self.insecure:
-            log.info("TLS certificate verification is off for %s", root)
+            log.info("TLS certificate verification is off for %s", settings.root)
         self.clock: Clock = clock or time.time
         self.hash_in_thread = hash_in_thread
         self.transport = Transport(
@@ -161,7 +169,7 @@ class RegistryClient(Client):
         source = _readable_file(Path(path))
         signer = self._require_signer("pushing")
         warnings = list(ref.notes)
-        sent_metadata = _metadata(source, metadata, inspect=inspect, warnings=warnings)
+        sent_metadata = metadata_field(source, metadata, inspect=inspect, warnings=warnings)
         ctx = self._push_context(signer)
         cid = start_push(ctx, ref)
         digests = upload(ctx, ref, cid, source, sent_metadata, progress=progress, warnings=warnings)
@@ -187,8 +195,6 @@ class RegistryClient(Client):
         ref = self._reference(name)
         target = _target(dest, ref)
         if target.exists() and not force:
-            from sregistry.errors import DestinationExists
-
             raise DestinationExists(
                 f"{target} exists", hint="use --force to replace it, or -o to choose another path"
             )
@@ -215,7 +221,7 @@ class RegistryClient(Client):
             progress=progress,
             check=lambda response: interpret(response, Exchange(Op.DOWNLOAD, subject)),
             threaded_hash=self.hash_in_thread,
-            log_as=f"the file of {subject}",
+            log_as=subject,
         )
         if downloaded.restarts:
             warnings.append(
@@ -339,37 +345,6 @@ def _same_host(host: str, urls: RegistryUrls) -> bool:
     return host.lower().removesuffix(default) == urls.host.lower()
 
 
-def _settings(
-    *, base: str | None, username: str | None, token: str | None, env: Mapping[str, str]
-) -> tuple[str, str | None, Callable[[], str] | None, dict[str, str]]:
-    """``(root URL, username, token getter, where each came from)``."""
-    sources: dict[str, str] = {}
-    nohttps = truthy(env.get(NOHTTPS_ENV))
-    token_getter: Callable[[], str] | None = (lambda: token) if token else None
-    if base is None or username is None or token is None:
-        from sregistry.credentials import (  # type: ignore[import-not-found,unused-ignore]
-            resolve_registry,
-        )
-
-        found = resolve_registry(base=base, username=username, env=env)
-        nohttps = found.nohttps
-        if found.base is not None:
-            base = found.base.value
-            sources["base"] = found.base.source
-        if username is None and found.username is not None:
-            username = found.username.value
-            sources["username"] = found.username.source
-        if token_getter is None and found.token is not None:
-            token_getter = found.token.value.reveal
-            sources["token"] = found.token.source
-    if not base:
-        raise ConfigError(
-            "no registry is configured",
-            hint="pass --registry URL, set SREGISTRY_REGISTRY_BASE, or run `sregistry login`",
-        )
-    return root_url(base, nohttps=nohttps), username, token_getter, sources
-
-
 def _readable_file(path: Path) -> Path:
     if not path.exists():
         raise NotFound(f"{path} does not exist")
@@ -388,31 +363,3 @@ def _target(dest: PathLike | None, ref: names.ImageName) -> Path:
     if target.is_dir() or str(dest).endswith(os.sep):
         return target / ref.filename
     return target
-
-
-def _metadata(
-    path: Path, metadata: Mapping[str, Any] | None, *, inspect: bool, warnings: list[str]
-) -> dict[str, Any]:
-    """The ``metadata`` form field: as given, else the image's own, else ``{}``."""
-    if metadata is not None:
-        found: dict[str, Any] = dict(metadata)
-    elif not inspect:
-        return {}
-    else:
-        try:
-            from sregistry.metadata import inspect_image  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            warnings.append("image metadata was not sent: the metadata extractor is not installed")
-            return {}
-        try:
-            result = inspect_image(path)
-            found = dict(result.upload_metadata())
-            warnings.extend(str(item) for item in result.warnings)
-        except Exception as exc:  # noqa: BLE001 - a failing extractor never blocks a push
-            warnings.append(f"image metadata was not sent: {exc}")
-            return {}
-    try:
-        json.dumps(found)
-    except (TypeError, ValueError) as exc:
-        raise InvalidName(f"the metadata is not JSON-serialisable: {exc}") from None
-    return found

@@ -28,21 +28,22 @@ import requests.auth
 from sregistry.errors import (
     AuthenticationError,
     IntegrityError,
+    InvalidName,
     ServerError,
     SregistryError,
     TransferError,
 )
 from sregistry.main.base import ProgressCallback
 from sregistry.main.registry.api import Exchange, Op, interpret
-from sregistry.main.registry.diagnose import explain_refusal, token_owner
+from sregistry.main.registry.diagnose import Probe, explain_refusal
 from sregistry.main.registry.manifest import expected_digest, fetch_manifest
 from sregistry.main.registry.signing import Clock, HmacAuth, Signer, utc_hour
 from sregistry.main.registry.urls import RegistryUrls
 from sregistry.names import ImageName
-from sregistry.transfer import Digests, MultipartBody, SourceChanged, Timeout, Transport
+from sregistry.transfer import Digests, MultipartBody, SourceError, Timeout, Transport
 from sregistry.transfer.hashing import Hasher, make_hasher
 
-__all__ = ["PushContext", "start_push", "upload", "verify_push"]
+__all__ = ["PushContext", "metadata_field", "start_push", "upload", "verify_push"]
 
 log = logging.getLogger("sregistry.registry")
 
@@ -70,8 +71,8 @@ class PushContext:
         """``exchange`` with a refusal explainer that asks who owns the token."""
 
         def explain(response: requests.Response) -> SregistryError:
-            owner = token_owner(self.transport, self.urls, self.signer.token())
-            return explain_refusal(response, exchange, owner=owner, collection=ref.collection)
+            probe = Probe(self.transport, self.urls, self.signer.username, self.signer.token())
+            return explain_refusal(response, exchange, probe=probe, collection=ref.collection)
 
         return Exchange(
             exchange.op,
@@ -254,9 +255,12 @@ def upload(
                 "freshly signed"
             )
             continue
-        except SourceChanged as exc:
+        except SourceError as exc:
             hasher.close()
-            raise TransferError(str(exc), hint="do not change the image while pushing it") from None
+            raise TransferError(
+                f"the upload of {ctx.subject(ref)} stopped: {exc}",
+                hint="do not change or move the image while pushing it",
+            ) from None
         except AuthenticationError:
             hasher.close()
             if attempt == 1 and _hour_turned(exchange):
@@ -336,3 +340,28 @@ def _holds(ctx: PushContext, ref: ImageName, path: Path, digests: Digests) -> bo
     if expected.sha256 is not None:
         return expected.sha256 == digests.sha256
     return expected.md5 is not None and expected.md5 == _local_md5(path)
+
+
+def metadata_field(
+    path: Path, metadata: Mapping[str, Any] | None, *, inspect: bool, warnings: list[str]
+) -> dict[str, Any]:
+    """The ``metadata`` form field: as given, else the image's own, else ``{}``."""
+    if metadata is not None:
+        found: dict[str, Any] = dict(metadata)
+    elif not inspect:
+        return {}
+    else:
+        from sregistry.metadata import inspect_image
+
+        try:
+            result = inspect_image(path)
+            found = dict(result.upload_metadata())
+        except Exception as exc:  # noqa: BLE001 - reading metadata never blocks a push
+            warnings.append(f"image metadata was not sent: {exc}")
+            return {}
+        warnings.extend(f"image metadata: {item}" for item in result.warnings)
+    try:
+        json.dumps(found)
+    except (TypeError, ValueError) as exc:
+        raise InvalidName(f"the metadata is not JSON-serialisable: {exc}") from None
+    return found

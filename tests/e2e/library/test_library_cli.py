@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sregistry.cli import cli
-from tests.e2e.conftest import Library, MiB
+from tests.e2e.library.conftest import Library, MiB
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sregistry.errors import DestinationExists, NotFound, PermissionDenied
-from tests.e2e.conftest import Library, MiB
+from tests.e2e.library.conftest import Library, MiB
 
 pytestmark = pytest.mark.e2e
 
@@ -100,8 +100,8 @@ def test_a_part_failing_once_is_retried(
         pulled = client.pull(REF, tmp_path / "x.sif")
     assert sha256(pulled.path) == sha256(image)
     numbers = [int(e["path"].rsplit("/", 1)[1]) for e in library.requests(r"^/_part/", "PUT")]
-    # part 2 answered 500 once; part 3's first connection was dropped (never logged)
-    assert sorted(numbers) == [1, 2, 2, 3]
+    # part 2 answered 500 once; part 3's first connection was dropped
+    assert sorted(numbers) == [1, 2, 2, 3, 3]
     assert library.server.pending_faults() == 0
 
 

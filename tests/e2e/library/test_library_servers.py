@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sregistry.errors import ServerError
-from tests.e2e.conftest import Library, MiB
+from tests.e2e.library.conftest import Library, MiB
 
 pytestmark = pytest.mark.e2e
 

@@ -1,0 +1,55 @@
+"""Where the registry backend's settings come from: arguments first, then the
+credentials chain (:func:`sregistry.credentials.resolve_registry`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from sregistry.config import truthy
+from sregistry.errors import ConfigError
+from sregistry.main.registry.urls import root_url
+
+__all__ = ["NOHTTPS_ENV", "Settings", "resolve_settings"]
+
+NOHTTPS_ENV = "SREGISTRY_REGISTRY_NOHTTPS"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The registry root, and who signs (the token is only read when signing)."""
+
+    root: str
+    username: str | None
+    token: Callable[[], str] | None = field(repr=False)
+    sources: dict[str, str] = field(default_factory=dict)
+    """Setting name -> where it came from (``--registry``, ``$SREGISTRY_REGISTRY_TOKEN``...)."""
+
+
+def resolve_settings(
+    *, base: str | None, username: str | None, token: str | None, env: Mapping[str, str]
+) -> Settings:
+    """Explicit values win; missing ones come from the credentials chain."""
+    sources: dict[str, str] = {}
+    nohttps = truthy(env.get(NOHTTPS_ENV))
+    token_getter: Callable[[], str] | None = (lambda: token) if token else None
+    if base is None or username is None or token is None:
+        from sregistry.credentials import resolve_registry
+
+        found = resolve_registry(base=base, username=username, env=env)
+        nohttps = found.nohttps
+        if found.base is not None:
+            base = found.base.value
+            sources["base"] = found.base.source
+        if username is None and found.username is not None:
+            username = found.username.value
+            sources["username"] = found.username.source
+        if token_getter is None and found.token is not None:
+            token_getter = found.token.value.reveal
+            sources["token"] = found.token.source
+    if not base:
+        raise ConfigError(
+            "no registry is configured",
+            hint="pass --registry URL, set SREGISTRY_REGISTRY_BASE, or run `sregistry login`",
+        )
+    return Settings(root_url(base, nohttps=nohttps), username, token_getter, sources)

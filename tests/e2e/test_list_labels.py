@@ -1,0 +1,173 @@
+"""``list`` (every query form, every page, metadata sections) and ``labels`` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sregistry.main.registry.client import RegistryClient
+from tests.e2e.conftest import Registry, cli
+
+pytestmark = pytest.mark.e2e
+
+ATTRIBUTES = {
+    "labels": {"maintainer": "vsoch", "fruit": "avocado"},
+    "runscript": "#!/bin/sh\n\nexec echo avocado\n",
+    "test": "#!/bin/sh\n\ntest -x /bin/sh\n",
+    "environment": {
+        "/.singularity.d/env/10-docker2singularity.sh": "#!/bin/sh\nexport PATH=/bin",
+        "/.singularity.d/env/90-environment.sh": "#!/bin/sh\nexport GREETING=hola\n",
+    },
+    "deffile": "Bootstrap: docker\nFrom: busybox\n",
+}
+IMAGES = [
+    ("dinosaur", "avocado", "delicious"),
+    ("dinosaur", "avocado", "ripe"),
+    ("dinosaur", "banana", "latest"),
+    ("fruit", "avocado", "latest"),
+]
+
+
+@pytest.fixture
+def filled(registry: Registry) -> Registry:
+    for collection, name, tag in IMAGES:
+        registry.server.add_image(
+            collection,
+            name,
+            tag,
+            f"{collection}/{name}:{tag}".encode(),
+            owner="vsoch",
+            metadata={"data": {"attributes": ATTRIBUTES}, "type": "container"}
+            if (name, tag) == ("avocado", "delicious")
+            else None,
+        )
+    return registry
+
+
+def uris(result_stdout: str) -> set[str]:
+    return {item["uri"] for item in json.loads(result_stdout)}
+
+
+def test_every_page_is_followed(registry: Registry, client: RegistryClient) -> None:
+    for number in range(105):
+        registry.server.add_image("many", f"image{number:03d}", "latest", b"x", owner="vsoch")
+    registry.server.clear_requests()
+    images = client.search()
+    assert len(images) == 105
+    assert len({image.uri for image in images}) == 105
+    pages = registry.server.requests(r"^/api/containers/$")
+    assert [page["query"] for page in pages] == ["limit=100", "limit=100&offset=100"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (None, {f"{c}/{n}:{t}" for c, n, t in IMAGES}),
+        (
+            "dinosaur",
+            {"dinosaur/avocado:delicious", "dinosaur/avocado:ripe", "dinosaur/banana:latest"},
+        ),
+        (
+            "/avocado",
+            {"dinosaur/avocado:delicious", "dinosaur/avocado:ripe", "fruit/avocado:latest"},
+        ),
+        ("/avocado:ripe", {"dinosaur/avocado:ripe"}),
+        ("dinosaur/avocado", {"dinosaur/avocado:delicious", "dinosaur/avocado:ripe"}),
+        ("dinosaur/avocado:delicious", {"dinosaur/avocado:delicious"}),
+        ("Dinosaur/Avocado:Delicious", {"dinosaur/avocado:delicious"}),
+    ],
+)
+def test_cli_list_forms(
+    filled: Registry, as_vsoch: Registry, query: str | None, expected: set[str]
+) -> None:
+    result = cli("list", *([query] if query else []), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert uris(result.stdout) == expected
+
+
+def test_cli_list_table(filled: Registry, as_vsoch: Registry) -> None:
+    result = cli("list", "dinosaur/avocado")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split("\t") == ["image", "version", "frozen", "created"]
+    assert {line.split("\t")[0] for line in lines[1:]} == {
+        "dinosaur/avocado:delicious",
+        "dinosaur/avocado:ripe",
+    }
+    assert all(line.split("\t")[1].startswith("sha256.") for line in lines[1:])
+
+
+def test_cli_list_json_fields(filled: Registry, as_vsoch: Registry) -> None:
+    result = cli("list", "dinosaur/avocado:delicious", "--json")
+    (item,) = json.loads(result.stdout)
+    assert item["collection"] == "dinosaur"
+    assert item["version"].startswith("sha256.")
+    assert item["frozen"] is False
+    assert item["location"] == filled.url
+
+
+def test_cli_list_no_match_exits_3(filled: Registry, as_vsoch: Registry) -> None:
+    for query in ("nothing", "/nothing", "dinosaur/nothing", "dinosaur/avocado:rotten"):
+        result = cli("list", query)
+        assert result.exit_code == 3, (query, result.stderr)
+        assert f"error: no images match {query!r}" in result.stderr
+
+
+def test_private_collections_are_not_listed(filled: Registry, as_vsoch: Registry) -> None:
+    filled.server.set_private("fruit")
+    result = cli("list", "--json")
+    assert "fruit/avocado:latest" not in uris(result.stdout)
+
+
+def test_cli_list_metadata_sections(filled: Registry, as_vsoch: Registry) -> None:
+    result = cli("list", "dinosaur/avocado:delicious", "-e", "-r", "-t", "-d")
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    assert text.startswith("== dinosaur/avocado:delicious ==\n%environment\n")
+    assert "# /.singularity.d/env/90-environment.sh\n#!/bin/sh\nexport GREETING=hola" in text
+    assert "%runscript\n#!/bin/sh\n\nexec echo avocado\n" in text
+    assert "%test\n#!/bin/sh\n\ntest -x /bin/sh\n" in text
+    assert "%deffile\nBootstrap: docker\nFrom: busybox\n" in text
+
+
+def test_cli_list_metadata_json_and_missing_sections(filled: Registry, as_vsoch: Registry) -> None:
+    result = cli("list", "dinosaur", "--runscript", "--deffile", "--json")
+    assert result.exit_code == 0, result.stderr
+    found = {item["uri"]: item for item in json.loads(result.stdout)}
+    assert found["dinosaur/avocado:delicious"]["runscript"] == ATTRIBUTES["runscript"]
+    assert found["dinosaur/avocado:delicious"]["deffile"] == ATTRIBUTES["deffile"]
+    assert found["dinosaur/banana:latest"] == {
+        "uri": "dinosaur/banana:latest",
+        "runscript": None,
+        "deffile": None,
+    }
+    text = cli("list", "dinosaur/banana", "--test")
+    assert "%test\n(no test)\n" in text.stdout
+
+
+def test_cli_labels(filled: Registry, as_vsoch: Registry) -> None:
+    everything = cli("labels", "--json")
+    assert everything.exit_code == 0, everything.stderr
+    assert {(item["key"], item["value"]) for item in json.loads(everything.stdout)} == {
+        ("maintainer", "vsoch"),
+        ("fruit", "avocado"),
+    }
+    for args in (
+        ["--key", "maintainer"],
+        ["--value", "vsoch"],
+        ["-k", "maintainer", "-v", "vsoch"],
+    ):
+        result = cli("labels", *args, "--json")
+        assert json.loads(result.stdout) == [
+            {"key": "maintainer", "value": "vsoch", "containers": ["dinosaur/avocado:delicious"]}
+        ], args
+    table = cli("labels", "--key", "fruit")
+    assert table.stdout.splitlines() == [
+        "key\tvalue\timages",
+        "fruit\tavocado\tdinosaur/avocado:delicious",
+    ]
+    none = cli("labels", "--key", "absent")
+    assert none.exit_code == 0
+    assert none.stdout == ""
+    assert "no labels" in none.stderr
