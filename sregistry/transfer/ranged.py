@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import requests
 import requests.auth
+import urllib3.exceptions
 
 from sregistry.errors import (
     DestinationExists,
@@ -43,7 +44,7 @@ from sregistry.errors import (
 from sregistry.transfer.bodies import BLOCK_SIZE
 from sregistry.transfer.download import Downloaded, Expected, download, place
 from sregistry.transfer.hashing import Digests
-from sregistry.transfer.http import classify, redact
+from sregistry.transfer.http import describe, redact
 from sregistry.transfer.journal import Span, Temporary, open_temporary, resumable
 from sregistry.transfer.parallel import (
     DEFAULT_CONNECTIONS,
@@ -169,6 +170,10 @@ class _InOrderHasher:
 
 
 def _parse_range(response: requests.Response) -> tuple[int, int, int] | None:
+    """``(start, end, total)`` of an identity-coded ``Content-Range``, else ``None``."""
+    coding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if coding not in {"", "identity"}:
+        return None
     match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
     if match is None:
         return None
@@ -196,7 +201,16 @@ def _receive_part(
     state: _Ranged,
     meter: ProgressMeter,
 ) -> None:
-    for block in response.iter_content(BLOCK_SIZE):
+    """Write the body at the part's offset, block by block, from the raw stream
+    (ranges are only used on identity-coded answers, so nothing needs decoding)."""
+    read = response.raw.read
+    while True:
+        try:
+            block = read(BLOCK_SIZE, decode_content=False)
+        except urllib3.exceptions.HTTPError as exc:
+            raise TransferError(describe(exc)) from exc
+        if not block:
+            return
         if state.cancel.is_set():
             raise Cancelled(f"part {slot.part.number} stopped")
         room = slot.part.size - slot.written
@@ -254,9 +268,7 @@ def _fetch_part(
             raise
         except (requests.exceptions.RequestException, TransferError, ServerError) as exc:
             failures += 1
-            reason: Exception = exc
-            if isinstance(exc, requests.exceptions.RequestException):
-                reason = classify(exc, where).error
+            reason = describe(exc) if isinstance(exc, requests.RequestException) else str(exc)
             if failures >= plan.attempts:
                 raise TransferError(
                     f"part {slot.part.number} of {where} failed {failures} times: {reason}",
