@@ -25,7 +25,7 @@ from sregistry.transfer import origin
 if TYPE_CHECKING:
     from sregistry.transfer import Transport
 
-__all__ = ["BearerAuth", "Endpoint", "normalize_base", "same_origin"]
+__all__ = ["BearerAuth", "Endpoint", "encode_json", "normalize_base", "same_origin"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -132,7 +132,7 @@ class Endpoint:
         allow_empty: bool = False,
     ) -> Any:
         """A JSON API call: ``body`` (JSON-able) out, checked ``data`` back."""
-        raw = None if body is None else _encode(body)
+        raw = None if body is None else encode_json(body)
         response = self.send(method, self.url(path), body=raw, params=params)
         with response:
             return payload(response, what, ok, envelope=envelope, allow_empty=allow_empty)
@@ -152,5 +152,6 @@ class Endpoint:
         return error_for(response, what)
 
 
-def _encode(body: Any) -> bytes:
+def encode_json(body: Any) -> bytes:
+    """Compact UTF-8 JSON, as the request bodies go out."""
     return json.dumps(body, separators=(",", ":")).encode("utf-8")

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sregistry.errors import AuthenticationError, NotFound, ServerError
+from sregistry.errors import AuthenticationError, NotFound, ServerError, TransferError
 from sregistry.main.base import ProgressCallback
 from sregistry.main.library.api import V2_TAGS, V2_UPLOAD, SemVer, parse_semver, supports
 from sregistry.main.library.endpoint import Endpoint
 from sregistry.main.library.models import Collection, Container, Entity, Image
 from sregistry.main.library.refs import LibraryRef
 from sregistry.main.library.upload import MULTIPART_THRESHOLD, LocalFile, UploadOutcome, upload
+from sregistry.transfer import SourceError
 
 __all__ = ["PushOutcome", "api_version", "push_image"]
 
@@ -280,6 +281,33 @@ def push_image(
             hint="set SREGISTRY_LIBRARY_TOKEN, run `sregistry login --library URL`, "
             "or `singularity remote login`",
         )
+    try:
+        return _push(
+            endpoint,
+            path,
+            ref,
+            arch=arch,
+            description=description,
+            connections=connections,
+            progress=progress,
+        )
+    except SourceError as exc:
+        raise TransferError(
+            f"the upload of {path} stopped: {exc}",
+            hint="do not change or move the image while pushing it",
+        ) from None
+
+
+def _push(
+    endpoint: Endpoint,
+    path: Path,
+    ref: LibraryRef,
+    *,
+    arch: str,
+    description: str,
+    connections: int,
+    progress: ProgressCallback | None,
+) -> PushOutcome:
     assert ref.entity is not None
     assert ref.collection is not None
     version = api_version(endpoint)

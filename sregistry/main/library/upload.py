@@ -27,7 +27,7 @@ from sregistry.errors import (
 )
 from sregistry.main.base import ProgressCallback
 from sregistry.main.library.api import V2_UPLOAD, SemVer, error_for, payload, redact_url, supports
-from sregistry.main.library.endpoint import Endpoint
+from sregistry.main.library.endpoint import Endpoint, encode_json
 from sregistry.transfer import FileBody, make_hasher
 from sregistry.transfer.parallel import Part, plan_parts, run_parts
 
@@ -197,7 +197,7 @@ class _Multipart:
 def _start_multipart(endpoint: Endpoint, image_id: str, size: int) -> _Multipart | None:
     what = "start the multipart upload"
     url = endpoint.url(f"v2/imagefile/{image_id}/_multipart")
-    response = endpoint.send("POST", url, body=_json({"filesize": size}))
+    response = endpoint.send("POST", url, body=encode_json({"filesize": size}))
     with response:
         if response.status_code == 404:
             return None
@@ -220,12 +220,6 @@ def _start_multipart(endpoint: Endpoint, image_id: str, size: int) -> _Multipart
     flag = options.get("s3compliant") if isinstance(options, dict) else None
     s3compliant = flag in (None, "", "true")
     return _Multipart(upload_id, total, part_size, s3compliant)
-
-
-def _json(body: Any) -> bytes:
-    import json
-
-    return json.dumps(body, separators=(",", ":")).encode("utf-8")
 
 
 def _part_sha256(path: Path, part: Part) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sregistry.errors import DestinationExists, NotFound, PermissionDenied
+from sregistry.errors import DestinationExists, NotFound, PermissionDenied, TransferError
 from tests.e2e.library.conftest import Library, MiB
 
 pytestmark = pytest.mark.e2e
@@ -241,3 +241,24 @@ def test_a_resumed_file_that_does_not_verify_is_fetched_again(
     assert pulled.resumed_from == 0
     assert _requested(library) > 20 * MiB  # the missing parts, then everything again
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("size", [3 * MiB, 70 * MiB], ids=["single-part", "multipart"])
+def test_an_image_that_shrinks_while_pushed_stops_the_push(
+    make_library: Callable[..., Library], make_sif: Callable[[int], Path], size: int
+) -> None:
+    library = make_library(part_size=24 * MiB)
+    image = make_sif(size)
+
+    def shrink(done: int, total: int | None) -> None:
+        if done >= MiB:
+            with image.open("r+b") as handle:
+                handle.truncate(MiB)
+
+    with library.client(connections=1) as client, pytest.raises(TransferError) as info:
+        client.push(image, REF, progress=shrink)
+    assert "do not change or move the image" in (info.value.hint or "")
+    assert library.requests(r"^/v2/tags/", "POST") == []
+    assert [row for row in library.server.containers("demo") if row["uploaded"]] == []
+    if size > 64 * MiB:
+        assert len(library.requests(r"_multipart_abort$", "PUT")) == 1
