@@ -196,3 +196,28 @@ def test_delete_needs_exactly_200(mock: responses.RequestsMock, client: LibraryC
     mock.delete(f"{BASE}/v1/images/alice/demo/hello:v2", status=405)
     with pytest.raises(ServerError, match="does not delete"):
         client.delete("library://alice/demo/hello:v2")
+
+
+def test_a_collection_is_listed_through_search_when_the_server_has_it(
+    mock: responses.RequestsMock, client: LibraryClient
+) -> None:
+    def image(entity: str, tags: list[str]) -> dict[str, object]:
+        return {
+            "id": f"{entity}-1",
+            "hash": "sha256." + "ab" * 32,
+            "entityName": entity,
+            "collectionName": "demo",
+            "containerName": "hello",
+            "tags": tags,
+            "size": 42,
+        }
+
+    mock.get(f"{BASE}/v1/containers/alice/demo", status=404)
+    mock.get(
+        f"{BASE}/v1/search",
+        json={"data": {"image": [image("alice", ["v1", "latest"]), image("bob", ["v1"])]}},
+        match=[responses.matchers.query_param_matcher({"value": "demo", "arch": "amd64"})],
+    )
+    found = client.search("library://alice/demo")
+    assert [info.uri for info in found] == ["alice/demo/hello:v1", "alice/demo/hello:latest"]
+    assert {info.size for info in found} == {42}

@@ -6,9 +6,10 @@ What works where (``library-api.md`` §9, §10; ``server-api.md`` §1):
   per arch, then ``GET /v1/images/...:<tag>?arch=`` describes each image.
   Works on Sylabs-compatible libraries and Singularity Registry Server.
 * ``entity/collection``: ``GET /v1/containers/<entity>/<collection>`` lists
-  the containers where the server offers it (Hinkskalle does); Singularity
-  Registry Server does not, and its collection record carries image ids but
-  no names, so there a container must be named.
+  the containers where the server offers it (Hinkskalle does), else a search
+  for the collection's name filtered to it (Sylabs-compatible libraries);
+  Singularity Registry Server has neither, and its collection record carries
+  image ids but no names, so there a container must be named.
 * free text: ``GET /v1/search?value=`` (Sylabs, Hinkskalle); Singularity
   Registry Server has no search (404).
 * delete: ``DELETE /v1/images/<ref>?arch=`` must answer exactly 200;
@@ -98,6 +99,9 @@ def list_collection(
     with response:
         listed = None if response.status_code == 404 else payload(response, what)
     if listed is None:
+        found = _search(endpoint, ref.collection or "", arch)
+        if found is not None:
+            return [info for info in found if info.collection == path]
         collection = endpoint.lookup(f"v1/collections/{path}", f"look up collection {path}")
         if collection is None:
             raise NotFound(f"the library has no collection {path} (or it is not yours)")
@@ -121,6 +125,21 @@ def search(endpoint: Endpoint, value: str, arch: str | None = None) -> list[Imag
     """``GET /v1/search?value=``: the images matching ``value``, one row per tag."""
     if len(value) < MIN_QUERY:
         raise InvalidName(f"a library search needs at least {MIN_QUERY} characters")
+    found = _search(endpoint, value, arch)
+    if found is None:
+        raise ServerError(
+            "this library has no search (HTTP 404)",
+            hint="list a container instead: library://entity/collection/container "
+            "(Singularity Registry Server has no Library API search)",
+            status=404,
+        )
+    return found
+
+
+def _search(endpoint: Endpoint, value: str, arch: str | None) -> list[ImageInfo] | None:
+    """The search's image rows; ``None`` when the server has no search (404/405)."""
+    if len(value) < MIN_QUERY:
+        return None
     params = {"value": value}
     if arch:
         params["arch"] = arch
@@ -128,12 +147,7 @@ def search(endpoint: Endpoint, value: str, arch: str | None = None) -> list[Imag
     response = endpoint.send("GET", endpoint.url("v1/search"), params=params)
     with response:
         if response.status_code in {404, 405}:
-            raise ServerError(
-                f"this library has no search (HTTP {response.status_code})",
-                hint="list a container instead: library://entity/collection/container "
-                "(Singularity Registry Server has no Library API search)",
-                status=response.status_code,
-            )
+            return None
         data = payload(response, what)
     images = data.get("image") if isinstance(data, dict) else None
     return list(_search_rows(images or [], endpoint.base, what))
