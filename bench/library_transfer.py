@@ -38,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -308,25 +308,31 @@ class Bench:
         )  # fmt: skip
         self.record("push" if op.endswith("push") else "pull", how, seconds, rss)
 
-    def pushes(self) -> None:
+    def push_jobs(self) -> list[Callable[[], None]]:
+        """One job per push measurement, each on a fresh server with bytes it has not seen."""
         multipart = ("--part-size", str(self.args.server_part_size))
         ref = f"library://{USER}/bench/img"
-        for connections in self.args.connections:
+
+        def library(connections: int | None) -> Callable[[], None]:
+            def job() -> None:
+                self.fresh_bytes()
+                flags = multipart if connections else ("--no-multipart",)
+                how = f"sregistry x{connections}" if connections else "sregistry single-part"
+                with server(self.server_dir, self.token, *flags) as at:
+                    self.measure(
+                        "push", at, how, file=self.image, ref=ref, connections=connections or 1
+                    )
+
+            return job
+
+        def with_curl() -> None:
             self.fresh_bytes()
             with server(self.server_dir, self.token, *multipart) as at:
-                self.measure(
-                    "push", at, f"sregistry x{connections}", file=self.image, ref=ref,
-                    connections=connections,
-                )  # fmt: skip
-        self.fresh_bytes()
-        with server(self.server_dir, self.token, "--no-multipart") as at:
-            self.measure("push", at, "sregistry single-part", file=self.image, ref=ref)
-        self.fresh_bytes()
-        with server(self.server_dir, self.token, *multipart) as at:
-            upload = presigned_upload(at, self.token, sha256_of(self.image))
-            seconds, rss = curl("-o", os.devnull, "-T", str(self.image), upload)
-            self.record("push", "curl -T", seconds, rss)
-        if not self.args.no_registry:
+                upload = presigned_upload(at, self.token, sha256_of(self.image))
+                seconds, rss = curl("-o", os.devnull, "-T", str(self.image), upload)
+                self.record("push", "curl -T", seconds, rss)
+
+        def registry() -> None:
             self.fresh_bytes()
             with server(self.server_dir, self.token) as at:
                 self.measure(
@@ -334,30 +340,51 @@ class Bench:
                     ref="bench/reg:latest",
                 )  # fmt: skip
 
-    def pulls(self, at: Server, digest: str) -> None:
+        jobs = [library(c) for c in self.args.connections] + [library(None), with_curl]
+        return jobs if self.args.no_registry else [*jobs, registry]
+
+    def pull_jobs(self, at: Server, digest: str) -> list[Callable[[], None]]:
+        """One job per pull measurement, all from the image already on ``at``."""
         ref = f"library://{USER}/bench/img"
         location = redirect_target(at, self.token, f"{USER}/bench/img:latest")
-        for connections in self.args.connections:
-            self.measure(
+        best = max(self.args.connections)
+
+        def library(connections: int) -> Callable[[], None]:
+            return lambda: self.measure(
                 "pull", at, f"sregistry x{connections}", file=self.target, ref=ref,
                 connections=connections,
             )  # fmt: skip
-            self.target.unlink()
-        seconds, rss = curl("-o", str(self.target), location)
-        self.record("pull", "curl -o", seconds, rss)
-        self.target.unlink()
-        best = max(self.args.connections)
-        for mode, label in (((), "hash in order"), (("--hash-after",), "hash after")):
-            self.measure(
+
+        def transport(mode: tuple[str, ...], label: str) -> Callable[[], None]:
+            return lambda: self.measure(
                 "ranged", at, f"transport x{best} {label}", file=self.target, ref=location,
                 connections=best, extra=("--sha", digest, *mode),
             )  # fmt: skip
-            self.target.unlink()
+
+        def with_curl() -> None:
+            seconds, rss = curl("-o", str(self.target), location)
+            self.record("pull", "curl -o", seconds, rss)
+
+        jobs = [library(c) for c in self.args.connections]
+        jobs += [with_curl, transport((), "hash in order")]
+        jobs += [transport(("--hash-after",), "hash after")]
         if not self.args.no_registry:
-            self.measure(
-                "registry-pull", at, "registry backend", file=self.target, ref="bench/reg:latest"
-            )
-            self.target.unlink()
+            jobs.append(self.registry_pull(at))
+        return jobs
+
+    def registry_pull(self, at: Server) -> Callable[[], None]:
+        return lambda: self.measure(
+            "registry-pull", at, "registry backend", file=self.target, ref="bench/reg:latest"
+        )
+
+    def run_jobs(self, jobs: list[Callable[[], None]], round_number: int) -> None:
+        """Run the jobs starting at a different one each round, after a sync each time,
+        so that no tool regularly pays for another's dirty pages or warm caches."""
+        shift = round_number % len(jobs)
+        for job in jobs[shift:] + jobs[:shift]:
+            os.sync()
+            job()
+            self.target.unlink(missing_ok=True)
 
     def run(self) -> list[Row]:
         with server(self.server_dir, self.token) as at:
@@ -370,11 +397,13 @@ class Bench:
                 ours("registry-push", at, token=self.token, file=self.image,
                      ref="bench/reg:latest", connections=1,
                      part_size=self.args.part_size)  # fmt: skip
-            for _ in range(self.args.repeat):
-                self.pulls(at, digest)
+            jobs = self.pull_jobs(at, digest)
+            for number in range(self.args.repeat):
+                self.run_jobs(jobs, number)
         if not self.args.pull_only:
-            for _ in range(self.args.repeat):
-                self.pushes()
+            jobs = self.push_jobs()
+            for number in range(self.args.repeat):
+                self.run_jobs(jobs, number)
         return list(self.best.values())
 
 
