@@ -120,6 +120,8 @@ class Row:
     how: str
     seconds: float
     rss_mib: float
+    cpu: float
+    """User + system CPU seconds of the child process (start-up included)."""
     size: int
 
     @property
@@ -127,8 +129,14 @@ class Row:
         return self.size / self.seconds / 1e6
 
 
-def run_measured(argv: Sequence[str], *, env: dict[str, str] | None = None) -> tuple[str, float]:
-    """Run a child to completion: (stdout, peak RSS in MiB) from wait4."""
+@dataclass(frozen=True)
+class Usage:
+    rss_mib: float
+    cpu: float
+
+
+def run_measured(argv: Sequence[str], *, env: dict[str, str] | None = None) -> tuple[str, Usage]:
+    """Run a child to completion: stdout, and its peak RSS and CPU time from wait4."""
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, env=env, cwd=REPO)
     assert process.stdout is not None
     out = process.stdout.read().decode()
@@ -136,7 +144,7 @@ def run_measured(argv: Sequence[str], *, env: dict[str, str] | None = None) -> t
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise RuntimeError(f"{argv[0]} ... failed ({process.returncode}): {out}")
-    return out, usage.ru_maxrss / 1024  # Linux: KiB
+    return out, Usage(usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)  # KiB on Linux
 
 
 class Server:
@@ -195,19 +203,19 @@ def ours(
     connections: int,
     part_size: int,
     extra: Sequence[str] = (),
-) -> tuple[float, float]:
+) -> tuple[float, Usage]:
     argv = [
         sys.executable, __file__, "--child", op, "--url", server.url, "--token", token,
         "--file", str(file), "--ref", ref, "--connections-one", str(connections),
         "--part-size", str(part_size), *extra,
     ]  # fmt: skip
-    out, rss = run_measured(argv)
-    return float(json.loads(out.strip().splitlines()[-1])["seconds"]), rss
+    out, usage = run_measured(argv)
+    return float(json.loads(out.strip().splitlines()[-1])["seconds"]), usage
 
 
-def curl(*args: str) -> tuple[float, float]:
-    out, rss = run_measured(["curl", "-sS", "-f", "-w", "%{time_total}", *args])
-    return float(out.strip().splitlines()[-1]), rss
+def curl(*args: str) -> tuple[float, Usage]:
+    out, usage = run_measured(["curl", "-sS", "-f", "-w", "%{time_total}", *args])
+    return float(out.strip().splitlines()[-1]), usage
 
 
 def _api(server: Server, token: str) -> Any:
@@ -287,8 +295,8 @@ class Bench:
         self.best: dict[tuple[str, str], Row] = {}
         make_image(self.image, args.size)
 
-    def record(self, op: str, how: str, seconds: float, rss: float) -> None:
-        row = Row(op, how, seconds, rss, self.args.size)
+    def record(self, op: str, how: str, seconds: float, usage: Usage) -> None:
+        row = Row(op, how, seconds, usage.rss_mib, usage.cpu, self.args.size)
         kept = self.best.get((op, how))
         if kept is None or row.seconds < kept.seconds:
             self.best[(op, how)] = row
@@ -302,11 +310,11 @@ class Bench:
         extra: Sequence[str] = (),
     ) -> None:  # fmt: skip
         """One child transfer, recorded as ``how`` under push or pull."""
-        seconds, rss = ours(
+        seconds, usage = ours(
             op, at, token=self.token, file=file, ref=ref, connections=connections,
             part_size=self.args.part_size, extra=extra,
         )  # fmt: skip
-        self.record("push" if op.endswith("push") else "pull", how, seconds, rss)
+        self.record("push" if op.endswith("push") else "pull", how, seconds, usage)
 
     def push_jobs(self) -> list[Callable[[], None]]:
         """One job per push measurement, each on a fresh server with bytes it has not seen."""
@@ -329,8 +337,8 @@ class Bench:
             self.fresh_bytes()
             with server(self.server_dir, self.token, *multipart) as at:
                 upload = presigned_upload(at, self.token, sha256_of(self.image))
-                seconds, rss = curl("-o", os.devnull, "-T", str(self.image), upload)
-                self.record("push", "curl -T", seconds, rss)
+                seconds, usage = curl("-o", os.devnull, "-T", str(self.image), upload)
+                self.record("push", "curl -T", seconds, usage)
 
         def registry() -> None:
             self.fresh_bytes()
@@ -362,8 +370,8 @@ class Bench:
             )  # fmt: skip
 
         def with_curl() -> None:
-            seconds, rss = curl("-o", str(self.target), location)
-            self.record("pull", "curl -o", seconds, rss)
+            seconds, usage = curl("-o", str(self.target), location)
+            self.record("pull", "curl -o", seconds, usage)
 
         jobs = [library(c) for c in self.args.connections]
         jobs += [with_curl, transport((), "hash in order")]
@@ -420,12 +428,14 @@ def report(rows: list[Row], args: argparse.Namespace) -> None:
         f"server data in {args.server_dir or 'the work directory'}, "
         f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}"
     )
-    print(f"{'op':5} {'how':24} {'seconds':>8} {'MB/s':>8} {'x curl':>7} {'RSS MiB':>8}")
+    print(
+        f"{'op':5} {'how':28} {'seconds':>8} {'MB/s':>8} {'x curl':>7} {'CPU s':>6} {'RSS MiB':>8}"
+    )
     for row in sorted(rows, key=lambda r: (r.op != "pull", r.how)):
         ratio = row.mbps / curl_rate[row.op] if row.op in curl_rate else float("nan")
         print(
-            f"{row.op:5} {row.how:24} {row.seconds:8.2f} {row.mbps:8.0f} {ratio:7.2f} "
-            f"{row.rss_mib:8.0f}"
+            f"{row.op:5} {row.how:28} {row.seconds:8.2f} {row.mbps:8.0f} {ratio:7.2f} "
+            f"{row.cpu:6.1f} {row.rss_mib:8.0f}"
         )
 
 
