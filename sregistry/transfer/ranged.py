@@ -20,13 +20,11 @@ that is safe); otherwise nothing is left behind.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
-import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,9 +49,9 @@ from sregistry.transfer.parallel import (
     Cancelled,
     Part,
     ProgressMeter,
-    plan_parts,
     run_all,
 )
+from sregistry.transfer.partfile import PartFile, PrefixHasher, Slot, layout
 
 if TYPE_CHECKING:
     from sregistry.transfer.http import Transport
@@ -73,100 +71,8 @@ DEFAULT_THRESHOLD = 64 << 20
 """Files up to this size are fetched over one connection (still in ranges)."""
 
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$", re.IGNORECASE)
-_HASH_BLOCK = 4 << 20
-_HASH_BATCH = 16 << 20
-"""The in-order hasher wakes up for at least this many new contiguous bytes."""
 Progress = Callable[[int, "int | None"], None]
 ResponseCheck = Callable[[requests.Response], None]
-
-
-@dataclass
-class _Slot:
-    """A download part and how much of it is on disk."""
-
-    part: Part
-    written: int = 0
-
-    @property
-    def complete(self) -> bool:
-        return self.written >= self.part.size
-
-
-@dataclass
-class _Ranged:
-    """Shared state of one ranged download."""
-
-    fd: int
-    total: int
-    slots: list[_Slot]
-    cancel: threading.Event = field(default_factory=threading.Event)
-    cond: threading.Condition = field(default_factory=threading.Condition)
-
-    def frontier(self) -> int:
-        """The end of the contiguous prefix already written."""
-        for slot in self.slots:
-            if not slot.complete:
-                return slot.part.offset + slot.written
-        return self.total
-
-
-class _InOrderHasher:
-    """Hashes the contiguous written prefix while parts arrive (reads back from the file).
-
-    With ``after`` it waits for every part and then reads the file once
-    (measured against the in-order way by ``bench/library_transfer.py``).
-    """
-
-    def __init__(self, state: _Ranged, *, after: bool = False) -> None:
-        self._state = state
-        self._after = after
-        self._sha256 = hashlib.sha256()
-        self._hashed = 0
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="sregistry-hash", daemon=True)
-        self._thread.start()
-
-    def _ready(self) -> bool:
-        frontier = self._state.frontier()
-        if frontier >= self._state.total:
-            return True
-        return not self._after and frontier - self._hashed >= _HASH_BATCH
-
-    def _run(self) -> None:
-        state = self._state
-        buffer = bytearray(_HASH_BLOCK)
-        view = memoryview(buffer)
-        try:
-            while self._hashed < state.total:
-                with state.cond:
-                    while not self._ready() and not state.cancel.is_set():
-                        state.cond.wait(timeout=1.0)
-                    if state.cancel.is_set():
-                        return
-                    frontier = state.frontier()
-                while self._hashed < frontier:
-                    length = min(_HASH_BLOCK, frontier - self._hashed)
-                    got = os.preadv(state.fd, [view[:length]], self._hashed)
-                    if not got:
-                        raise OSError("short read while hashing the download")
-                    self._sha256.update(view[:got])
-                    self._hashed += got
-        except OSError as exc:  # reported by result()
-            self._error = exc
-
-    def result(self) -> str:
-        self._thread.join()
-        if self._error is not None:
-            raise TransferError(f"hashing the download failed: {self._error}")
-        if self._hashed != self._state.total:
-            raise TransferError("hashing the download stopped early")
-        return self._sha256.hexdigest()
-
-    def stop(self) -> None:
-        with self._state.cond:
-            self._state.cancel.set()
-            self._state.cond.notify_all()
-        self._thread.join()
 
 
 def _parse_range(response: requests.Response) -> tuple[int, int, int] | None:
@@ -197,8 +103,8 @@ class _DiskError(Exception):
 
 def _receive_part(
     response: requests.Response,
-    slot: _Slot,
-    state: _Ranged,
+    slot: Slot,
+    state: PartFile,
     meter: ProgressMeter,
 ) -> None:
     """Write the body at the part's offset, block by block, from the raw stream
@@ -229,8 +135,8 @@ def _receive_part(
 def _fetch_part(
     transport: Transport,
     plan: _Plan,
-    slot: _Slot,
-    state: _Ranged,
+    slot: Slot,
+    state: PartFile,
     meter: ProgressMeter,
     *,
     first: requests.Response | None,
@@ -319,30 +225,10 @@ class _Plan:
     auth: requests.auth.AuthBase | None
     hash_after: bool
 
-    def slots(self, spans: list[Span]) -> list[_Slot]:
+    def slots(self, spans: list[Span]) -> list[Slot]:
         """Parts to fetch around the spans already on disk (complete slots for those)."""
         single = self.total <= self.threshold or self.connections <= 1
-        if not spans:
-            head = min(self.head, self.total)
-            size = max(self.total - head, 1) if single else self.part_size
-            return [_Slot(part) for part in plan_parts(self.total, size, first=head)]
-        pieces: list[tuple[int, int, bool]] = []
-        position = 0
-        for start, end in [*spans, (self.total, self.total)]:
-            gap = start - position
-            step = gap if single else self.part_size
-            while gap > 0:
-                length = min(step, gap)
-                pieces.append((position, length, False))
-                position += length
-                gap -= length
-            if end > start:
-                pieces.append((start, end - start, True))
-            position = max(position, end)
-        return [
-            _Slot(Part(number, offset, length), length if done else 0)
-            for number, (offset, length, done) in enumerate(pieces, start=1)
-        ]
+        return layout(self.total, spans, head=self.head, part_size=self.part_size, single=single)
 
 
 class _ResumedMismatch(Exception):
@@ -489,13 +375,13 @@ def _ranged(
     slots = plan.slots(temp.spans)
     if resumed:
         probe.close()  # its bytes may be on disk already: every part is asked for afresh
-    state = _Ranged(temp.fd, plan.total, slots)
-    hasher: _InOrderHasher | None = None
+    state = PartFile(temp.fd, plan.total, slots)
+    hasher: PrefixHasher | None = None
     todo = [slot.part for slot in slots if not slot.complete]
     try:
         if not resumed:
             _allocate(temp.fd, plan.total)
-        hasher = _InOrderHasher(state, after=plan.hash_after)
+        hasher = PrefixHasher(state, after=plan.hash_after)
         meter = ProgressMeter(progress, plan.total)
         meter.start(resumed)
 
@@ -539,7 +425,7 @@ def _ranged(
     return RangedResult(downloaded, len(todo))
 
 
-def _spans(state: _Ranged) -> list[Span]:
+def _spans(state: PartFile) -> list[Span]:
     return [
         (slot.part.offset, slot.part.offset + slot.written) for slot in state.slots if slot.written
     ]

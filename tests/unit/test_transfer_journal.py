@@ -10,7 +10,7 @@ import pytest
 
 from sregistry.transfer.journal import coalesce, open_temporary, resumable
 from sregistry.transfer.parallel import Part, plan_parts
-from sregistry.transfer.ranged import _Plan
+from sregistry.transfer.partfile import layout
 
 SHA = "ab" * 32
 SIZE = 1000
@@ -103,34 +103,23 @@ def test_a_file_in_use_by_another_download_is_not_shared(where: Path) -> None:
     assert list(where.iterdir()) == []
 
 
-def _plan(total: int, *, connections: int = 4, part_size: int = 100, head: int = 100) -> _Plan:
-    return _Plan(
-        url="http://x.test/f",
-        target=Path("x.sif"),
-        total=total,
-        head=head,
-        part_size=part_size,
-        connections=connections,
-        threshold=200,
-        attempts=3,
-        where="x",
-        headers={},
-        auth=None,
-        hash_after=False,
-    )
+def _slots(
+    total: int, spans: list[tuple[int, int]], *, single: bool = False
+) -> list[tuple[int, int, int, int]]:
+    found = layout(total, spans, head=100, part_size=100, single=single)
+    return [(s.part.number, s.part.offset, s.part.size, s.written) for s in found]
 
 
 def test_parts_around_what_is_on_disk() -> None:
-    fresh = _plan(450).slots([])
-    assert [(s.part.offset, s.part.size, s.written) for s in fresh] == [
-        (0, 100, 0),
-        (100, 100, 0),
-        (200, 100, 0),
-        (300, 100, 0),
-        (400, 50, 0),
+    assert _slots(450, []) == [
+        (1, 0, 100, 0),
+        (2, 100, 100, 0),
+        (3, 200, 100, 0),
+        (4, 300, 100, 0),
+        (5, 400, 50, 0),
     ]
-    resumed = _plan(450).slots([(0, 150), (300, 320)])
-    assert [(s.part.number, s.part.offset, s.part.size, s.written) for s in resumed] == [
+    assert _slots(450, [], single=True) == [(1, 0, 100, 0), (2, 100, 350, 0)]
+    assert _slots(450, [(0, 150), (300, 320)]) == [
         (1, 0, 150, 150),
         (2, 150, 100, 0),
         (3, 250, 50, 0),
@@ -138,11 +127,10 @@ def test_parts_around_what_is_on_disk() -> None:
         (5, 320, 100, 0),
         (6, 420, 30, 0),
     ]
-    small = _plan(180).slots([(50, 60)])  # under the threshold: one part per gap
-    assert [(s.part.offset, s.part.size, s.written) for s in small] == [
-        (0, 50, 0),
-        (50, 10, 10),
-        (60, 120, 0),
+    assert _slots(180, [(50, 60)], single=True) == [  # one part per gap
+        (1, 0, 50, 0),
+        (2, 50, 10, 10),
+        (3, 60, 120, 0),
     ]
     assert plan_parts(250, 100, first=30) == [
         Part(1, 0, 30),
