@@ -71,6 +71,9 @@ def pull(
         app.out.warn(warning)
     if result.resumed_from:
         app.out.info(f"resumed after the first {human_size(result.resumed_from)}")
-    checked = f"sha256 {result.sha256}" + (f", version {result.version}" if result.version else "")
-    app.out.info(f"pulled {result.name}: {human_size(result.size)}, {checked}")
+    verified = result.version == f"sha256.{result.sha256}"
+    app.out.info(
+        f"pulled {result.name} ({human_size(result.size)}), sha256 {result.sha256}"
+        + (" verified" if verified else "")
+    )
     app.out.result(str(result.path))

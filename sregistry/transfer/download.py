@@ -96,6 +96,18 @@ def _create_temporary(target: Path) -> tuple[Path, BinaryIO]:
 
 def place(source: Path, target: Path, *, overwrite: bool) -> None:
     """Move ``source`` to ``target`` atomically; without ``overwrite`` never replace a file."""
+    try:
+        _place(source, target, overwrite=overwrite)
+    except OSError as exc:
+        if isinstance(exc, DestinationExists):
+            raise
+        raise TransferError(
+            f"cannot move the download to {target}: {exc.strerror or exc}",
+            hint="choose another -o PATH",
+        ) from exc
+
+
+def _place(source: Path, target: Path, *, overwrite: bool) -> None:
     if overwrite:
         os.replace(source, target)
         return

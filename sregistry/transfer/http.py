@@ -20,6 +20,7 @@ from __future__ import annotations
 import http.client
 import logging
 import os
+import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import requests.auth
+import requests.utils
 import urllib3.exceptions
 
 from sregistry import __version__
@@ -158,16 +160,7 @@ def classify(exc: requests.exceptions.RequestException, where: str) -> _Failure:
 
 def _classify_request(exc: requests.exceptions.RequestException, where: str) -> _Failure | None:
     if isinstance(exc, requests.exceptions.SSLError):
-        return _Failure(
-            TransferError(
-                f"TLS verification failed for {where}: {_reason(exc)}",
-                hint="point REQUESTS_CA_BUNDLE at your site's CA bundle, or use --insecure "
-                "(SREGISTRY_HTTPS_NOVERIFY=1) only if you trust the network",
-                url=where,
-            ),
-            transient=False,
-            nothing_sent=True,
-        )
+        return _Failure(_tls_error(exc, where), transient=False, nothing_sent=True)
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return _Failure(
             TransferError(
@@ -199,6 +192,36 @@ def _classify_request(exc: requests.exceptions.RequestException, where: str) -> 
             nothing_sent=True,
         )
     return None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps (requests -> urllib3 -> ssl/socket), outermost first."""
+    found = [exc]
+    while len(found) < 8:
+        inner = _reason(found[-1])
+        if inner is found[-1]:
+            inner = found[-1].__cause__ or found[-1].__context__ or inner
+        if inner is found[-1] or inner in found:
+            break
+        found.append(inner)
+    return found
+
+
+def _tls_error(exc: BaseException, where: str) -> TransferError:
+    """A failed certificate check (with CA advice), or another TLS failure."""
+    cause = next((c for c in _chain(exc) if isinstance(c, ssl.SSLCertVerificationError)), None)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return TransferError(
+            f"TLS verification failed for {where}: {cause.verify_message or cause.reason}",
+            hint="point REQUESTS_CA_BUNDLE at your site's CA bundle, or use --insecure "
+            "(SREGISTRY_HTTPS_NOVERIFY=1) only if you trust the network",
+            url=where,
+        )
+    return TransferError(
+        f"the TLS handshake with {where} failed: {_short(_reason(exc))}",
+        hint="check the URL's scheme (https:// or http://) and port",
+        url=where,
+    )
 
 
 def _classify_connection(exc: requests.exceptions.RequestException, where: str) -> _Failure:
@@ -275,7 +298,7 @@ def describe(exc: BaseException) -> str:
 class Transport:
     """Sends requests through one session with the policies above.
 
-    ``sleep`` and ``clock`` are injectable so tests need not wait.
+    ``sleep`` is injectable so tests need not wait.
     """
 
     def __init__(
@@ -290,6 +313,13 @@ class Transport:
     ) -> None:
         self._owns_session = session is None
         self.session = session if session is not None else make_session(verify=verify)
+        default_agent = requests.utils.default_user_agent()
+        self._agent = (
+            {"User-Agent": user_agent()}
+            if self.session.headers.get("User-Agent") == default_agent
+            else {}
+        )
+        """Our User-Agent for a caller's session that has only requests' own."""
         self.verify = verify
         self.timeout = Timeout.resolve(timeout, env)
         self.retry = retry or RetryPolicy()
@@ -328,7 +358,7 @@ class Transport:
         method = method.upper()
         follow = method in {"GET", "HEAD"} if follow_redirects is None else follow_redirects
         start_origin = origin(url)
-        sent_headers = dict(headers or {})
+        sent_headers = {**self._agent, **(headers or {})}
         history: list[requests.Response] = []
         for _hop in range(MAX_REDIRECTS + 1):
             response = self._send_with_retries(

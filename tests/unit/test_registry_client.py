@@ -353,3 +353,40 @@ def test_no_registry_configured() -> None:
     with pytest.raises(ConfigError, match="no registry is configured") as caught:
         RegistryClient()
     assert "--registry" in (caught.value.hint or "")
+
+
+def test_an_upload_refused_just_after_the_hour_turned_is_resent(
+    mocked: responses.RequestsMock, image: Path
+) -> None:
+    """The registry checks the signature when the body has arrived: a 500 answered in the
+    hour after signing is a stale signature, so the upload is signed again and resent."""
+    import hashlib
+
+    before = 1_800_000_000.0 - 2  # two seconds before the top of an hour
+    clock = {"now": before}
+    answers = iter([(500, {}, "Server Error"), (200, {}, '{"message": "Upload Complete"}')])
+
+    def upload(request: object) -> tuple[int, dict[str, str], str]:
+        b"".join(request.body)  # type: ignore[attr-defined]  # the client streams the file
+        answer = next(answers)
+        clock["now"] = before + 5  # the answer arrives in the next hour
+        return answer
+
+    digest = hashlib.sha256(image.read_bytes()).hexdigest()
+    mocked.add("POST", f"{API}/upload/chunked_upload", json={"cid": 7})
+    mocked.add_callback("POST", f"{ROOT}/upload", callback=upload)
+    mocked.add(
+        "GET",
+        f"{API}/container/dinosaur/avocado:latest",
+        json=row("avocado", version=f"sha256.{digest}"),
+    )
+    client = RegistryClient(
+        base=ROOT, username="vsoch", token=TOKEN, env={}, clock=lambda: clock["now"]
+    )
+    result = client.push(image, "dinosaur/avocado", inspect=False)
+    assert result.version == f"sha256.{digest}"
+    assert any("hour turned" in warning for warning in result.warnings)
+    uploads = [call for call in mocked.calls if call.request.url == f"{ROOT}/upload"]
+    assert len(uploads) == 2
+    first, second = (call.request.headers["Authorization"] for call in uploads)
+    assert first != second  # signed again, in the new hour

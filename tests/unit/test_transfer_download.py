@@ -300,3 +300,13 @@ def test_a_full_disk_is_reported_and_cleaned_up(serve, tmp_path: Path) -> None:
     assert "free some space" in done.stdout
     assert leftovers(tmp_path) == []
     assert not (tmp_path / "x.sif").exists()
+
+
+def test_a_directory_in_the_way_is_a_transfer_error(tmp_path: Path) -> None:
+    source = tmp_path / "new"
+    source.write_bytes(b"new")
+    target = tmp_path / "target"
+    (target / "inside").mkdir(parents=True)
+    with pytest.raises(TransferError, match="cannot move the download"):
+        place(source, target, overwrite=True)
+    assert source.exists()

@@ -343,3 +343,16 @@ def test_a_vanished_or_shrinking_source_is_a_source_error(tmp_path: Path) -> Non
     path.unlink()
     with pytest.raises(SourceError, match="cannot read"):
         b"".join(body)
+
+
+def test_a_callers_session_gets_our_user_agent(serve: Serve) -> None:
+    server = serve(lambda request: request.send(200, b"{}"))
+    plain = requests.Session()
+    Transport(session=plain).request("GET", server.url + "/")
+    assert server.requests[0].headers["User-Agent"].startswith("sregistry/")
+    custom = requests.Session()
+    custom.headers["User-Agent"] = "my-pipeline/1.0"
+    Transport(session=custom).request("GET", server.url + "/")
+    assert server.requests[1].headers["User-Agent"] == "my-pipeline/1.0"
+    plain.close()
+    custom.close()

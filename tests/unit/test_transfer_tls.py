@@ -104,3 +104,18 @@ def test_cli_tls_failure_is_one_line(https: LocalServer) -> None:
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1
     assert "TLS verification failed" in errors[0]
+
+
+def test_tls_to_a_plain_http_port_is_a_handshake_error() -> None:
+    plain = LocalServer()
+    try:
+        with pytest.raises(TransferError, match="TLS handshake") as caught:
+            Transport().request("GET", plain.url.replace("http:", "https:") + "/")
+        assert "scheme" in (caught.value.hint or "")
+    finally:
+        plain.close()
+
+
+def test_certificate_error_names_the_reason(https: LocalServer) -> None:
+    with pytest.raises(TransferError, match="self-signed certificate"):
+        Transport().request("GET", https.url + "/")

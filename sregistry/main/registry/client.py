@@ -76,8 +76,12 @@ class RegistryClient(Client):
     ``$SREGISTRY_HTTPS_NOVERIFY``) turns TLS verification off. ``timeout`` is
     seconds (read) or ``(connect, read)``; ``session`` a requests session to
     reuse; ``env`` replaces ``os.environ`` for settings; ``clock`` replaces
-    ``time.time`` (tests); ``hash_in_thread`` hashes transfers on a worker
-    thread (faster on two or more cores, see ``bench/transfer.py``).
+    ``time.time`` (tests). ``hash_in_thread`` forces where the sha256 of a
+    transfer is computed; by default a download hashes on a worker thread
+    (the file write and the hash overlap) and an upload hashes inline (the
+    server, slower at reading a multipart body than the client at hashing,
+    leaves it the time): what measured fastest on two cores
+    (``bench/transfer.py --hash-modes``).
     """
 
     kind: ClassVar[str] = "registry"
@@ -94,7 +98,7 @@ class RegistryClient(Client):
         session: requests.Session | None = None,
         env: Mapping[str, str] | None = None,
         clock: Clock | None = None,
-        hash_in_thread: bool = True,
+        hash_in_thread: bool | None = None,
     ) -> None:
         env = os.environ if env is None else env
         host = names.parse(uri).registry if uri else None
@@ -148,7 +152,8 @@ class RegistryClient(Client):
         return ref
 
     def _push_context(self, signer: Signer) -> PushContext:
-        return PushContext(self.transport, self.urls, signer, self.clock, self.hash_in_thread)
+        threaded = bool(self.hash_in_thread)  # uploads hash inline unless told otherwise
+        return PushContext(self.transport, self.urls, signer, self.clock, threaded)
 
     # -- the Client API -------------------------------------------------------
     def push(
@@ -220,7 +225,7 @@ class RegistryClient(Client):
             overwrite=force,
             progress=progress,
             check=lambda response: interpret(response, Exchange(Op.DOWNLOAD, subject)),
-            threaded_hash=self.hash_in_thread,
+            threaded_hash=self.hash_in_thread is not False,
             log_as=subject,
         )
         if downloaded.restarts:

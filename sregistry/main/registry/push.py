@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -62,7 +62,8 @@ class PushContext:
     urls: RegistryUrls
     signer: Signer
     clock: Clock
-    threaded_hash: bool = True
+    threaded_hash: bool = False
+    """Hash the upload on a worker thread (default: inline, see RegistryClient)."""
 
     def subject(self, ref: ImageName) -> str:
         return f"{ref.collection}/{ref.name}:{ref.tag}"
@@ -74,14 +75,7 @@ class PushContext:
             probe = Probe(self.transport, self.urls, self.signer.username, self.signer.token())
             return explain_refusal(response, exchange, probe=probe, collection=ref.collection)
 
-        return Exchange(
-            exchange.op,
-            exchange.subject,
-            exchange.user,
-            exchange.signed_at,
-            exchange.now,
-            refusal=explain,
-        )
+        return replace(exchange, refusal=explain)
 
 
 class _HeaderAuth(requests.auth.AuthBase):
@@ -230,6 +224,7 @@ def upload(
     metadata_json = json.dumps(metadata, separators=(",", ":"), sort_keys=True)
     for attempt in (1, 2):
         hasher = make_hasher(threaded=ctx.threaded_hash)
+        exchange: Exchange | None = None
         try:
             response, exchange = _send(
                 ctx,
@@ -263,7 +258,7 @@ def upload(
             ) from None
         except AuthenticationError:
             hasher.close()
-            if attempt == 1 and _hour_turned(exchange):
+            if attempt == 1 and exchange is not None and _hour_turned(exchange):
                 warnings.append(
                     "the registry refused the upload's signature, made before the UTC hour "
                     "turned: sent again, freshly signed"
