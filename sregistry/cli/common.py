@@ -13,7 +13,7 @@ from sregistry.config import choose_backend, truthy
 from sregistry.main import available_backends, get_client
 from sregistry.main.base import Client
 
-__all__ = ["client_options", "open_client"]
+__all__ = ["arch_option", "client_options", "open_client", "transfer_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,6 +55,38 @@ def client_options(func: F) -> F:
     return func
 
 
+def arch_option(func: F) -> F:
+    """``--arch`` (library:// images only)."""
+    return click.option(
+        "--arch",
+        metavar="ARCH",
+        help="Architecture of a library:// image (amd64, arm64, ...). Default: the image's "
+        "own (push) or this machine's (pull, delete).",
+    )(func)
+
+
+def transfer_options(*, part_size: bool) -> Callable[[F], F]:
+    """``--connections`` (and ``--part-size``) for library:// transfers."""
+
+    def decorate(func: F) -> F:
+        if part_size:
+            func = click.option(
+                "--part-size",
+                metavar="BYTES",
+                help="Size of each parallel part of a library:// pull, e.g. 64M "
+                "(also SREGISTRY_LIBRARY_PART_SIZE; default 32M).",
+            )(func)
+        return click.option(
+            "--connections",
+            type=click.IntRange(1, 32),
+            metavar="N",
+            help="Parallel connections for library:// transfers "
+            "(also SREGISTRY_LIBRARY_CONNECTIONS; default 4).",
+        )(func)
+
+    return decorate
+
+
 def open_client(
     app: AppContext,
     reference: str | None,
@@ -64,17 +96,27 @@ def open_client(
     library: str | None = None,
     remote: str | None = None,
     insecure: bool = False,
+    library_options: dict[str, Any] | None = None,
 ) -> Client:
-    """Build the client ``reference`` calls for and say on stderr what it acts on."""
+    """Build the client ``reference`` calls for and say on stderr what it acts on.
+
+    ``library_options`` (``arch``, ``connections``, ``part_size``; ``None``
+    values are dropped) go to the library backend only; given for another
+    backend they are a usage error.
+    """
     kind, _reason = choose_backend(
         reference, frozenset(available_backends()), registry_option=registry
     )
     insecure = insecure or truthy(os.environ.get("SREGISTRY_HTTPS_NOVERIFY"))
+    extra = {key: value for key, value in (library_options or {}).items() if value is not None}
+    if extra and kind != "library":
+        flags = ", ".join("--" + key.replace("_", "-") for key in extra)
+        raise click.UsageError(f"{flags}: only for library:// images")
     options: dict[str, Any] = {}
     if kind == "registry":
         options = {"base": registry, "username": username, "insecure": insecure}
     elif kind == "library":
-        options = {"base": library, "remote": remote, "insecure": insecure}
+        options = {"base": library, "remote": remote, "insecure": insecure, **extra}
     if reference and "://" in reference:
         options["uri"] = reference
     client = get_client(kind, **options)

@@ -7,7 +7,7 @@ import sys
 import click
 
 from sregistry import names
-from sregistry.cli.common import client_options, open_client
+from sregistry.cli.common import arch_option, client_options, open_client
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.transfers import no_urllib3_tls_warnings
 from sregistry.errors import SregistryError
@@ -22,9 +22,23 @@ def confirmed(answer: str) -> bool:
     return answer.strip().lower() in YES
 
 
+def _shown(app: AppContext, image: str) -> str:
+    """The image as the confirmation prompt names it."""
+    if image.lower().startswith("library://"):
+        from sregistry.main.library.refs import parse_library_ref
+
+        ref = parse_library_ref(image)
+        return f"{ref.path}:{ref.tag}"
+    parsed = names.parse(image)
+    for note in parsed.notes:
+        app.out.info(note)
+    return f"{parsed.collection}/{parsed.name}:{parsed.tag}"
+
+
 @click.command(short_help="Delete one tag of an image from a registry.")
 @click.argument("image", metavar="COLLECTION/NAME[:TAG]")
 @click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
+@arch_option
 @client_options
 @pass_app
 def delete(
@@ -32,6 +46,7 @@ def delete(
     *,
     image: str,
     force: bool,
+    arch: str | None,
     registry: str | None,
     username: str | None,
     library: str | None,
@@ -43,9 +58,7 @@ def delete(
     Asks first; only "y" or "yes" deletes. Without a terminal to ask on,
     nothing is deleted unless --force is given.
     """
-    ref = names.parse(image)
-    for note in ref.notes:
-        app.out.info(note)
+    shown = _shown(app, image)
     with no_urllib3_tls_warnings():
         client = open_client(
             app,
@@ -55,9 +68,9 @@ def delete(
             library=library,
             remote=remote,
             insecure=insecure,
+            library_options={"arch": arch},
         )
         with client:
-            shown = f"{ref.collection}/{ref.name}:{ref.tag}"
             if not force:
                 if not sys.stdin.isatty():
                     raise SregistryError(

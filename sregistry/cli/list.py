@@ -87,6 +87,10 @@ def list_images(
       dinosaur                the images of collection "dinosaur"
       /avocado[:tag]          images named "avocado" in any collection
       dinosaur/avocado[:tag]  images named "avocado" in collection "dinosaur"
+      library://entity/collection[/container[:tag]]
+                              the tags of a Library API container (or of every
+                              container, where the server can list them)
+      library://TEXT          a Library API search (not on Singularity Registry Server)
 
     Every page of results is fetched. With --env, --runscript, --test or
     --deffile the stored metadata of each matching image is shown instead.

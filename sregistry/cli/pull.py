@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from sregistry.cli.common import client_options, open_client
+from sregistry.cli.common import arch_option, client_options, open_client, transfer_options
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.transfers import human_size, no_urllib3_tls_warnings
 
@@ -20,9 +20,11 @@ __all__ = ["pull"]
     "--output",
     type=click.Path(path_type=Path),
     help="File to write, or an existing directory for the default name "
-    "(<collection>-<name>_<tag>.sif).",
+    "(<collection>-<name>_<tag>.sif; library: <container>_<tag>.sif).",
 )
 @click.option("-f", "--force", is_flag=True, help="Replace the file if it exists.")
+@arch_option
+@transfer_options(part_size=True)
 @client_options
 @pass_app
 def pull(
@@ -31,6 +33,9 @@ def pull(
     image: str,
     output: Path | None,
     force: bool,
+    arch: str | None,
+    connections: int | None,
+    part_size: str | None,
     registry: str | None,
     username: str | None,
     library: str | None,
@@ -42,6 +47,12 @@ def pull(
     The download goes to a temporary file beside the target; an existing
     file is never replaced without --force, and nothing is left behind on
     failure. Prints the path written.
+
+    \b
+    library://[HOST/][[ENTITY/]COLLECTION/]CONTAINER[:TAG|:sha256.HEX] pulls
+    over the Library API; large files come in --part-size parts over
+    --connections connections when the server honours Range, and an
+    interrupted pull goes on where it stopped when run again.
     """
     with no_urllib3_tls_warnings():
         client = open_client(
@@ -52,11 +63,14 @@ def pull(
             library=library,
             remote=remote,
             insecure=insecure,
+            library_options={"arch": arch, "connections": connections, "part_size": part_size},
         )
         with client, app.out.progress(f"pull {image}") as progress:
             result = client.pull(image, output, force=force, progress=progress)
     for warning in result.warnings:
         app.out.warn(warning)
+    if result.resumed_from:
+        app.out.info(f"resumed after the first {human_size(result.resumed_from)}")
     verified = result.version == f"sha256.{result.sha256}"
     app.out.info(
         f"pulled {result.name} ({human_size(result.size)}), sha256 {result.sha256}"

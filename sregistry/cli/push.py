@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from sregistry.cli.common import client_options, open_client
+from sregistry.cli.common import arch_option, client_options, open_client, transfer_options
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.transfers import human_size, no_urllib3_tls_warnings
 
@@ -20,7 +20,8 @@ __all__ = ["push"]
     "--name",
     required=True,
     metavar="COLLECTION/NAME[:TAG]",
-    help="Where to store it; a registry://host/ prefix picks the registry.",
+    help="Where to store it; a registry://host/ prefix picks the registry, "
+    "library://entity/collection/container the Library API.",
 )
 @click.option("-t", "--tag", metavar="TAG", help="The tag (overrides one given in --name).")
 @click.option(
@@ -34,6 +35,8 @@ __all__ = ["push"]
     is_flag=True,
     help="Do not read and send the image's labels, scripts and definition file.",
 )
+@arch_option
+@transfer_options(part_size=False)
 @client_options
 @pass_app
 def push(
@@ -44,6 +47,8 @@ def push(
     tag: str | None,
     unsigned: bool,
     no_metadata: bool,
+    arch: str | None,
+    connections: int | None,
     registry: str | None,
     username: str | None,
     library: str | None,
@@ -51,6 +56,12 @@ def push(
     insecure: bool,
 ) -> None:
     """Upload FILE as COLLECTION/NAME[:TAG], verified against the registry's checksum.
+
+    \b
+    library://[HOST/]ENTITY/COLLECTION/CONTAINER[:TAG[,TAG...]] pushes over
+    the Library API (--library URL or a Singularity remote names the server);
+    files above 64 MiB go up in parts over --connections connections when
+    the server offers multipart uploads.
 
     A progress bar (size, rate, time left) is drawn on stderr when it is a
     terminal and --quiet is not given.
@@ -64,6 +75,7 @@ def push(
             library=library,
             remote=remote,
             insecure=insecure,
+            library_options={"arch": arch, "connections": connections},
         )
         with client:
             total = image.stat().st_size if image.is_file() else None

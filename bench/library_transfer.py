@@ -1,0 +1,489 @@
+"""library:// pull and push throughput against the reference server, next to curl
+and to the registry backend, all in one run.
+
+    python bench/library_transfer.py                    # 256 MiB, quick
+    python bench/library_transfer.py --size 2G          # the figures in the report
+    python bench/library_transfer.py --size 2G --connections 1,4 --no-registry
+
+What is measured (each transfer in a child process, its peak RSS from wait4):
+
+* pull, library backend, with 1, 2, 4, 8 connections: GET /v1/images, the 303,
+  ranged parts written in place, sha256 verified, renamed into place;
+* pull, curl: ``curl -o FILE <303 target>`` (no verification);
+* push, library backend: hashing pass + multipart upload (server part size
+  ``--server-part-size``) with 1, 2, 4, 8 connections; "single" is the v2
+  single-part PUT of a server started with ``--no-multipart``;
+* push, curl: ``curl -T FILE <presigned upload URL>`` for a prepared image;
+* registry backend (HMAC /api): pull and push of the same size;
+* the transport alone (``download_ranged`` on the 303 target) with the
+  largest connection count, hashing in order while parts arrive or in one
+  read-back pass after the last part.
+
+MB/s are 10^6 bytes per second of the transfer call (the client's own import
+and start-up excluded; curl's start-up included). Ratios compare with curl in
+the same run. Nothing is asserted: figures vary with the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import resource
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+USER = "alice"
+MiB = 1 << 20
+
+
+def parse_size(text: str) -> int:
+    match = re.fullmatch(r"(\d+)([kmg]?)", text.strip().lower().removesuffix("ib"))
+    if match is None:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r}")
+    return int(match.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[match.group(2)]
+
+
+# -- child: one transfer, timed -------------------------------------------------------------
+
+
+def child(args: argparse.Namespace) -> None:
+    """Run one transfer and print ``{"seconds": ...}`` on stdout."""
+    sys.path.insert(0, str(REPO))
+    if args.op == "ranged":
+        ranged(args)
+        return
+    options: dict[str, Any] = {"base": args.url, "token": args.token, "env": {}}
+    if args.op.startswith("registry"):
+        from sregistry.main.registry.client import RegistryClient
+
+        client: Any = RegistryClient(username=USER, **options)
+    else:
+        from sregistry.main.library.client import LibraryClient
+
+        client = LibraryClient(
+            arch="amd64", connections=args.connections, part_size=args.part_size, **options
+        )
+    with client:
+        start = time.perf_counter()
+        if args.op.endswith("push"):
+            client.push(args.file, args.ref)
+        else:
+            client.pull(args.ref, args.file, force=True)
+        seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds}))
+
+
+def ranged(args: argparse.Namespace) -> None:
+    """The transport alone on the redirect target: hash in order, or after the last part."""
+    from sregistry.transfer import Expected, Transport
+    from sregistry.transfer.ranged import download_ranged
+
+    transport = Transport(env={})
+    try:
+        start = time.perf_counter()
+        download_ranged(
+            transport,
+            args.ref,
+            args.file,
+            expected=Expected(sha256=args.sha),
+            overwrite=True,
+            connections=args.connections,
+            part_size=args.part_size,
+            threshold=2 * args.part_size,
+            hash_after=args.hash_after,
+        )
+        seconds = time.perf_counter() - start
+    finally:
+        transport.close()
+    print(json.dumps({"seconds": seconds}))
+
+
+# -- parent -------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    op: str
+    how: str
+    seconds: float
+    rss_mib: float
+    cpu: float
+    """User + system CPU seconds of the child process (start-up included)."""
+    size: int
+
+    @property
+    def mbps(self) -> float:
+        return self.size / self.seconds / 1e6
+
+
+@dataclass(frozen=True)
+class Usage:
+    rss_mib: float
+    cpu: float
+
+
+def run_measured(argv: Sequence[str], *, env: dict[str, str] | None = None) -> tuple[str, Usage]:
+    """Run a child to completion: stdout, and its peak RSS and CPU time from wait4."""
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, env=env, cwd=REPO)
+    assert process.stdout is not None
+    out = process.stdout.read().decode()
+    _pid, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{argv[0]} ... failed ({process.returncode}): {out}")
+    return out, Usage(usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)  # KiB on Linux
+
+
+class Server:
+    """A reference server subprocess."""
+
+    def __init__(self, data: Path, token: str, *flags: str) -> None:
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        self.log = (data / "server.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.server", "--data", str(data), "--port", "0",
+             "--user", f"{USER}:{token}", "--get-limit", "0", *flags],
+            stdout=subprocess.PIPE, stderr=self.log, cwd=REPO, env=env,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().decode().strip()
+        if not self.url.startswith("http"):
+            raise RuntimeError(f"the reference server did not start; see {data}/server.log")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+def make_image(path: Path, size: int) -> None:
+    with path.open("wb") as handle:
+        left = size
+        while left:
+            block = os.urandom(min(left, 8 * MiB))
+            handle.write(block)
+            left -= len(block)
+
+
+def vary(path: Path, number: int) -> None:
+    """Change the last 8 bytes so each push sends bytes the server has not seen."""
+    with path.open("r+b") as handle:
+        handle.seek(-8, os.SEEK_END)
+        handle.write(number.to_bytes(8, "big"))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(8 * MiB):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ours(
+    op: str,
+    server: Server,
+    *,
+    token: str,
+    file: Path,
+    ref: str,
+    connections: int,
+    part_size: int,
+    extra: Sequence[str] = (),
+) -> tuple[float, Usage]:
+    argv = [
+        sys.executable, __file__, "--child", op, "--url", server.url, "--token", token,
+        "--file", str(file), "--ref", ref, "--connections-one", str(connections),
+        "--part-size", str(part_size), *extra,
+    ]  # fmt: skip
+    out, usage = run_measured(argv)
+    return float(json.loads(out.strip().splitlines()[-1])["seconds"]), usage
+
+
+def curl(*args: str) -> tuple[float, Usage]:
+    out, usage = run_measured(["curl", "-sS", "-f", "-w", "%{time_total}", *args])
+    return float(out.strip().splitlines()[-1]), usage
+
+
+def _api(server: Server, token: str) -> Any:
+    import requests
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    return session
+
+
+def redirect_target(server: Server, token: str, ref: str) -> str:
+    answer = _api(server, token).get(
+        f"{server.url}/v1/imagefile/{ref}?arch=amd64", allow_redirects=False, timeout=60
+    )
+    if answer.status_code not in {302, 303}:
+        raise RuntimeError(f"no redirect for {ref}: HTTP {answer.status_code}")
+    return str(answer.headers["Location"])
+
+
+def presigned_upload(server: Server, token: str, digest: str) -> str:
+    """A holder image for ``digest`` in alice/bench/curl and its upload URL."""
+    session = _api(server, token)
+    entity = session.get(f"{server.url}/v1/entities/{USER}", timeout=60).json()["data"]["id"]
+    made = session.post(
+        f"{server.url}/v1/collections",
+        data=json.dumps({"entity": entity, "name": "bench"}),
+        timeout=60,
+    )
+    if made.status_code != 200 and "exists already" not in made.text:
+        made.raise_for_status()
+    holder = session.get(
+        f"{server.url}/v1/images/{USER}/bench/curl:sha256.{digest}?arch=amd64", timeout=60
+    )
+    holder.raise_for_status()
+    image_id = holder.json()["data"]["id"]
+    started = session.post(f"{server.url}/v2/imagefile/{image_id}", data=b"{}", timeout=60)
+    started.raise_for_status()
+    return str(started.json()["data"]["uploadURL"])
+
+
+@contextmanager
+def workdir(given: Path | None) -> Iterator[Path]:
+    if given is not None:
+        given.mkdir(parents=True, exist_ok=True)
+        yield given
+        return
+    path = Path(tempfile.mkdtemp(prefix="sregistry-bench-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def server(work: Path, token: str, *flags: str) -> Iterator[Server]:
+    """A fresh reference server whose data is deleted afterwards (pushes fill disks)."""
+    data = Path(tempfile.mkdtemp(prefix="sregistry-bench-server-", dir=work))
+    started = Server(data, token, *flags)
+    try:
+        yield started
+    finally:
+        started.stop()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+class Bench:
+    """One run: the image, the measurements so far (best of the repeats is kept)."""
+
+    def __init__(self, args: argparse.Namespace, work: Path) -> None:
+        self.args = args
+        self.work = work
+        self.server_dir = args.server_dir or work
+        self.token = secrets.token_hex(20)
+        self.image = work / "image.sif"
+        self.target = work / "pulled.sif"
+        self.variant = 0
+        self.best: dict[tuple[str, str], Row] = {}
+        make_image(self.image, args.size)
+
+    def record(self, op: str, how: str, seconds: float, usage: Usage) -> None:
+        row = Row(op, how, seconds, usage.rss_mib, usage.cpu, self.args.size)
+        kept = self.best.get((op, how))
+        if kept is None or row.seconds < kept.seconds:
+            self.best[(op, how)] = row
+
+    def fresh_bytes(self) -> None:
+        self.variant += 1
+        vary(self.image, self.variant)
+
+    def measure(
+        self, op: str, at: Server, how: str, *, file: Path, ref: str, connections: int = 1,
+        extra: Sequence[str] = (),
+    ) -> None:  # fmt: skip
+        """One child transfer, recorded as ``how`` under push or pull."""
+        seconds, usage = ours(
+            op, at, token=self.token, file=file, ref=ref, connections=connections,
+            part_size=self.args.part_size, extra=extra,
+        )  # fmt: skip
+        self.record("push" if op.endswith("push") else "pull", how, seconds, usage)
+
+    def push_jobs(self) -> list[Callable[[], None]]:
+        """One job per push measurement, each on a fresh server with bytes it has not seen."""
+        multipart = ("--part-size", str(self.args.server_part_size))
+        ref = f"library://{USER}/bench/img"
+
+        def library(connections: int | None) -> Callable[[], None]:
+            def job() -> None:
+                self.fresh_bytes()
+                flags = multipart if connections else ("--no-multipart",)
+                how = f"sregistry x{connections}" if connections else "sregistry single-part"
+                with server(self.server_dir, self.token, *flags) as at:
+                    self.measure(
+                        "push", at, how, file=self.image, ref=ref, connections=connections or 1
+                    )
+
+            return job
+
+        def with_curl() -> None:
+            self.fresh_bytes()
+            with server(self.server_dir, self.token, *multipart) as at:
+                upload = presigned_upload(at, self.token, sha256_of(self.image))
+                seconds, usage = curl("-o", os.devnull, "-T", str(self.image), upload)
+                self.record("push", "curl -T", seconds, usage)
+
+        def registry() -> None:
+            self.fresh_bytes()
+            with server(self.server_dir, self.token) as at:
+                self.measure(
+                    "registry-push", at, "registry backend", file=self.image,
+                    ref="bench/reg:latest",
+                )  # fmt: skip
+
+        jobs = [library(c) for c in self.args.connections] + [library(None), with_curl]
+        return jobs if self.args.no_registry else [*jobs, registry]
+
+    def pull_jobs(self, at: Server, digest: str) -> list[Callable[[], None]]:
+        """One job per pull measurement, all from the image already on ``at``."""
+        ref = f"library://{USER}/bench/img"
+        location = redirect_target(at, self.token, f"{USER}/bench/img:latest")
+        best = max(self.args.connections)
+
+        def library(connections: int) -> Callable[[], None]:
+            return lambda: self.measure(
+                "pull", at, f"sregistry x{connections}", file=self.target, ref=ref,
+                connections=connections,
+            )  # fmt: skip
+
+        def transport(mode: tuple[str, ...], label: str) -> Callable[[], None]:
+            return lambda: self.measure(
+                "ranged", at, f"transport x{best} {label}", file=self.target, ref=location,
+                connections=best, extra=("--sha", digest, *mode),
+            )  # fmt: skip
+
+        def with_curl() -> None:
+            seconds, usage = curl("-o", str(self.target), location)
+            self.record("pull", "curl -o", seconds, usage)
+
+        jobs = [library(c) for c in self.args.connections]
+        jobs += [with_curl, transport((), "hash in order")]
+        jobs += [transport(("--hash-after",), "hash after")]
+        if not self.args.no_registry:
+            jobs.append(self.registry_pull(at))
+        return jobs
+
+    def registry_pull(self, at: Server) -> Callable[[], None]:
+        return lambda: self.measure(
+            "registry-pull", at, "registry backend", file=self.target, ref="bench/reg:latest"
+        )
+
+    def run_jobs(self, jobs: list[Callable[[], None]], round_number: int) -> None:
+        """Run the jobs starting at a different one each round, after a sync each time,
+        so that no tool regularly pays for another's dirty pages or warm caches."""
+        shift = round_number % len(jobs)
+        for job in jobs[shift:] + jobs[:shift]:
+            os.sync()
+            job()
+            self.target.unlink(missing_ok=True)
+
+    def run(self) -> list[Row]:
+        with server(self.server_dir, self.token) as at:
+            self.fresh_bytes()
+            digest = sha256_of(self.image)
+            ours("push", at, token=self.token, file=self.image,
+                 ref=f"library://{USER}/bench/img", connections=4,
+                 part_size=self.args.part_size)  # fmt: skip
+            if not self.args.no_registry:
+                ours("registry-push", at, token=self.token, file=self.image,
+                     ref="bench/reg:latest", connections=1,
+                     part_size=self.args.part_size)  # fmt: skip
+            jobs = self.pull_jobs(at, digest)
+            for number in range(self.args.repeat):
+                self.run_jobs(jobs, number)
+        if not self.args.pull_only:
+            jobs = self.push_jobs()
+            for number in range(self.args.repeat):
+                self.run_jobs(jobs, number)
+        return list(self.best.values())
+
+
+def bench(args: argparse.Namespace) -> list[Row]:
+    with workdir(args.dir) as work:
+        return Bench(args, work).run()
+
+
+def report(rows: list[Row], args: argparse.Namespace) -> None:
+    curl_rate = {row.op: row.mbps for row in rows if row.how.startswith("curl")}
+    print(
+        f"size {args.size / MiB:.0f} MiB, client part size {args.part_size / MiB:.0f} MiB, "
+        f"server part size {args.server_part_size / MiB:.0f} MiB, best of {args.repeat}, "
+        f"server data in {args.server_dir or 'the work directory'}, "
+        f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        f"{'op':5} {'how':28} {'seconds':>8} {'MB/s':>8} {'x curl':>7} {'CPU s':>6} {'RSS MiB':>8}"
+    )
+    for row in sorted(rows, key=lambda r: (r.op != "pull", r.how)):
+        ratio = row.mbps / curl_rate[row.op] if row.op in curl_rate else float("nan")
+        print(
+            f"{row.op:5} {row.how:28} {row.seconds:8.2f} {row.mbps:8.0f} {ratio:7.2f} "
+            f"{row.cpu:6.1f} {row.rss_mib:8.0f}"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=parse_size, default=256 * MiB, help="image size (256M)")
+    parser.add_argument(
+        "--connections",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1, 2, 4, 8],
+        help="connection counts to try (1,2,4,8)",
+    )
+    parser.add_argument("--part-size", type=parse_size, default=32 * MiB, help="pull part size")
+    parser.add_argument(
+        "--server-part-size", type=parse_size, default=64 * MiB, help="multipart part size"
+    )
+    parser.add_argument("--no-registry", action="store_true", help="skip the registry backend")
+    parser.add_argument("--pull-only", action="store_true", help="measure pulls only")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each measurement; the fastest is shown"
+    )
+    parser.add_argument("--dir", type=Path, help="work directory (default: a temporary one)")
+    parser.add_argument(
+        "--server-dir",
+        type=Path,
+        help="where the servers keep their data (default: the work directory; "
+        "/dev/shm takes the server's disk writes out of the figures)",
+    )
+    # child mode
+    parser.add_argument("--child", dest="op", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--token", help=argparse.SUPPRESS)
+    parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--ref", help=argparse.SUPPRESS)
+    parser.add_argument("--connections-one", dest="connections_one", type=int, default=1,
+                        help=argparse.SUPPRESS)  # fmt: skip
+    parser.add_argument("--sha", help=argparse.SUPPRESS)
+    parser.add_argument("--hash-after", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.op:
+        args.connections = args.connections_one
+        child(args)
+        return
+    if shutil.which("curl") is None:
+        parser.error("curl is needed for the comparison")
+    resource.setrlimit(resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE))
+    report(bench(args), args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""``sregistry collections create [ENTITY/]NAME [--private/--public]`` (Library API)."""
+
+from __future__ import annotations
+
+import click
+
+from sregistry.cli.common import open_client
+from sregistry.cli.context import AppContext, pass_app
+from sregistry.cli.transfers import no_urllib3_tls_warnings
+
+__all__ = ["collections", "create"]
+
+
+@click.group(short_help="Manage library collections.")
+def collections() -> None:
+    """Manage collections on a Library API server (library://)."""
+
+
+@collections.command(short_help="Create a collection.")
+@click.argument("name", metavar="[ENTITY/]NAME")
+@click.option(
+    "--private/--public",
+    default=False,
+    show_default=True,
+    help="Whether only its owners may see and pull it.",
+)
+@click.option("--library", metavar="URL", help="Library API base URL.")
+@click.option(
+    "--remote",
+    metavar="NAME",
+    help="Singularity/Apptainer remote (remote.yaml) to take the server and token from.",
+)
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Do not verify TLS certificates (also SREGISTRY_HTTPS_NOVERIFY).",
+)
+@pass_app
+def create(
+    app: AppContext,
+    *,
+    name: str,
+    private: bool,
+    library: str | None,
+    remote: str | None,
+    insecure: bool,
+) -> None:
+    """Create collection NAME owned by ENTITY (default: the token's own entity).
+
+    \b
+    Does what Singularity Registry Server's documentation shows with curl:
+      GET  /v1/entities/<ENTITY>     (the entity id)
+      POST /v1/collections           {"entity": <id>, "name": NAME, "private": ...}
+    The server may normalise NAME (e.g. "My Images" -> "my-images"); the name
+    it stored is printed.
+    """
+    from sregistry.main.library.client import LibraryClient
+
+    with no_urllib3_tls_warnings():
+        client = open_client(app, "library", library=library, remote=remote, insecure=insecure)
+        if not isinstance(client, LibraryClient):  # a third-party "library" backend
+            raise click.UsageError("collections create needs the built-in library backend")
+        with client:
+            created = client.create_collection(name, private=private)
+    visibility = "private" if created.private else "public"
+    app.out.info(f"created {visibility} collection {created.name} (id {created.id})")
+    app.out.result(created.name or name)

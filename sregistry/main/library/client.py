@@ -1,0 +1,396 @@
+"""``LibraryClient``: the Library API (``library://``) behind the common :class:`Client`.
+
+Where the server comes from, first match wins: ``base`` (``--library URL``);
+the reference's host (``library://host/entity/collection/container``, as
+``https://host`` unless a configured base names the same host); then the
+credentials chain (``$SREGISTRY_LIBRARY_BASE``, the secrets file, the active
+Singularity/Apptainer remote or ``remote=NAME``). A remote's endpoint is
+resolved to its ``libraryAPI.uri`` through ``/assets/config/config.prod.json``
+on first use. The token: ``token`` when given, else the credentials chain.
+
+Transfer settings: ``connections`` (``$SREGISTRY_LIBRARY_CONNECTIONS``,
+default 4) parallel connections for pulls and multipart pushes;
+``part_size`` (``$SREGISTRY_LIBRARY_PART_SIZE``, bytes or ``64M``-style,
+default 32 MiB) for ranged pulls; files up to twice the part size (64 MiB by
+default) are pulled over one connection. Push part sizes are the server's.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sregistry.errors import ConfigError, InvalidName, NotFound, SregistryError
+from sregistry.main.base import (
+    Client,
+    ImageInfo,
+    Label,
+    PathLike,
+    ProgressCallback,
+    PullResult,
+    PushResult,
+)
+from sregistry.main.library.arch import check_arch, host_arch, image_arch
+from sregistry.main.library.endpoint import Endpoint, normalize_base, same_origin
+from sregistry.main.library.refs import LibraryRef, check_name, parse_library_ref
+from sregistry.main.library.settings import connections_setting, part_size_setting
+
+if TYPE_CHECKING:
+    import requests
+
+    from sregistry.main.library.models import Collection
+    from sregistry.transfer import Transport
+
+__all__ = ["LibraryClient"]
+
+log = logging.getLogger(__name__)
+
+
+class LibraryClient(Client):
+    """A Library API server (Sylabs-compatible, Singularity Registry Server, Hinkskalle)."""
+
+    kind: ClassVar[str] = "library"
+
+    def __init__(
+        self,
+        *,
+        uri: str | None = None,
+        base: str | None = None,
+        token: str | None = None,
+        remote: str | None = None,
+        insecure: bool = False,
+        arch: str | None = None,
+        connections: int | None = None,
+        part_size: int | str | None = None,
+        timeout: float | tuple[float, float] | None = None,
+        session: requests.Session | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._env = dict(os.environ if env is None else env)
+        self.arch = check_arch(arch) if arch else None
+        self.connections = connections_setting(connections, self._env)
+        self.part_size = part_size_setting(part_size, self._env)
+        self._insecure = insecure
+        self._timeout = timeout
+        self._session = session
+        self._transport: Transport | None = None
+        self._owns_session = False
+        self._endpoint: Endpoint | None = None
+        host = parse_library_ref(uri).host if uri else None
+        self._base, self._token, self._discover, self.remote = self._resolve(
+            base, host, token, remote
+        )
+
+    # -- configuration -----------------------------------------------------------------------
+
+    def _resolve(
+        self, base: str | None, host: str | None, token: str | None, remote: str | None
+    ) -> tuple[str | None, str | None, bool, str | None]:
+        from sregistry.credentials import resolve_library
+
+        if host and base:
+            given = normalize_base(base)
+            if not same_origin(given, f"https://{host}/") and not same_origin(
+                given, f"http://{host}/"
+            ):
+                raise ConfigError(
+                    f"conflicting library servers: --library {given} and the reference's "
+                    f"host {host}",
+                    hint="drop one of them",
+                )
+        chosen = base
+        if chosen is None and host:
+            configured = resolve_library(remote=remote, env=self._env).base
+            chosen = f"https://{host}"
+            if configured is not None and _same_host(configured.value, host):
+                chosen = configured.value
+        creds = resolve_library(base=chosen, remote=remote, env=self._env)
+        resolved = None
+        if creds.base is not None:
+            log.debug("library URL from %s", creds.base.source)
+            resolved = normalize_base(creds.base.value)
+        secret = token
+        if secret is None and creds.token is not None:
+            log.debug("library token from %s", creds.token.source)
+            secret = creds.token.value.reveal()
+        return resolved, secret, creds.discover and chosen is None, creds.remote
+
+    @property
+    def location(self) -> str:
+        if self._base is None:
+            return "(no library configured)"
+        return normalize_base(self._base)
+
+    def _transport_(self) -> Transport:
+        if self._transport is None:
+            from sregistry.transfer import Transport
+
+            session = self._session
+            if session is None:
+                session = _pooled_session(verify=not self._insecure, size=self.connections + 2)
+            self._transport = Transport(
+                session=session,
+                verify=not self._insecure,
+                timeout=self._timeout,
+                env=self._env,
+            )
+            self._owns_session = self._session is None
+        return self._transport
+
+    def endpoint(self) -> Endpoint:
+        """The server this client talks to (discovered on first use when needed)."""
+        if self._endpoint is None:
+            if self._base is None:
+                raise ConfigError(
+                    "no library server configured",
+                    hint="use --library URL, library://HOST/entity/collection/container, "
+                    "SREGISTRY_LIBRARY_BASE, or a Singularity remote (`singularity remote add`)",
+                )
+            base = self._base
+            if self._discover:
+                base = self._discover_base(base)
+            self._endpoint = Endpoint(base, self._transport_(), token=self._token)
+        return self._endpoint
+
+    def _discover_base(self, remote_url: str) -> str:
+        """``libraryAPI.uri`` from ``<remote>/assets/config/config.prod.json``."""
+        import json
+
+        url = normalize_base(remote_url) + "assets/config/config.prod.json"
+        response = self._transport_().request("GET", url)
+        with response:
+            try:
+                data = json.loads(response.content) if response.status_code == 200 else None
+            except ValueError:
+                data = None
+        service = data.get("libraryAPI") if isinstance(data, dict) else None
+        uri = service.get("uri") if isinstance(service, dict) else None
+        if not isinstance(uri, str) or not uri:
+            log.debug("no libraryAPI.uri at %s: using the remote's URL", url)
+            return remote_url
+        return uri
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            if self._owns_session:
+                self._transport.session.close()
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _ref(self, name: str, *, push: bool = False) -> LibraryRef:
+        ref = parse_library_ref(name, push=push)
+        if ref.host and self._base and not _same_host(self._base, ref.host):
+            raise ConfigError(
+                f"{name} names the library {ref.host}, but this client talks to {self.location}"
+            )
+        return ref
+
+    def pull_arch(self) -> str:
+        """The arch pulls ask for: the option, else this machine's."""
+        return self.arch or host_arch()
+
+    # -- Client API --------------------------------------------------------------------------
+
+    def push(
+        self,
+        path: PathLike,
+        name: str,
+        tag: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        inspect: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> PushResult:
+        """Push a SIF file to ``library://entity/collection/container[:tag,...]``.
+
+        The Library API stores no metadata: ``metadata`` and ``inspect`` are
+        not used (a warning says so when ``metadata`` is given).
+        """
+        from sregistry.main.library.push import push_image
+
+        ref = self._ref(name, push=True)
+        if tag is not None:
+            ref = ref.with_tags(*tag.split(","))
+        source = Path(path)
+        if not source.is_file():
+            raise NotFound(f"{source} is not a file")
+        arch = self.arch or image_arch(source)
+        if arch is None:
+            raise InvalidName(
+                f"the architecture of {source} is unknown (not in its SIF header)",
+                hint="give it with --arch (e.g. amd64)",
+            )
+        outcome = push_image(
+            self.endpoint(),
+            source,
+            ref,
+            arch=arch,
+            connections=self.connections,
+            progress=progress,
+        )
+        warnings = []
+        if metadata is not None:
+            warnings.append("the Library API stores no metadata: it was not sent")
+        return PushResult(
+            name=str(ref),
+            size=outcome.local.size,
+            sha256=outcome.local.sha256,
+            version=f"sha256.{outcome.local.sha256}",
+            location=self.endpoint().base,
+            created_collection=outcome.created_collection,
+            warnings=tuple(warnings),
+        )
+
+    def pull(
+        self,
+        name: str,
+        dest: PathLike | None = None,
+        force: bool = False,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> PullResult:
+        """Download ``library://...[:tag|:sha256.<hex>]``, verified, into ``dest``."""
+        from sregistry.errors import DestinationExists
+        from sregistry.main.library.pull import pull_image
+
+        ref = self._ref(name)
+        target = _target(ref, dest)
+        if target.exists() and not force:
+            raise DestinationExists(
+                f"{target} exists", hint="use --force to replace it, or -o to choose another path"
+            )
+        outcome = pull_image(
+            self.endpoint(),
+            ref,
+            target,
+            arch=self.pull_arch(),
+            force=force,
+            connections=self.connections,
+            part_size=self.part_size,
+            threshold=2 * self.part_size,
+            progress=progress,
+        )
+        downloaded = outcome.downloaded
+        return PullResult(
+            path=downloaded.path,
+            name=str(ref),
+            size=downloaded.size,
+            sha256=downloaded.digests.sha256,
+            version=outcome.image.hash,
+            resumed_from=downloaded.resumed_from,
+            warnings=outcome.warnings,
+        )
+
+    def search(self, query: str | None = None) -> list[ImageInfo]:
+        """``library://entity/collection[/container[:tag]]`` lists; other text searches."""
+        from sregistry.main.library import query as q
+
+        if not query:
+            raise InvalidName(
+                "listing a library needs library://entity/collection[/container] or a search term"
+            )
+        endpoint = self.endpoint()
+        text = query.strip()
+        if text.lower().startswith("library://"):
+            text = text[len("library://") :]
+        if "/" not in text:
+            return q.search(endpoint, text, self.arch)
+        ref = self._ref(query)
+        if ref.entity is not None:
+            return q.list_container(endpoint, ref, self.arch)
+        # two parts name entity/collection when listing
+        assert ref.collection is not None
+        collection_ref = LibraryRef("_", ref.container, ref.collection, (), ref.host)
+        return q.list_collection(endpoint, collection_ref, self.arch)
+
+    def get(self, name: str) -> ImageInfo:
+        """The image record of ``name`` for this client's pull arch."""
+        from sregistry.main.library.pull import get_image
+        from sregistry.main.library.query import image_info
+
+        ref = self._ref(name)
+        arch = self.pull_arch()
+        image = get_image(self.endpoint(), ref, arch)
+        return image_info(image, ref, ref.tag, arch, self.endpoint().base)
+
+    def delete(self, name: str) -> None:
+        """Delete one tag (or hash) of an image for this client's arch."""
+        from sregistry.main.library.query import delete_image
+
+        delete_image(self.endpoint(), self._ref(name), self.pull_arch())
+
+    def labels(self, key: str | None = None, value: str | None = None) -> list[Label]:
+        raise SregistryError(
+            "the Library API has no labels", hint="labels live on registry:// servers"
+        )
+
+    def create_collection(self, name: str, *, private: bool = False) -> Collection:
+        """Create ``[entity/]collection`` as the server's docs show with curl:
+        ``GET /v1/entities/<user>``, then ``POST /v1/collections``.
+
+        Without an entity, the token's own (``GET /v1/entities``) is used.
+        The name is sent as given: servers may normalise it (Singularity
+        Registry Server turns ``My Images`` into ``my-images``).
+        """
+        from sregistry.main.library.models import Entity
+        from sregistry.main.library.push import create_collection
+
+        text = name.strip()
+        if text.lower().startswith("library://"):
+            text = text[len("library://") :]
+        entity_name, _, collection = text.rpartition("/")
+        if not collection.strip() or "/" in entity_name:
+            raise InvalidName(
+                f"invalid collection name {name!r}: expected [ENTITY/]NAME",
+                hint="the server is chosen with --library URL or a Singularity remote",
+            )
+        if entity_name:
+            check_name("entity", entity_name)
+        endpoint = self.endpoint()
+        path = f"v1/entities/{entity_name}" if entity_name else "v1/entities"
+        what = f"look up entity {entity_name or '(the token owner)'}"
+        found = endpoint.lookup(path, what)
+        if found is None:
+            raise NotFound(
+                f"the library has no entity {entity_name!r} for this token"
+                if entity_name
+                else "the library cannot tell which entity this token belongs to",
+                hint="name it: ENTITY/COLLECTION (on Singularity Registry Server, your username)",
+            )
+        entity = Entity.from_json(found, what)
+        return create_collection(endpoint, entity, collection, private=private)
+
+
+def _pooled_session(*, verify: bool, size: int) -> requests.Session:
+    """A transport session keeping up to ``size`` connections per host alive."""
+    import requests.adapters
+
+    from sregistry.transfer import make_session
+
+    session = make_session(verify=verify)
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, requests.adapters.HTTPAdapter(pool_maxsize=max(10, size)))
+    return session
+
+
+def _same_host(base: str, host: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base if "://" in base else f"https://{base}")
+    netloc = (parts.hostname or "").lower()
+    if parts.port is not None:
+        netloc = f"{netloc}:{parts.port}"
+    return netloc == host.lower() or (parts.hostname or "").lower() == host.lower()
+
+
+def _target(ref: LibraryRef, dest: PathLike | None) -> Path:
+    if dest is None:
+        return Path.cwd() / ref.filename
+    path = Path(dest)
+    if path.is_dir():
+        return path / ref.filename
+    return path

@@ -1,0 +1,157 @@
+"""One Library API server: its base URL, its token, and JSON calls to it.
+
+Every request path is resolved relative to the base URL (which may carry a
+prefix such as ``https://host/library/``). The Bearer token goes only to URLs
+of the base URL's origin and never to presigned upload URLs; the transport
+drops it on a redirect to another origin. JSON bodies go out as raw bytes
+with no ``Content-Type``, as the Go client sends them (Singularity Registry
+Server's tag view answers 415 to ``application/json``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import requests
+import requests.auth
+
+from sregistry.errors import ConfigError
+from sregistry.main.library.api import error_for, payload, redact_url
+from sregistry.transfer import origin
+
+if TYPE_CHECKING:
+    from sregistry.transfer import Transport
+
+__all__ = ["BearerAuth", "Endpoint", "encode_json", "normalize_base", "same_origin"]
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalize_base(url: str) -> str:
+    """``url`` checked (http/https, a host) and ending with exactly one ``/``."""
+    text = url.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise ConfigError(
+            f"the library URL {redact_url(text)!r} is not an http:// or https:// URL",
+            hint="e.g. --library https://library.example.org",
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError(
+            f"the library URL {redact_url(text)!r} must not carry user info, a query or a fragment"
+        )
+    return text.rstrip("/") + "/"
+
+
+def same_origin(url: str, other: str) -> bool:
+    """True when scheme, host and port are equal (default ports filled in)."""
+    return origin(url) == origin(other)
+
+
+class BearerAuth(requests.auth.AuthBase):
+    """``Authorization: Bearer <token>``; the token never shows in a repr."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "BearerAuth(<hidden>)"
+
+
+class Endpoint:
+    """JSON calls to one Library API base URL through one :class:`Transport`."""
+
+    def __init__(self, base: str, transport: Transport, *, token: str | None = None) -> None:
+        self.base = normalize_base(base)
+        self.transport = transport
+        self._auth = BearerAuth(token) if token else None
+
+    @property
+    def has_token(self) -> bool:
+        """True when a Bearer token is configured."""
+        return self._auth is not None
+
+    def url(self, path: str) -> str:
+        """The absolute URL of an API ``path`` (``v1/...``, ``version``)."""
+        return self.base + path.lstrip("/")
+
+    def auth_for(self, url: str) -> BearerAuth | None:
+        """The Bearer auth for URLs of this server's origin, else ``None``."""
+        if self._auth is not None and same_origin(url, self.base):
+            return self._auth
+        return None
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+        follow_redirects: bool = False,
+        authorized: bool = True,
+        retry: bool | None = None,
+        log_as: str | None = None,
+    ) -> requests.Response:
+        """One request through the transport; ``authorized=False`` never sends the token.
+
+        ``retry=False`` leaves retrying to the caller (e.g. a part re-presigned).
+        """
+        return self.transport.request(
+            method,
+            url,
+            auth=self.auth_for(url) if authorized else None,
+            headers=headers,
+            params=params,
+            data=body,
+            stream=stream,
+            follow_redirects=follow_redirects,
+            retry=retry,
+            log_as=log_as or redact_url(url),
+        )
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        body: Any = None,
+        params: Mapping[str, str] | None = None,
+        ok: Collection[int] = (200,),
+        envelope: bool = True,
+        allow_empty: bool = False,
+    ) -> Any:
+        """A JSON API call: ``body`` (JSON-able) out, checked ``data`` back."""
+        raw = None if body is None else encode_json(body)
+        response = self.send(method, self.url(path), body=raw, params=params)
+        with response:
+            return payload(response, what, ok, envelope=envelope, allow_empty=allow_empty)
+
+    def lookup(
+        self, path: str, what: str, *, params: Mapping[str, str] | None = None
+    ) -> Any | None:
+        """GET an object: its ``data``, or ``None`` on 404 (the only "missing" answer)."""
+        response = self.send("GET", self.url(path), params=params)
+        with response:
+            if response.status_code == 404:
+                return None
+            return payload(response, what)
+
+    def fail(self, response: requests.Response, what: str) -> Exception:
+        """The exception for a failed ``response``."""
+        return error_for(response, what)
+
+
+def encode_json(body: Any) -> bytes:
+    """Compact UTF-8 JSON, as the request bodies go out."""
+    return json.dumps(body, separators=(",", ":")).encode("utf-8")

@@ -1,0 +1,140 @@
+"""The pull sequence (``library-api.md`` §6): image record, then its file.
+
+1. ``GET /v1/images/<path>:<tag>?arch=`` gives the image's ``hash`` (and
+   maybe ``size``); 404 stops the pull.
+2. ``GET /v1/imagefile/<path>:<tag>?arch=`` (asking for the first part with
+   ``Range``, redirects not followed):
+
+   * **303/302/307/301/308** -> the absolute (or resolved) ``Location`` is
+     downloaded **without the token**, even on the library's own host (as
+     the Go client 1.2 does: redirect targets are presigned URLs);
+   * **206** -> the library serves ranges itself: parallel parts from there;
+   * **200** -> one stream (Range ignored);
+   * **404** -> not found; anything else -> the matching error.
+
+3. The bytes are checked against ``sha256.<hex>`` (and ``size`` when known)
+   before the file is renamed into place, with or without parts.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urljoin
+
+import requests
+
+from sregistry.errors import NotFound, ServerError
+from sregistry.main.base import ProgressCallback
+from sregistry.main.library.api import error_for, redact_url
+from sregistry.main.library.endpoint import Endpoint
+from sregistry.main.library.models import Image
+from sregistry.main.library.refs import LibraryRef
+from sregistry.transfer import Downloaded, Expected
+from sregistry.transfer.ranged import download_ranged, probe_headers
+
+__all__ = ["PullOutcome", "get_image", "pull_image"]
+
+log = logging.getLogger(__name__)
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass(frozen=True)
+class PullOutcome:
+    """What one pull fetched and how."""
+
+    image: Image
+    downloaded: Downloaded
+    parts: int
+    """Ranged parts fetched; 0 for one plain stream."""
+    redirected: bool
+    warnings: tuple[str, ...] = ()
+
+
+def _query(arch: str) -> str:
+    return "?arch=" + quote(arch, safe="")
+
+
+def get_image(endpoint: Endpoint, ref: LibraryRef, arch: str) -> Image:
+    """The image record for ``ref`` (its first tag, or hash) and ``arch``."""
+    what = f"look up image {ref.api_ref} ({arch})"
+    found = endpoint.lookup(f"v1/images/{ref.api_ref}", what, params={"arch": arch})
+    if found is None:
+        raise NotFound(
+            f"the image {ref.api_ref} ({arch}) does not exist in the library {endpoint.base}",
+            hint="check the name and tag "
+            "(`sregistry list library://entity/collection/container`), or pick another --arch",
+        )
+    return Image.from_json(found, what)
+
+
+def pull_image(
+    endpoint: Endpoint,
+    ref: LibraryRef,
+    target: Path,
+    *,
+    arch: str,
+    force: bool,
+    connections: int,
+    part_size: int,
+    threshold: int,
+    progress: ProgressCallback | None = None,
+) -> PullOutcome:
+    """Download ``ref`` to ``target`` (a file path), verified."""
+    image = get_image(endpoint, ref, arch)
+    warnings: list[str] = []
+    if image.sha256 is None:
+        warnings.append(
+            f"the library gives no sha256 for this image (hash {image.hash!r}): "
+            "the download could not be verified"
+        )
+    size = image.size if image.size and image.size > 0 else None
+    expected = Expected(size=size, sha256=image.sha256)
+    url = endpoint.url(f"v1/imagefile/{ref.api_ref}") + _query(arch)
+    answer = endpoint.send("GET", url, headers=probe_headers(part_size), stream=True)
+    redirected = answer.status_code in _REDIRECTS
+    what = f"download {ref.api_ref} ({arch})"
+    first: requests.Response | None = answer
+    if redirected:
+        location = answer.headers.get("Location")
+        answer.close()
+        if not location:
+            raise ServerError(f"{what}: a redirect without a Location", status=answer.status_code)
+        url = urljoin(url, location)
+        log.debug("image file at %s", redact_url(url))
+        first = None
+    elif answer.status_code == 404:
+        answer.close()
+        raise NotFound(
+            f"{what}: the library has the image record but not its file",
+            url=redact_url(url),
+            status=404,
+        )
+    elif answer.status_code not in {200, 206}:
+        with answer:
+            raise error_for(answer, what)
+
+    def check(response: requests.Response) -> None:
+        if response.status_code == 404:
+            raise NotFound(f"{what}: the image file is missing (HTTP 404)", status=404)
+        if response.status_code >= 400:
+            raise error_for(response, what)
+
+    result = download_ranged(
+        endpoint.transport,
+        url,
+        target,
+        expected=expected,
+        overwrite=force,
+        progress=progress,
+        check=check,
+        auth=None if redirected else endpoint.auth_for(url),
+        connections=connections,
+        part_size=part_size,
+        threshold=threshold,
+        log_as=redact_url(url),
+        first=first,
+    )
+    return PullOutcome(image, result.downloaded, result.parts, redirected, tuple(warnings))

@@ -1,0 +1,338 @@
+"""The push sequence, in the Go client's order (``library-api.md`` §7.2, §8).
+
+``GET /version`` -> entity, collection, container (each looked up, created on
+a **404** only) -> the image looked up by its hash (created on 404) -> the
+upload, skipped when the server says the bytes are there -> the tags, v2 with
+the arch when the server supports them, else v1.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sregistry.errors import AuthenticationError, NotFound, ServerError, TransferError
+from sregistry.main.base import ProgressCallback
+from sregistry.main.library.api import V2_TAGS, V2_UPLOAD, SemVer, parse_semver, supports
+from sregistry.main.library.endpoint import Endpoint
+from sregistry.main.library.models import Collection, Container, Entity, Image
+from sregistry.main.library.refs import LibraryRef
+from sregistry.main.library.upload import MULTIPART_THRESHOLD, LocalFile, UploadOutcome, upload
+from sregistry.transfer import SourceError
+
+__all__ = ["PushOutcome", "api_version", "push_image"]
+
+log = logging.getLogger(__name__)
+
+NO_DESCRIPTION = "No description"
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """What one push did."""
+
+    ref: LibraryRef
+    image: Image
+    local: LocalFile
+    upload: UploadOutcome | None
+    """``None`` when the server already had the bytes."""
+    created_collection: bool
+    tags_api: str
+    """``v2`` (arch-aware) or ``v1``."""
+
+
+def api_version(endpoint: Endpoint) -> SemVer | None:
+    """The server's ``apiVersion`` (``GET /version``); ``None`` when missing or unusable.
+
+    As in the Go client the HTTP status is ignored: only the JSON counts.
+    """
+    response = endpoint.send("GET", endpoint.url("version"))
+    with response:
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+    data = body.get("data") if isinstance(body, dict) else None
+    version = parse_semver(data.get("apiVersion")) if isinstance(data, dict) else None
+    log.debug("library apiVersion: %s", version)
+    return version
+
+
+def _audit() -> dict[str, Any]:
+    return {
+        "deleted": False,
+        "createdBy": "",
+        "createdAt": ZERO_TIME,
+        "updatedBy": "",
+        "updatedAt": ZERO_TIME,
+        "deletedBy": "",
+        "deletedAt": ZERO_TIME,
+        "owner": "",
+        "id": "",
+    }
+
+
+def ensure_entity(endpoint: Endpoint, name: str) -> Entity:
+    """The entity ``name``, created when the server answers 404."""
+    what = f"look up entity {name!r}"
+    found = endpoint.lookup(f"v1/entities/{name}", what)
+    if found is not None:
+        return Entity.from_json(found, what)
+    body = {
+        **_audit(),
+        "name": name,
+        "description": NO_DESCRIPTION,
+        "collections": None,
+        "size": 0,
+        "quota": 0,
+        "defaultPrivate": False,
+        "customData": "",
+    }
+    what = f"create entity {name!r}"
+    try:
+        created = endpoint.call("POST", "v1/entities", what, body=body, ok=(200, 201))
+    except NotFound as exc:
+        raise NotFound(
+            f"the library has no entity {name!r} and cannot create one ({exc.message})",
+            hint="on Singularity Registry Server the entity must be your own username",
+            url=exc.url,
+            status=exc.status,
+        ) from None
+    except ServerError as exc:
+        if exc.status != 405:
+            raise
+        raise NotFound(
+            f"the library has no entity {name!r} and cannot create one (HTTP 405)",
+            hint="on Singularity Registry Server the entity must be your own username",
+            url=exc.url,
+            status=exc.status,
+        ) from None
+    return Entity.from_json(created, what)
+
+
+def ensure_collection(
+    endpoint: Endpoint, entity: Entity, entity_name: str, name: str, *, private: bool = False
+) -> tuple[Collection, bool]:
+    """The collection, created (owned by ``entity``) on 404; and whether it was created."""
+    what = f"look up collection {entity_name}/{name}"
+    found = endpoint.lookup(f"v1/collections/{entity_name}/{name}", what)
+    if found is not None:
+        return Collection.from_json(found, what), False
+    return create_collection(endpoint, entity, name, private=private), True
+
+
+def create_collection(
+    endpoint: Endpoint, entity: Entity, name: str, *, private: bool = False
+) -> Collection:
+    """``POST /v1/collections`` as the Go client sends it."""
+    body = {
+        **_audit(),
+        "name": name,
+        "description": NO_DESCRIPTION,
+        "entity": entity.id,
+        "containers": None,
+        "size": 0,
+        "private": private,
+        "customData": "",
+    }
+    what = f"create collection {name!r}"
+    created = endpoint.call("POST", "v1/collections", what, body=body, ok=(200, 201))
+    return Collection.from_json(created, what)
+
+
+def ensure_container(endpoint: Endpoint, collection: Collection, ref: LibraryRef) -> Container:
+    """The container, created in ``collection`` on 404."""
+    what = f"look up container {ref.path}"
+    found = endpoint.lookup(f"v1/containers/{ref.path}", what)
+    if found is not None:
+        return Container.from_json(found, what)
+    body = {
+        **_audit(),
+        "name": ref.container,
+        "description": NO_DESCRIPTION,
+        "fullDescription": "",
+        "collection": collection.id,
+        "images": None,
+        "imageTags": None,
+        "archTags": None,
+        "size": 0,
+        "downloadCount": 0,
+        "stars": 0,
+        "private": False,
+        "readOnly": False,
+        "customData": "",
+    }
+    what = f"create container {ref.path}"
+    return Container.from_json(
+        endpoint.call("POST", "v1/containers", what, body=body, ok=(200, 201)), what
+    )
+
+
+def ensure_image(
+    endpoint: Endpoint,
+    ref: LibraryRef,
+    container: Container,
+    *,
+    sha256: str,
+    arch: str,
+    description: str,
+) -> tuple[Image, bool]:
+    """The image with these bytes, looked up by hash, created on 404; and whether created."""
+    image_hash = f"sha256.{sha256}"
+    what = f"look up image {ref.path}:{image_hash}"
+    found = endpoint.lookup(f"v1/images/{ref.path}:{image_hash}", what, params={"arch": arch})
+    if found is not None:
+        return Image.from_json(found, what), False
+    body = {
+        **_audit(),
+        "hash": image_hash,
+        "description": description,
+        "container": container.id,
+        "blob": "",
+        "size": 0,
+        "uploaded": False,
+        "customData": "",
+    }
+    what = f"create image {ref.path}:{image_hash}"
+    created = endpoint.call("POST", "v1/images", what, body=body, ok=(200, 201))
+    return Image.from_json(created, what), True
+
+
+def apply_tags(
+    endpoint: Endpoint,
+    version: SemVer | None,
+    *,
+    container_id: str,
+    image_id: str,
+    arch: str,
+    tags: tuple[str, ...],
+) -> str:
+    """Point every tag at the image: ``/v2/tags`` (with arch) when supported, else ``/v1/tags``.
+
+    Returns the API used. A server announcing v2 tags but answering 404/405
+    to them gets v1 tags.
+    """
+    if supports(version, V2_TAGS):
+        what = f"read the tags of container {container_id}"
+        response = endpoint.send("GET", endpoint.url(f"v2/tags/{container_id}"))
+        with response:
+            if response.status_code not in {404, 405}:
+                _log_moves(_tag_map(response, what, arch=arch), tags, image_id)
+                for tag in tags:
+                    endpoint.call(
+                        "POST",
+                        f"v2/tags/{container_id}",
+                        f"set tag {tag!r} ({arch})",
+                        body={"Arch": arch, "Tag": tag, "ImageID": image_id},
+                        allow_empty=True,
+                    )
+                return "v2"
+        log.debug("the server announced v2 tags but has none: using v1 tags")
+    what = f"read the tags of container {container_id}"
+    response = endpoint.send("GET", endpoint.url(f"v1/tags/{container_id}"))
+    with response:
+        _log_moves(_tag_map(response, what), tags, image_id)
+    for tag in tags:
+        endpoint.call(
+            "POST",
+            f"v1/tags/{container_id}",
+            f"set tag {tag!r}",
+            body={"Tag": tag, "ImageID": image_id},
+            allow_empty=True,
+        )
+    return "v1"
+
+
+def _tag_map(response: Any, what: str, *, arch: str | None = None) -> dict[str, str]:
+    from sregistry.main.library.api import payload
+
+    data = payload(response, what)
+    if arch is not None:
+        data = data.get(arch) if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return {}
+    return {str(tag): str(image) for tag, image in data.items()}
+
+
+def _log_moves(current: dict[str, str], tags: tuple[str, ...], image_id: str) -> None:
+    for tag in tags:
+        previous = current.get(tag)
+        if previous and previous != image_id:
+            log.info("tag %r moves from image %s to image %s", tag, previous, image_id)
+
+
+def push_image(
+    endpoint: Endpoint,
+    path: Path,
+    ref: LibraryRef,
+    *,
+    arch: str,
+    description: str = "",
+    connections: int,
+    progress: ProgressCallback | None = None,
+) -> PushOutcome:
+    """Push ``path`` as ``ref`` (entity/collection/container and tags)."""
+    if not endpoint.has_token:
+        raise AuthenticationError(
+            f"pushing to {endpoint.base} needs a library token",
+            hint="set SREGISTRY_LIBRARY_TOKEN, run `sregistry login --library URL`, "
+            "or `singularity remote login`",
+        )
+    try:
+        return _push(
+            endpoint,
+            path,
+            ref,
+            arch=arch,
+            description=description,
+            connections=connections,
+            progress=progress,
+        )
+    except SourceError as exc:
+        raise TransferError(
+            f"the upload of {path} stopped: {exc}",
+            hint="do not change or move the image while pushing it",
+        ) from None
+
+
+def _push(
+    endpoint: Endpoint,
+    path: Path,
+    ref: LibraryRef,
+    *,
+    arch: str,
+    description: str,
+    connections: int,
+    progress: ProgressCallback | None,
+) -> PushOutcome:
+    assert ref.entity is not None
+    assert ref.collection is not None
+    version = api_version(endpoint)
+    size = path.stat().st_size
+    needs_md5 = supports(version, V2_UPLOAD) and size <= MULTIPART_THRESHOLD
+    local = LocalFile.hashed(path, md5=needs_md5)
+    entity = ensure_entity(endpoint, ref.entity)
+    collection, created_collection = ensure_collection(endpoint, entity, ref.entity, ref.collection)
+    container = ensure_container(endpoint, collection, ref)
+    image, _created = ensure_image(
+        endpoint, ref, container, sha256=local.sha256, arch=arch, description=description
+    )
+    outcome = None
+    if image.uploaded is True:
+        log.debug("the library already has %s: not uploading", image.hash)
+    else:
+        outcome = upload(
+            endpoint, image.id, local, version, connections=connections, progress=progress
+        )
+    tags_api = apply_tags(
+        endpoint,
+        version,
+        container_id=container.id,
+        image_id=image.id,
+        arch=arch,
+        tags=ref.push_tags,
+    )
+    return PushOutcome(ref, image, local, outcome, created_collection, tags_api)

@@ -1,0 +1,181 @@
+"""Running transfer parts on several threads: the plan, the runner, the progress sum.
+
+:func:`run_parts` is what uploads use: ``send(part, report)`` sends one part
+(the caller builds the request) and is retried with backoff when
+``retryable(exc)`` says so; the first fatal error cancels the parts not yet
+started, asks running ones to stop at their next block, and is re-raised for
+the caller to abort the upload server-side. :func:`run_all` is the bare
+runner (ranged downloads use it with their own retries).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import TypeVar
+
+__all__ = [
+    "DEFAULT_CONNECTIONS",
+    "Cancelled",
+    "Part",
+    "ProgressMeter",
+    "plan_parts",
+    "run_all",
+    "run_parts",
+]
+
+log = logging.getLogger("sregistry.transfer")
+
+DEFAULT_CONNECTIONS = 4
+Progress = Callable[[int, "int | None"], None]
+T = TypeVar("T")
+
+
+class Cancelled(Exception):
+    """Raised inside a worker when another part failed or the user interrupted.
+
+    Not an :class:`OSError`, so an HTTP library never takes it for a network error.
+    """
+
+
+@dataclass(frozen=True)
+class Part:
+    """One byte range of a file: ``number`` counts from 1, ``size`` may be 0."""
+
+    number: int
+    offset: int
+    size: int
+
+    @property
+    def end(self) -> int:
+        """The last byte (inclusive), as ``Range`` wants it."""
+        return self.offset + self.size - 1
+
+
+def plan_parts(total: int, part_size: int, *, first: int | None = None) -> list[Part]:
+    """Cut ``total`` bytes into parts of ``part_size`` (the last shorter).
+
+    ``first`` makes the first part that size instead (the probe's range).
+    """
+    if part_size <= 0:
+        raise ValueError("part_size must be positive")
+    parts: list[Part] = []
+    offset = 0
+    size = part_size if first is None else first
+    while offset < total:
+        length = min(size, total - offset)
+        parts.append(Part(len(parts) + 1, offset, length))
+        offset += length
+        size = part_size
+    return parts
+
+
+class ProgressMeter:
+    """Sums per-part byte counts from many threads into one callback."""
+
+    def __init__(self, callback: Progress | None, total: int | None) -> None:
+        self._callback = callback
+        self._total = total
+        self._lock = threading.Lock()
+        self._parts: dict[int, int] = {}
+        self._done = 0
+
+    def set(self, number: int, done: int) -> None:
+        """Part ``number`` has ``done`` bytes now (it may go back to 0 on a retry)."""
+        with self._lock:
+            self._done += done - self._parts.get(number, 0)
+            self._parts[number] = done
+            if self._callback is not None:
+                self._callback(self._done, self._total)
+
+    def start(self, done: int = 0) -> None:
+        """Report the starting point (``done`` bytes already there, e.g. resumed)."""
+        with self._lock:
+            self._done = done
+            if self._callback is not None:
+                self._callback(done, self._total)
+
+
+def run_parts(
+    parts: Sequence[Part],
+    send: Callable[[Part, Callable[[int], None]], T],
+    *,
+    connections: int,
+    attempts: int = 3,
+    retryable: Callable[[BaseException], bool],
+    progress: Progress | None = None,
+    total: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    backoff: float = 0.5,
+) -> list[T]:
+    """Run ``send(part, report)`` for every part on ``connections`` threads.
+
+    ``report(bytes_done_in_part)`` feeds ``progress`` and raises
+    :class:`Cancelled` once the run is failing, so a part being sent stops
+    at its next block. Results come back in part order.
+    """
+    cancel = threading.Event()
+    meter = ProgressMeter(progress, total)
+    meter.start()
+
+    def one(part: Part) -> T:
+        def report(done: int) -> None:
+            if cancel.is_set():
+                raise Cancelled(f"part {part.number} stopped")
+            meter.set(part.number, done)
+
+        for attempt in range(1, attempts + 1):
+            if cancel.is_set():
+                raise Cancelled(f"part {part.number} not sent")
+            try:
+                return send(part, report)
+            except Cancelled:
+                raise
+            except Exception as exc:
+                if cancel.is_set() or attempt >= attempts or not retryable(exc):
+                    raise
+                log.debug("part %d failed (try %d): %s; retrying", part.number, attempt, exc)
+                meter.set(part.number, 0)
+                sleep(backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return run_all(parts, one, connections, cancel)
+
+
+def run_all(
+    parts: Sequence[Part], one: Callable[[Part], T], connections: int, cancel: threading.Event
+) -> list[T]:
+    executor = ThreadPoolExecutor(max_workers=max(1, connections), thread_name_prefix="sregistry")
+    futures: dict[Future[T], Part] = {}
+    try:
+        futures = {executor.submit(one, part): part for part in parts}
+        done, _pending = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = [future for future in done if future.exception() is not None]
+        if failed:
+            cancel.set()
+            wait(futures)
+            raise _first_error(futures, failed[0])
+        return [future.result() for future in sorted(futures, key=lambda f: futures[f].number)]
+    except BaseException:
+        cancel.set()
+        raise
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _first_error(futures: Mapping[Future[T], Part], first: Future[T]) -> BaseException:
+    """The failure to report: the first real error, never a mere cancellation."""
+    candidates = [first, *sorted(futures, key=lambda f: futures[f].number)]
+    for future in candidates:
+        if future.cancelled():
+            continue
+        exc = future.exception()
+        if exc is not None and not isinstance(exc, Cancelled):
+            return exc
+    exc = first.exception()
+    assert exc is not None
+    return exc

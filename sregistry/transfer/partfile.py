@@ -1,0 +1,148 @@
+"""A file written in parts by several threads, and its SHA-256 computed in order.
+
+:class:`PartFile` holds the parts (:class:`Slot`: a range and how much of it
+is on disk) and tells the end of the contiguous prefix written so far;
+:class:`PrefixHasher` follows that prefix on its own thread, reading it back
+from the file (the page cache) in 4 MiB blocks, so that by the time the last
+part arrives almost everything is hashed. With ``after=True`` it waits for
+the last part and reads the file once instead (``bench/library_transfer.py``
+measures both).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass, field
+
+from sregistry.errors import TransferError
+from sregistry.transfer.parallel import Part, plan_parts
+
+__all__ = ["PartFile", "PrefixHasher", "Slot", "layout"]
+
+_HASH_BLOCK = 4 << 20
+_HASH_BATCH = 16 << 20
+"""The hasher wakes up for at least this many new contiguous bytes."""
+
+
+@dataclass
+class Slot:
+    """A part of the file and how much of it is on disk."""
+
+    part: Part
+    written: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.written >= self.part.size
+
+
+@dataclass
+class PartFile:
+    """The open file, its parts in offset order, and what the threads share."""
+
+    fd: int
+    total: int
+    slots: list[Slot]
+    cancel: threading.Event = field(default_factory=threading.Event)
+    cond: threading.Condition = field(default_factory=threading.Condition)
+
+    def frontier(self) -> int:
+        """The end of the contiguous prefix already written."""
+        for slot in self.slots:
+            if not slot.complete:
+                return slot.part.offset + slot.written
+        return self.total
+
+
+class PrefixHasher:
+    """Hashes the contiguous written prefix while parts arrive (reads back from the file).
+
+    With ``after`` it waits for every part and then reads the file once
+    (measured against the in-order way by ``bench/library_transfer.py``).
+    """
+
+    def __init__(self, state: PartFile, *, after: bool = False) -> None:
+        self._state = state
+        self._after = after
+        self._sha256 = hashlib.sha256()
+        self._hashed = 0
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="sregistry-hash", daemon=True)
+        self._thread.start()
+
+    def _ready(self) -> bool:
+        frontier = self._state.frontier()
+        if frontier >= self._state.total:
+            return True
+        return not self._after and frontier - self._hashed >= _HASH_BATCH
+
+    def _run(self) -> None:
+        state = self._state
+        buffer = bytearray(_HASH_BLOCK)
+        view = memoryview(buffer)
+        try:
+            while self._hashed < state.total:
+                with state.cond:
+                    while not self._ready() and not state.cancel.is_set():
+                        state.cond.wait(timeout=1.0)
+                    if state.cancel.is_set():
+                        return
+                    frontier = state.frontier()
+                while self._hashed < frontier:
+                    length = min(_HASH_BLOCK, frontier - self._hashed)
+                    got = os.preadv(state.fd, [view[:length]], self._hashed)
+                    if not got:
+                        raise OSError("short read while hashing the download")
+                    self._sha256.update(view[:got])
+                    self._hashed += got
+        except OSError as exc:  # reported by result()
+            self._error = exc
+
+    def result(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise TransferError(f"hashing the download failed: {self._error}")
+        if self._hashed != self._state.total:
+            raise TransferError("hashing the download stopped early")
+        return self._sha256.hexdigest()
+
+    def stop(self) -> None:
+        with self._state.cond:
+            self._state.cancel.set()
+            self._state.cond.notify_all()
+        self._thread.join()
+
+
+def layout(
+    total: int, spans: list[tuple[int, int]], *, head: int, part_size: int, single: bool
+) -> list[Slot]:
+    """The parts of a ``total``-byte file in offset order.
+
+    Without ``spans`` on disk: a first part of ``head`` bytes (what the probe
+    asked for), then parts of ``part_size`` (``single``: one part for the
+    rest). With spans: complete slots for them and parts for every gap (one
+    per gap when ``single``).
+    """
+    if not spans:
+        first = min(head, total)
+        size = max(total - first, 1) if single else part_size
+        return [Slot(part) for part in plan_parts(total, size, first=first)]
+    pieces: list[tuple[int, int, bool]] = []
+    position = 0
+    for start, end in [*spans, (total, total)]:
+        gap = start - position
+        step = gap if single else part_size
+        while gap > 0:
+            length = min(step, gap)
+            pieces.append((position, length, False))
+            position += length
+            gap -= length
+        if end > start:
+            pieces.append((start, end - start, True))
+        position = max(position, end)
+    return [
+        Slot(Part(number, offset, length), length if done else 0)
+        for number, (offset, length, done) in enumerate(pieces, start=1)
+    ]

@@ -1,0 +1,455 @@
+"""Ranged downloads over several connections, verified, atomic, resumable.
+
+A first ``GET`` asks for the first part with ``Range``. Only a ``206`` whose
+``Content-Range`` names exactly that range and the full size switches to
+parts; anything else (a ``200``, a malformed or open-ended ``Content-Range``)
+falls back to one plain stream (:func:`sregistry.transfer.download.download`).
+Parts are written in place (``os.pwrite``) into a preallocated
+``.incomplete`` file beside the target by ``connections`` workers; a part
+that fails is asked for again from its own first missing byte (bounded
+tries). The SHA-256 is computed *in order while parts arrive*: a hasher
+thread reads back the contiguous prefix already written (from the page
+cache), so after the last byte only the last stretch remains to hash. The
+file is renamed into place only when size and digest match.
+
+After a failure or Ctrl-C, a download whose sha256 is known keeps its
+``.incomplete`` file and a journal of the bytes on disk, and the next run
+fetches only what is missing (see :mod:`sregistry.transfer.journal` for why
+that is safe); otherwise nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import requests
+import requests.auth
+import urllib3.exceptions
+
+from sregistry.errors import (
+    DestinationExists,
+    IntegrityError,
+    NotFound,
+    ServerError,
+    TransferError,
+)
+from sregistry.transfer.bodies import BLOCK_SIZE
+from sregistry.transfer.download import Downloaded, Expected, download, place
+from sregistry.transfer.hashing import Digests
+from sregistry.transfer.http import describe, redact
+from sregistry.transfer.journal import Span, Temporary, open_temporary, resumable
+from sregistry.transfer.parallel import (
+    DEFAULT_CONNECTIONS,
+    Cancelled,
+    Part,
+    ProgressMeter,
+    run_all,
+)
+from sregistry.transfer.partfile import PartFile, PrefixHasher, Slot, layout
+
+if TYPE_CHECKING:
+    from sregistry.transfer.http import Transport
+
+__all__ = [
+    "DEFAULT_PART_SIZE",
+    "DEFAULT_THRESHOLD",
+    "RangedResult",
+    "download_ranged",
+    "probe_headers",
+]
+
+log = logging.getLogger("sregistry.transfer")
+
+DEFAULT_PART_SIZE = 32 << 20
+DEFAULT_THRESHOLD = 64 << 20
+"""Files up to this size are fetched over one connection (still in ranges)."""
+
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$", re.IGNORECASE)
+Progress = Callable[[int, "int | None"], None]
+ResponseCheck = Callable[[requests.Response], None]
+
+
+def _parse_range(response: requests.Response) -> tuple[int, int, int] | None:
+    """``(start, end, total)`` of an identity-coded ``Content-Range``, else ``None``."""
+    coding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if coding not in {"", "identity"}:
+        return None
+    match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+    if match is None:
+        return None
+    start, end, total = (int(group) for group in match.groups())
+    if start > end or end >= total:
+        return None
+    return start, end, total
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view = view[written:]
+        offset += written
+
+
+class _DiskError(Exception):
+    """Writing the file failed: never retried."""
+
+
+def _receive_part(
+    response: requests.Response,
+    slot: Slot,
+    state: PartFile,
+    meter: ProgressMeter,
+) -> None:
+    """Write the body at the part's offset, block by block, from the raw stream
+    (ranges are only used on identity-coded answers, so nothing needs decoding)."""
+    read = response.raw.read
+    while True:
+        try:
+            block = read(BLOCK_SIZE, decode_content=False)
+        except urllib3.exceptions.HTTPError as exc:
+            raise TransferError(describe(exc)) from exc
+        if not block:
+            return
+        if state.cancel.is_set():
+            raise Cancelled(f"part {slot.part.number} stopped")
+        room = slot.part.size - slot.written
+        if len(block) > room:
+            raise ServerError(f"the server sent more than part {slot.part.number}'s range")
+        try:
+            _pwrite_all(state.fd, block, slot.part.offset + slot.written)
+        except OSError as exc:
+            raise _DiskError(exc.strerror or str(exc)) from exc
+        with state.cond:
+            slot.written += len(block)
+            state.cond.notify_all()
+        meter.set(slot.part.number, slot.written)
+
+
+def _fetch_part(
+    transport: Transport,
+    plan: _Plan,
+    slot: Slot,
+    state: PartFile,
+    meter: ProgressMeter,
+    *,
+    first: requests.Response | None,
+) -> None:
+    """Fetch one part, resuming it from its first missing byte after a failure."""
+    where = plan.where
+    failures = 0
+    while not slot.complete:
+        if state.cancel.is_set():
+            raise Cancelled(f"part {slot.part.number} stopped")
+        start = slot.part.offset + slot.written
+        response = first
+        first = None
+        try:
+            if response is None:
+                sent = {**plan.headers, "Range": f"bytes={start}-{slot.part.end}"}
+                response = transport.request(
+                    "GET", plan.url, headers=sent, auth=plan.auth, stream=True, log_as=where
+                )
+            with response:
+                got = _parse_range(response)
+                if response.status_code != 206 or got is None or got[0] != start:
+                    raise ServerError(
+                        f"{where} answered HTTP {response.status_code} without the range "
+                        f"bytes={start}-{slot.part.end}",
+                        status=response.status_code,
+                    )
+                _receive_part(response, slot, state, meter)
+            if not slot.complete:
+                raise TransferError(
+                    f"part {slot.part.number} of {where} ended early "
+                    f"({slot.written} of {slot.part.size} bytes)"
+                )
+        except (Cancelled, _DiskError):
+            raise
+        except (requests.exceptions.RequestException, TransferError, ServerError) as exc:
+            failures += 1
+            reason = describe(exc) if isinstance(exc, requests.RequestException) else str(exc)
+            if failures >= plan.attempts:
+                raise TransferError(
+                    f"part {slot.part.number} of {where} failed {failures} times: {reason}",
+                    url=where,
+                ) from None
+            log.debug("part %d: %s; retrying from byte %d", slot.part.number, reason, start)
+            transport.sleep(transport.retry.backoff_delay(failures))
+
+
+def _allocate(fd: int, size: int) -> None:
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except (AttributeError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno == 28:  # ENOSPC
+            raise TransferError(f"not enough disk space for {size} bytes") from None
+        os.ftruncate(fd, size)
+
+
+def probe_headers(part_size: int = DEFAULT_PART_SIZE) -> dict[str, str]:
+    """Headers of the first request of a ranged download (it asks for the first part)."""
+    return {"Accept-Encoding": "identity", "Range": f"bytes=0-{part_size - 1}"}
+
+
+@dataclass(frozen=True)
+class RangedResult:
+    """A verified download and how it went."""
+
+    downloaded: Downloaded
+    parts: int
+    """Parts fetched in this run (0: the server ignored ``Range``, one stream was used)."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one ranged download runs."""
+
+    url: str
+    target: Path
+    total: int
+    head: int
+    """Bytes the probe asked for (its part)."""
+    part_size: int
+    connections: int
+    threshold: int
+    attempts: int
+    where: str
+    headers: Mapping[str, str]
+    auth: requests.auth.AuthBase | None
+    hash_after: bool
+
+    def slots(self, spans: list[Span]) -> list[Slot]:
+        """Parts to fetch around the spans already on disk (complete slots for those)."""
+        single = self.total <= self.threshold or self.connections <= 1
+        return layout(self.total, spans, head=self.head, part_size=self.part_size, single=single)
+
+
+class _ResumedMismatch(Exception):
+    """A resumed file failed verification: start again from scratch."""
+
+
+def download_ranged(
+    transport: Transport,
+    url: str,
+    target: str | os.PathLike[str],
+    *,
+    expected: Expected | None = None,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+    check: ResponseCheck | None = None,
+    headers: Mapping[str, str] | None = None,
+    auth: requests.auth.AuthBase | None = None,
+    connections: int = DEFAULT_CONNECTIONS,
+    part_size: int = DEFAULT_PART_SIZE,
+    threshold: int = DEFAULT_THRESHOLD,
+    attempts: int = 5,
+    log_as: str | None = None,
+    first: requests.Response | None = None,
+    hash_after: bool = False,
+    resume: bool = True,
+) -> RangedResult:
+    """GET ``url`` into ``target`` in parallel ranges when the server allows it.
+
+    See the module docstring. ``check`` sees the first response and raises
+    for the caller's protocol errors (e.g. 404 -> NotFound). ``first`` is an
+    answer the caller already has to ``GET url`` with
+    ``Range: bytes=0-<part_size - 1>`` (see :func:`probe_headers`); without it
+    that request is made here. ``hash_after`` hashes in one pass after the
+    last part instead of in order while parts arrive (for measurements);
+    ``resume=False`` ignores (and replaces) what an earlier run left.
+    """
+    expected = expected or Expected()
+    if expected.md5 is not None:
+        raise ValueError("ranged downloads verify size and sha256 only, not md5")
+    target = Path(target)
+    where = log_as or redact(url)
+    if target.exists() and not overwrite:
+        raise DestinationExists(
+            f"{target} exists", hint="use --force to replace it, or -o to choose another path"
+        )
+    base_headers = {"Accept-Encoding": "identity", **(headers or {})}
+    sha256 = expected.sha256.lower() if expected.sha256 else None
+    probe = first
+    if probe is None:
+        # resuming: the first part is probably on disk, so ask for one byte only
+        ask = 1 if resume and resumable(target, sha256) else part_size
+        probe = transport.request(
+            "GET",
+            url,
+            headers={**base_headers, **probe_headers(ask)},
+            auth=auth,
+            stream=True,
+            log_as=log_as,
+        )
+    got = _parse_range(probe) if probe.status_code == 206 else None
+    if got is None or got[0] != 0:
+        with probe:
+            if probe.status_code in {200, 206, 416}:
+                log.debug("%s: no usable Range (HTTP %d): one stream", where, probe.status_code)
+            else:
+                (check or _generic_check)(probe)
+                raise ServerError(
+                    f"{where} answered HTTP {probe.status_code} to a download",
+                    status=probe.status_code,
+                )
+        plain = download(
+            transport,
+            url,
+            target,
+            expected=expected,
+            overwrite=overwrite,
+            progress=progress,
+            check=check,
+            headers=headers,
+            auth=auth,
+            attempts=attempts,
+            log_as=log_as,
+        )
+        return RangedResult(plain, 0)
+    _start, first_end, total = got
+    if expected.size is not None and expected.size != total:
+        probe.close()
+        raise IntegrityError(
+            f"{where} holds {total} bytes, the registry says {expected.size}",
+            hint="nothing was saved; the registry's record and its file disagree",
+        )
+    plan = _Plan(
+        url=url,
+        target=target,
+        total=total,
+        head=first_end + 1,
+        part_size=part_size,
+        connections=connections,
+        threshold=threshold,
+        attempts=attempts,
+        where=where,
+        headers=base_headers,
+        auth=auth,
+        hash_after=hash_after,
+    )
+    temp = open_temporary(target, sha256=sha256 if resume else None, size=total)
+    try:
+        return _ranged(
+            transport, plan, temp, probe, expected=expected, overwrite=overwrite, progress=progress
+        )
+    except _ResumedMismatch:
+        log.info("%s: the resumed download did not verify: starting again", where)
+        return download_ranged(
+            transport,
+            url,
+            target,
+            expected=expected,
+            overwrite=overwrite,
+            progress=progress,
+            check=check,
+            headers=headers,
+            auth=auth,
+            connections=connections,
+            part_size=part_size,
+            threshold=threshold,
+            attempts=attempts,
+            log_as=log_as,
+            hash_after=hash_after,
+            resume=False,
+        )
+
+
+def _ranged(
+    transport: Transport,
+    plan: _Plan,
+    temp: Temporary,
+    probe: requests.Response,
+    *,
+    expected: Expected,
+    overwrite: bool,
+    progress: Progress | None,
+) -> RangedResult:
+    resumed = temp.reused
+    slots = plan.slots(temp.spans)
+    if resumed:
+        probe.close()  # its bytes may be on disk already: every part is asked for afresh
+    state = PartFile(temp.fd, plan.total, slots)
+    hasher: PrefixHasher | None = None
+    todo = [slot.part for slot in slots if not slot.complete]
+    try:
+        if not resumed:
+            _allocate(temp.fd, plan.total)
+        hasher = PrefixHasher(state, after=plan.hash_after)
+        meter = ProgressMeter(progress, plan.total)
+        meter.start(resumed)
+
+        def one(part: Part) -> None:
+            _fetch_part(
+                transport,
+                plan,
+                state.slots[part.number - 1],
+                state,
+                meter,
+                first=None if resumed or part.number != 1 else probe,
+            )
+
+        connections = 1 if plan.total <= plan.threshold else plan.connections
+        try:
+            run_all(todo, one, connections, state.cancel)
+        except _DiskError as exc:
+            raise TransferError(f"cannot write {temp.path}: {exc}") from None
+        sha256 = hasher.result()
+        hasher = None
+        try:
+            _verify(plan.total, sha256, expected, plan.where)
+        except IntegrityError:
+            temp.discard()
+            if resumed:
+                raise _ResumedMismatch from None
+            raise
+        temp.close()
+        place(temp.path, plan.target, overwrite=overwrite)
+        temp.forget_journal()
+    except BaseException:
+        probe.close()
+        if hasher is not None:
+            hasher.stop()
+        if temp.fd >= 0 or temp.path.exists():
+            kept = temp.keep(_spans(state), expected.sha256 or "", plan.total)
+            if kept:
+                log.info("kept %s to resume later", temp.path)
+        raise
+    downloaded = Downloaded(plan.target, plan.total, Digests(sha256), resumed)
+    return RangedResult(downloaded, len(todo))
+
+
+def _spans(state: PartFile) -> list[Span]:
+    return [
+        (slot.part.offset, slot.part.offset + slot.written) for slot in state.slots if slot.written
+    ]
+
+
+def _generic_check(response: requests.Response) -> None:
+    if response.status_code == 404:
+        raise NotFound(f"{redact(response.url)} was not found", status=404)
+    if response.status_code >= 400:
+        raise ServerError(
+            f"{redact(response.url)} answered HTTP {response.status_code}",
+            status=response.status_code,
+        )
+
+
+def _verify(size: int, sha256: str, expected: Expected, where: str) -> None:
+    hint = "nothing was saved; try again, and if it persists the registry's copy may be damaged"
+    if expected.size is not None and size != expected.size:
+        raise IntegrityError(
+            f"the download of {where} has {size} bytes, expected {expected.size}", hint=hint
+        )
+    if expected.sha256 is not None and sha256 != expected.sha256.lower():
+        raise IntegrityError(
+            f"the download of {where} has sha256 {sha256}, "
+            f"the registry says {expected.sha256.lower()}",
+            hint=hint,
+        )
