@@ -112,6 +112,9 @@ def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
         logging.basicConfig(
             level=logging.DEBUG, stream=sys.stderr, format="debug: %(name)s: %(message)s"
         )
+        # urllib3 logs whole request lines, presigned-URL signatures and download
+        # secrets included; sregistry.transfer logs every request, redacted.
+        logging.getLogger("urllib3").setLevel(logging.INFO)
 
 
 def main(argv: list[str] | None = None) -> None:
