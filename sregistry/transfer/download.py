@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import requests
 import requests.auth
-import urllib3.exceptions
 
 from sregistry.errors import (
     DestinationExists,
@@ -34,8 +33,9 @@ from sregistry.errors import (
     TransferError,
 )
 from sregistry.transfer.bodies import BLOCK_SIZE
-from sregistry.transfer.hashing import Digests, Hasher, make_hasher
+from sregistry.transfer.hashing import QUEUE_BLOCKS, BufferPool, Digests, Hasher, make_hasher
 from sregistry.transfer.http import describe, redact
+from sregistry.transfer.stream import BodyReadError, body_reader, read_full
 
 if TYPE_CHECKING:
     from sregistry.transfer.http import Transport
@@ -145,6 +145,7 @@ class _Restart(Exception):
 class _State:
     handle: BinaryIO
     hasher: Hasher
+    pool: BufferPool
     done: int = 0
     total: int | None = None
     resumed_from: int = 0
@@ -181,30 +182,44 @@ class _WriteFailed(Exception):
 def _receive(response: requests.Response, state: _State, progress: Progress | None) -> None:
     """Copy the body to the file and the hasher, block by block.
 
-    The raw stream is read without requests' decoding layer (one copy less);
-    a body sent with a content coding despite ``Accept-Encoding: identity``
-    is decoded.
+    Blocks are received straight into pooled buffers (see
+    :mod:`sregistry.transfer.stream`); a buffer goes back to the pool once
+    hashed. A body sent with a content coding despite
+    ``Accept-Encoding: identity`` is decoded.
     """
     coding = response.headers.get("Content-Encoding", "identity").strip().lower()
-    decode = coding not in {"", "identity"}
-    read = response.raw.read
+    read = body_reader(response, decode=coding not in {"", "identity"})
     if progress is not None:
         progress(state.done, state.total)
     while True:
+        buffer = state.pool.acquire()
+        view = memoryview(buffer)
+        failure: BodyReadError | None = None
         try:
-            block = read(BLOCK_SIZE, decode_content=decode)
-        except urllib3.exceptions.HTTPError as exc:
-            raise _ReadFailed(describe(exc)) from exc
-        if not block:
+            got = read_full(read, view)
+        except BodyReadError as exc:
+            failure, got = exc, exc.filled
+        if got:
+            _keep(state, view[:got], state.pool.releaser(buffer))
+            if progress is not None:
+                progress(state.done, state.total)
+        else:
+            state.pool.releaser(buffer)()
+        if failure is not None:
+            raise _ReadFailed(str(failure)) from failure
+        if got < len(view):
             return
-        try:
-            state.handle.write(block)
-        except OSError as exc:
-            raise _WriteFailed(exc.strerror or str(exc)) from exc
-        state.hasher.update(block)
-        state.done += len(block)
-        if progress is not None:
-            progress(state.done, state.total)
+
+
+def _keep(state: _State, block: memoryview, release: Callable[[], None]) -> None:
+    """Write ``block`` to the file and hand it to the hasher (which releases it)."""
+    try:
+        state.handle.write(block)
+    except OSError as exc:
+        release()
+        raise _WriteFailed(exc.strerror or str(exc)) from exc
+    state.hasher.update(block, release)
+    state.done += len(block)
 
 
 def _one_try(
@@ -330,7 +345,8 @@ def download(
         )
     temporary, handle = _create_temporary(target)
     hasher = make_hasher(md5=expected.md5 is not None, threaded=threaded_hash)
-    state = _State(handle, hasher, total=expected.size)
+    pool = BufferPool(QUEUE_BLOCKS + 2, BLOCK_SIZE)
+    state = _State(handle, hasher, pool, total=expected.size)
     try:
         with handle:
             _fetch(transport, request, state, progress=progress, attempts=attempts)

@@ -11,12 +11,16 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
-__all__ = ["Digests", "Hasher", "InlineHasher", "ThreadedHasher", "make_hasher"]
+__all__ = ["BufferPool", "Digests", "Hasher", "InlineHasher", "ThreadedHasher", "make_hasher"]
 
-_QUEUE_BLOCKS = 8
+Block = bytes | bytearray | memoryview
+Release = Callable[[], None]
+
+QUEUE_BLOCKS = 8
 """Blocks waiting to be hashed at most (8 MiB with 1 MiB blocks): bounds memory."""
 
 
@@ -31,8 +35,9 @@ class Digests:
 class Hasher(Protocol):
     """Something that digests a stream of blocks."""
 
-    def update(self, block: bytes) -> None:
-        """Add ``block`` (which must not be modified afterwards)."""
+    def update(self, block: Block, release: Release | None = None) -> None:
+        """Add ``block``. It must not change until ``release`` (when given) has
+        been called, which happens once the block is hashed."""
 
     def reset(self) -> None:
         """Forget everything seen so far (a download restarting from byte 0)."""
@@ -50,7 +55,7 @@ class _State:
         self.sha256 = hashlib.sha256()
         self.md5 = hashlib.md5(usedforsecurity=False) if md5 else None
 
-    def update(self, block: bytes) -> None:
+    def update(self, block: Block) -> None:
         self.sha256.update(block)
         if self.md5 is not None:
             self.md5.update(block)
@@ -66,8 +71,10 @@ class InlineHasher:
         self._md5 = md5
         self._state = _State(md5)
 
-    def update(self, block: bytes) -> None:
+    def update(self, block: Block, release: Release | None = None) -> None:
         self._state.update(block)
+        if release is not None:
+            release()
 
     def reset(self) -> None:
         self._state = _State(self._md5)
@@ -89,7 +96,7 @@ class ThreadedHasher:
     def __init__(self, *, md5: bool = False) -> None:
         self._md5 = md5
         self._state = _State(md5)
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=_QUEUE_BLOCKS)
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_BLOCKS)
         self._thread = threading.Thread(target=self._run, name="sregistry-hash", daemon=True)
         self._thread.start()
 
@@ -100,11 +107,14 @@ class ThreadedHasher:
                 return
             if item is _RESET:
                 self._state = _State(self._md5)
-            else:
-                self._state.update(item)  # type: ignore[arg-type]
+                continue
+            block, release = cast("tuple[Block, Release | None]", item)
+            self._state.update(block)
+            if release is not None:
+                release()
 
-    def update(self, block: bytes) -> None:
-        self._queue.put(block)
+    def update(self, block: Block, release: Release | None = None) -> None:
+        self._queue.put((block, release))
 
     def reset(self) -> None:
         self._queue.put(_RESET)
@@ -117,6 +127,28 @@ class ThreadedHasher:
         if self._thread.is_alive():
             self._queue.put(_STOP)
             self._thread.join()
+
+
+class BufferPool:
+    """Receive buffers reused across blocks, so that a download allocates (and
+    page-faults) a few MiB once instead of a new block per read.
+
+    ``acquire`` waits while every buffer is still queued for hashing: the pool
+    also bounds how far receiving may run ahead of the hasher.
+    """
+
+    def __init__(self, count: int, size: int) -> None:
+        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        for _ in range(count):
+            self._free.put(bytearray(size))
+
+    def acquire(self) -> bytearray:
+        """A free buffer (waits for one when all are in use)."""
+        return self._free.get()
+
+    def releaser(self, buffer: bytearray) -> Release:
+        """A callback giving ``buffer`` back to the pool."""
+        return lambda: self._free.put(buffer)
 
 
 def make_hasher(*, md5: bool = False, threaded: bool = True) -> Hasher:

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING
 
 import requests
 import requests.auth
-import urllib3.exceptions
 
 from sregistry.errors import (
     DestinationExists,
@@ -52,6 +51,7 @@ from sregistry.transfer.parallel import (
     run_all,
 )
 from sregistry.transfer.partfile import PartFile, PrefixHasher, Slot, layout
+from sregistry.transfer.stream import BodyReadError, body_reader, read_full
 
 if TYPE_CHECKING:
     from sregistry.transfer.http import Transport
@@ -89,7 +89,7 @@ def _parse_range(response: requests.Response) -> tuple[int, int, int] | None:
     return start, end, total
 
 
-def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+def _pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:
     view = memoryview(data)
     while view:
         written = os.pwrite(fd, view, offset)
@@ -107,29 +107,39 @@ def _receive_part(
     state: PartFile,
     meter: ProgressMeter,
 ) -> None:
-    """Write the body at the part's offset, block by block, from the raw stream
-    (ranges are only used on identity-coded answers, so nothing needs decoding)."""
-    read = response.raw.read
+    """Write the body at the part's offset, block by block, received into one
+    reused buffer (ranges are only used on identity-coded answers); bytes that
+    arrived before a cut are kept, so a retry continues after them."""
+    read = body_reader(response)
+    view = memoryview(bytearray(BLOCK_SIZE))
     while True:
+        failure: BodyReadError | None = None
         try:
-            block = read(BLOCK_SIZE, decode_content=False)
-        except urllib3.exceptions.HTTPError as exc:
-            raise TransferError(describe(exc)) from exc
-        if not block:
-            return
+            got = read_full(read, view)
+        except BodyReadError as exc:
+            failure, got = exc, exc.filled
         if state.cancel.is_set():
             raise Cancelled(f"part {slot.part.number} stopped")
-        room = slot.part.size - slot.written
-        if len(block) > room:
-            raise ServerError(f"the server sent more than part {slot.part.number}'s range")
-        try:
-            _pwrite_all(state.fd, block, slot.part.offset + slot.written)
-        except OSError as exc:
-            raise _DiskError(exc.strerror or str(exc)) from exc
-        with state.cond:
-            slot.written += len(block)
-            state.cond.notify_all()
-        meter.set(slot.part.number, slot.written)
+        if got:
+            _store_block(view[:got], slot, state, meter)
+        if failure is not None:
+            raise TransferError(str(failure)) from failure
+        if got < len(view):
+            return
+
+
+def _store_block(block: memoryview, slot: Slot, state: PartFile, meter: ProgressMeter) -> None:
+    room = slot.part.size - slot.written
+    if len(block) > room:
+        raise ServerError(f"the server sent more than part {slot.part.number}'s range")
+    try:
+        _pwrite_all(state.fd, block, slot.part.offset + slot.written)
+    except OSError as exc:
+        raise _DiskError(exc.strerror or str(exc)) from exc
+    with state.cond:
+        slot.written += len(block)
+        state.cond.notify_all()
+    meter.set(slot.part.number, slot.written)
 
 
 def _fetch_part(
