@@ -65,7 +65,8 @@ def child(args: argparse.Namespace) -> None:
     if args.op == "ranged":
         ranged(args)
         return
-    options: dict[str, Any] = {"base": args.url, "token": args.token, "env": {}}
+    # cache=False: every pull downloads (and nothing lands in the user's local store)
+    options: dict[str, Any] = {"base": args.url, "token": args.token, "env": {}, "cache": False}
     if args.op.startswith("registry"):
         from sregistry.main.registry.client import RegistryClient
 

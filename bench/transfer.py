@@ -10,7 +10,7 @@ in the same run and interleaved (so machine load hits every tool alike):
   start-up, both signed requests, the streamed upload, the manifest check),
   next to ``curl -F`` sending the identical multipart upload to ``/upload``
   (step 1 and the signature are made by this script, untimed);
-* **pull**: ``sregistry pull NAME -o FILE --force`` (manifest, download with
+* **pull**: ``sregistry pull NAME -o FILE --force --no-cache`` (manifest, download with
   sha256 verification, rename), next to ``curl -o FILE`` of the same download
   URL (no verification) and ``curl -o FILE`` followed by ``sha256sum``;
 * the same with sregistry-cli 0.2.39 when its registry backend can run:
@@ -194,7 +194,7 @@ class Bench:
 
     def pull_sregistry(self, name: str, target: Path) -> Measured:
         sregistry = str(Path(sys.executable).parent / "sregistry")
-        args = [sregistry, "pull", name, "-o", str(target), "--force"]
+        args = [sregistry, "pull", name, "-o", str(target), "--force", "--no-cache"]
         return run_measured(args, env=self.env())
 
     def pull_curl(self, url: str, target: Path) -> Measured:
@@ -278,6 +278,7 @@ class Bench:
                     token=self.token,
                     env={},
                     hash_in_thread=threaded,
+                    cache=False,
                 ) as client:
                     timings["push"].append(
                         timed(lambda c=client: c.push(source, "bench/hash:modes", inspect=False))

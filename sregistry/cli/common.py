@@ -97,12 +97,14 @@ def open_client(
     remote: str | None = None,
     insecure: bool = False,
     library_options: dict[str, Any] | None = None,
+    cache: bool = True,
 ) -> Client:
     """Build the client ``reference`` calls for and say on stderr what it acts on.
 
     ``library_options`` (``arch``, ``connections``, ``part_size``; ``None``
     values are dropped) go to the library backend only; given for another
-    backend they are a usage error.
+    backend they are a usage error. ``cache=False`` keeps the remote
+    backends' pulls away from the local store (the local backend is the store).
     """
     kind, _reason = choose_backend(
         reference, frozenset(available_backends()), registry_option=registry
@@ -114,9 +116,10 @@ def open_client(
         raise click.UsageError(f"{flags}: only for library:// images")
     options: dict[str, Any] = {}
     if kind == "registry":
-        options = {"base": registry, "username": username, "insecure": insecure}
+        options = {"base": registry, "username": username, "insecure": insecure, "cache": cache}
     elif kind == "library":
-        options = {"base": library, "remote": remote, "insecure": insecure, **extra}
+        options = {"base": library, "remote": remote, "insecure": insecure, "cache": cache}
+        options.update(extra)
     if reference and "://" in reference:
         options["uri"] = reference
     client = get_client(kind, **options)

@@ -1,4 +1,4 @@
-"""``sregistry delete collection/name:tag [--force]``."""
+"""``sregistry delete IMAGE [--force]``: one tag, from whichever backend IMAGE names."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import sys
 
 import click
 
-from sregistry import names
 from sregistry.cli.common import arch_option, client_options, open_client
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.transfers import no_urllib3_tls_warnings
@@ -22,21 +21,8 @@ def confirmed(answer: str) -> bool:
     return answer.strip().lower() in YES
 
 
-def _shown(app: AppContext, image: str) -> str:
-    """The image as the confirmation prompt names it."""
-    if image.lower().startswith("library://"):
-        from sregistry.main.library.refs import parse_library_ref
-
-        ref = parse_library_ref(image)
-        return f"{ref.path}:{ref.tag}"
-    parsed = names.parse(image)
-    for note in parsed.notes:
-        app.out.info(note)
-    return f"{parsed.collection}/{parsed.name}:{parsed.tag}"
-
-
 @click.command(short_help="Delete one tag of an image from a registry.")
-@click.argument("image", metavar="COLLECTION/NAME[:TAG]")
+@click.argument("image", metavar="IMAGE")
 @click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
 @arch_option
 @client_options
@@ -55,10 +41,14 @@ def delete(
 ) -> None:
     """Delete IMAGE (one tag) from the registry.
 
+    \b
+    IMAGE: [registry://HOST/]COLLECTION/NAME[:TAG]
+           library://[HOST/]ENTITY/COLLECTION/CONTAINER[:TAG|:sha256.HEX]
+           local://COLLECTION/NAME[:TAG]   (the local store, as `sregistry rm`)
+
     Asks first; only "y" or "yes" deletes. Without a terminal to ask on,
     nothing is deleted unless --force is given.
     """
-    shown = _shown(app, image)
     with no_urllib3_tls_warnings():
         client = open_client(
             app,
@@ -71,6 +61,7 @@ def delete(
             library_options={"arch": arch},
         )
         with client:
+            shown = client.display_name(image)
             if not force:
                 if not sys.stdin.isatty():
                     raise SregistryError(

@@ -1,4 +1,4 @@
-"""``sregistry inspect FILE``: an image's labels, scripts, environment and apps."""
+"""``sregistry inspect FILE|NAME``: an image's labels, scripts, environment and apps."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sregistry.cli.context import AppContext, pass_app
-from sregistry.errors import NotFound
+from sregistry.errors import InvalidName, NotFound, SregistryError
 
 if TYPE_CHECKING:
     from sregistry.metadata import InspectResult
+    from sregistry.store import StoredImage
 
 __all__ = ["inspect", "resolve_image"]
 
@@ -29,10 +30,43 @@ SECTIONS = (
 
 
 def resolve_image(app: AppContext, argument: str) -> str:
-    """The file ``argument`` names (later also an image of the local store)."""
+    """The file ``argument`` names, else the file of the local store's image
+    ``argument`` (``[local://]collection/name[:tag][@sha256.<hex>]``).
+
+    An existing path wins; stderr says so when a stored image has the same
+    name (``local://NAME`` picks the stored one), and names the stored image
+    when one is used.
+    """
     if os.path.exists(argument):
+        try:
+            image = _stored(argument)
+        except SregistryError:
+            image = None  # a broken store never stops inspecting a file
+        if image is not None:
+            app.out.info(
+                f"inspecting the file {argument}, not the stored image {image.uri} "
+                f"(local://{image.uri} names that one)"
+            )
         return argument
-    raise NotFound(f"no such file: {argument}", hint="give the path of a SIF image")
+    image = _stored(argument)
+    if image is None:
+        raise NotFound(
+            f"no such file or stored image: {argument}",
+            hint="give the path of a SIF image, or a name `sregistry images` lists",
+        )
+    app.out.info(f"stored image {image.uri}: {image.path}")
+    return str(image.path)
+
+
+def _stored(argument: str) -> StoredImage | None:
+    """The local store's image named ``argument``, if that is a stored image's name."""
+    from sregistry.store import ImageStore
+
+    try:
+        with ImageStore() as store:
+            return store.get(argument)
+    except (NotFound, InvalidName):
+        return None
 
 
 def _section_options(func: Any) -> Any:
@@ -43,7 +77,7 @@ def _section_options(func: Any) -> Any:
 
 
 @click.command()
-@click.argument("image", metavar="FILE")
+@click.argument("image", metavar="FILE|NAME")
 @click.option(
     "--json",
     "as_json",
@@ -69,6 +103,9 @@ def inspect(
     app: AppContext, /, image: str, as_json: bool, native: bool, timeout: float, **sections: bool
 ) -> None:
     """Show the metadata of the SIF image FILE (all sections unless some are chosen).
+
+    NAME (collection/name[:tag], as `sregistry images` lists them) inspects
+    an image of the local store; an existing file of that name is preferred.
 
     Uses singularity/apptainer inspect when one is installed, else (or with
     --native) reads the SIF file directly.

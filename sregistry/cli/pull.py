@@ -23,6 +23,12 @@ __all__ = ["pull"]
     "(<collection>-<name>_<tag>.sif; library: <container>_<tag>.sif).",
 )
 @click.option("-f", "--force", is_flag=True, help="Replace the file if it exists.")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Download even when the local store holds the image, and do not record it there "
+    "(also SREGISTRY_DISABLE=1).",
+)
 @arch_option
 @transfer_options(part_size=True)
 @client_options
@@ -33,6 +39,7 @@ def pull(
     image: str,
     output: Path | None,
     force: bool,
+    no_cache: bool,
     arch: str | None,
     connections: int | None,
     part_size: str | None,
@@ -47,6 +54,12 @@ def pull(
     The download goes to a temporary file beside the target; an existing
     file is never replaced without --force, and nothing is left behind on
     failure. Prints the path written.
+
+    Pulls from registry:// and library:// are recorded in the local store
+    (`sregistry images`; `sregistry inspect NAME`), and an image whose sha256
+    the store already holds is copied from there, checked, instead of
+    downloaded. --no-cache, or SREGISTRY_DISABLE (or SINGULARITY_DISABLE_CACHE)
+    set to a true value, turns both off. SREGISTRY_STORAGE moves the store.
 
     \b
     library://[HOST/][[ENTITY/]COLLECTION/]CONTAINER[:TAG|:sha256.HEX] pulls
@@ -64,11 +77,16 @@ def pull(
             remote=remote,
             insecure=insecure,
             library_options={"arch": arch, "connections": connections, "part_size": part_size},
+            cache=not no_cache,
         )
         with client, app.out.progress(f"pull {image}") as progress:
             result = client.pull(image, output, force=force, progress=progress)
     for warning in result.warnings:
         app.out.warn(warning)
+    if result.from_cache:
+        app.out.info("served from the local store (nothing downloaded)")
+    if result.stored_as:
+        app.out.info(f"in the local store as {result.stored_as}")
     if result.resumed_from:
         app.out.info(f"resumed after the first {human_size(result.resumed_from)}")
     verified = result.version == f"sha256.{result.sha256}"

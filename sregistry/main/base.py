@@ -112,6 +112,9 @@ class PullResult:
     resumed_from: int = 0
     """Offset the download resumed at (0 for a fresh download)."""
     warnings: tuple[str, ...] = ()
+    stored_as: str | None = None
+    """The local store's name (``collection/name:tag``) under which a remote
+    pull recorded the image; ``None`` when it was not recorded."""
 
     def to_json(self) -> dict[str, Any]:
         return dict(_plain(asdict(self)))
@@ -175,6 +178,12 @@ class Client(ABC):
         """Download ``name`` to ``dest`` (a file or a directory; default: the
         current directory), verified, renamed into place only when complete.
         An existing file is replaced only with ``force``."""
+
+    def display_name(self, name: str) -> str:
+        """``name`` as this backend reads it (defaults filled in), for prompts
+        and messages. Raises :class:`~sregistry.errors.InvalidName` when it is
+        no reference of this backend; the default returns ``name`` unchanged."""
+        return name
 
     @abstractmethod
     def search(self, query: str | None = None) -> list[ImageInfo]:

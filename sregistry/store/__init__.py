@@ -5,13 +5,20 @@ layout and the crash-safety rules."""
 
 from __future__ import annotations
 
-from sregistry.store.cache import cache_enabled, cached_pull, open_cache, record_pull
+from sregistry.store.cache import (
+    PullCache,
+    cache_enabled,
+    cached_pull,
+    open_cache,
+    record_pull,
+)
 from sregistry.store.images import DATABASE_FILE, ImageStore
 from sregistry.store.records import StoreCheck, StoredImage, SweepResult
 
 __all__ = [
     "DATABASE_FILE",
     "ImageStore",
+    "PullCache",
     "StoreCheck",
     "StoredImage",
     "SweepResult",

@@ -196,13 +196,14 @@ class BlobDir:
             if not staged.placed:
                 remove_quietly(temp)
 
-    def place(self, staged: Staged) -> Path:
+    def place(self, staged: Staged, *, replace: bool = False) -> Path:
         """Give ``staged`` its final name; run inside the recording transaction.
 
-        When the blob already exists the staged copy is dropped (same bytes).
+        When the blob already exists the staged copy is dropped (same bytes),
+        unless ``replace`` (the existing file is known to be damaged).
         """
         final = self.path(staged.sha256)
-        if final.exists():
+        if final.exists() and not replace:
             remove_quietly(staged.path)
         else:
             mode = stat.S_IMODE(os.stat(staged.path).st_mode)

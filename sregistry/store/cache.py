@@ -3,12 +3,16 @@ already stored, record what was pulled.
 
 A backend's pull, with the expected digest known before downloading::
 
-    store = open_cache(no_cache=no_cache)          # None when caching is off
-    if store is not None and (path := cached_pull(store, digest, target, force)):
-        return PullResult(path, ..., from_cache=True)
-    ...download to target, verified...
-    if store is not None:
-        record_pull(store, target, name, sha256=digest, source="registry://host")
+    with PullCache(env, enabled=cache) as cache:   # opens nothing yet
+        if cache.serve(digest, target, force) is None:
+            ...download to target, verified...
+        cache.record(target, "collection/name:tag", sha256=..., source="registry://host")
+    warnings.extend(cache.warnings)
+
+:class:`PullCache` never fails a pull: a damaged stored file is reported and
+the image downloaded again (the download then repairs the stored file), and
+a failure to record only adds a warning. ``open_cache``, ``cached_pull`` and
+``record_pull`` are the raising building blocks underneath.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sregistry.config import truthy
-from sregistry.errors import DestinationExists, NotFound
+from sregistry.errors import DestinationExists, IntegrityError, NotFound, SregistryError
 from sregistry.store.blobs import is_digest
 from sregistry.store.images import ImageStore
 from sregistry.store.records import StoredImage
@@ -27,10 +31,30 @@ from sregistry.store.records import StoredImage
 if TYPE_CHECKING:
     from sregistry.main.base import ProgressCallback
 
-__all__ = ["DISABLE_ENV", "cache_enabled", "cached_pull", "open_cache", "record_pull"]
+__all__ = [
+    "DISABLE_ENV",
+    "SETTINGS_ENV",
+    "PullCache",
+    "cache_enabled",
+    "cache_settings",
+    "cached_pull",
+    "open_cache",
+    "record_pull",
+]
 
 DISABLE_ENV = ("SREGISTRY_DISABLE", "SINGULARITY_DISABLE_CACHE")
 """Booleans that stop remote pulls from using or filling the store."""
+
+
+SETTINGS_ENV = ("SREGISTRY_STORAGE", "SREGISTRY_DATABASE", *DISABLE_ENV)
+"""Every variable the pull cache reads."""
+
+
+def cache_settings(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The pull cache's variables of ``env`` (default ``os.environ``): what a
+    client keeps for later pulls instead of a whole environment with its tokens."""
+    env = os.environ if env is None else env
+    return {name: env[name] for name in SETTINGS_ENV if name in env}
 
 
 def cache_enabled(env: Mapping[str, str] | None = None) -> bool:
@@ -99,3 +123,83 @@ def record_pull(
     return store.add(
         path, name, copy=True, sha256=sha256, source=source, metadata=metadata, arch=arch
     )
+
+
+class PullCache:
+    """The store's part in one remote pull; see the module documentation.
+
+    Nothing is opened by the constructor: with caching off (``enabled`` false,
+    ``$SREGISTRY_DISABLE`` or ``$SINGULARITY_DISABLE_CACHE``) no store is
+    made at all, and a lookup reads only the file system (no database) until
+    something is recorded. Problems land in :attr:`warnings`, never raised.
+    """
+
+    def __init__(self, env: Mapping[str, str] | None = None, *, enabled: bool = True) -> None:
+        self.store = open_cache(env, no_cache=not enabled)
+        self.warnings: list[str] = []
+        self._damaged: set[str] = set()
+
+    def serve(
+        self,
+        sha256: str | None,
+        dest: Path,
+        force: bool,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> Path | None:
+        """Write the stored bytes with this digest to ``dest`` (see
+        :func:`cached_pull`); ``None`` when they are not stored, caching is
+        off, or the stored copy cannot be used: a warning then says why, and
+        a damaged stored file is repaired by the next :meth:`record` of these
+        bytes. Only :class:`~sregistry.errors.DestinationExists` is raised."""
+        if self.store is None or sha256 is None:
+            return None
+        try:
+            return cached_pull(self.store, sha256, dest, force, progress=progress)
+        except DestinationExists:
+            raise
+        except IntegrityError as exc:
+            digest = _digest(sha256)
+            if digest is not None:
+                self._damaged.add(digest)
+            self.warnings.append(f"{exc.message}: downloading the image again")
+        except SregistryError as exc:
+            self.warnings.append(f"the local store's copy was not used ({exc.message})")
+        return None
+
+    def record(
+        self,
+        path: Path,
+        name: str,
+        *,
+        sha256: str,
+        source: str,
+        metadata: Mapping[str, Any] | None = None,
+        arch: str | None = None,
+    ) -> StoredImage | None:
+        """Record the verified file ``path`` as ``name`` (see :func:`record_pull`);
+        ``None`` when caching is off or recording failed (with a warning)."""
+        if self.store is None:
+            return None
+        try:
+            digest = _digest(sha256)
+            if digest is not None and digest in self._damaged:
+                self.store.restore(digest, path)
+                self.warnings.append(f"the local store's damaged copy of {name} was replaced")
+            return record_pull(
+                self.store, path, name, sha256=sha256, source=source, metadata=metadata, arch=arch
+            )
+        except (SregistryError, OSError) as exc:
+            self.warnings.append(f"{name} was not recorded in the local store: {exc}")
+            return None
+
+    def close(self) -> None:
+        """Close the store's database connection, if one was opened."""
+        if self.store is not None:
+            self.store.close()
+
+    def __enter__(self) -> PullCache:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -602,6 +602,27 @@ class ImageStore:
                 remove_quietly(temp)
         return size
 
+    @file_errors("cannot repair the stored file")
+    def restore(self, sha256: str, path: PathLike) -> bool:
+        """Replace the stored file of ``sha256`` (found damaged by
+        :meth:`copy_out`) with a copy of ``path``, whose digest the caller
+        verified (a fresh download). The copy is renamed over the damaged
+        file inside a transaction; a reader that already opened the old file
+        keeps reading it. ``False`` (nothing done) when no such file is stored.
+        """
+        digest = digest_of(sha256.lower(), sha256)
+        if self.blobs.find(digest) is None:
+            return False
+        source = Path(path)
+        _require_file(source)
+        self._writer()
+        with self.blobs.stage_copy(source, sha256=digest) as staged, self._write():
+            if self.blobs.find(digest) is None:
+                return False  # removed meanwhile: nothing left to repair
+            self.blobs.place(staged, replace=True)
+        log.info("image store %s: replaced the damaged file %s", self.root, digest)
+        return True
+
     def _open_blob(self, sha256: str) -> BinaryIO:
         path = self.blobs.path(sha256)
         try:

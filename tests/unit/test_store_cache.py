@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from sregistry.errors import DestinationExists, IntegrityError
-from sregistry.store import ImageStore, cache_enabled, cached_pull, open_cache, record_pull
+from sregistry.store import (
+    ImageStore,
+    PullCache,
+    cache_enabled,
+    cached_pull,
+    open_cache,
+    record_pull,
+)
+from sregistry.store.cache import cache_settings
 from tests.unit.storecheck import problems, sha256_of
 
 SHA = "f53422b89ea3002d63da44d7c593f38752b8c350e3709445b2acce69137eb026"
@@ -106,3 +114,121 @@ def test_a_damaged_stored_file_is_never_served(pulled: Path, tmp_path: Path) -> 
         cached_pull(store, SHA, dest, False)
     assert not dest.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".incomplete")] == []
+
+
+def _damage(path: Path) -> None:
+    """Flip one byte of a stored (read-only) file in place."""
+    os.chmod(path, 0o644)
+    with open(path, "r+b") as handle:
+        handle.seek(100)
+        byte = handle.read(1)
+        handle.seek(100)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    os.chmod(path, 0o444)
+
+
+def test_cache_settings_keep_only_the_store_variables() -> None:
+    env = {
+        "SREGISTRY_STORAGE": "/data/store",
+        "SREGISTRY_DISABLE": "0",
+        "SREGISTRY_REGISTRY_TOKEN": "secret",
+        "HOME": "/home/me",
+    }
+    assert cache_settings(env) == {"SREGISTRY_STORAGE": "/data/store", "SREGISTRY_DISABLE": "0"}
+
+
+@pytest.mark.parametrize(
+    ("env", "enabled"),
+    [({}, False), ({"SREGISTRY_DISABLE": "1"}, True), ({"SINGULARITY_DISABLE_CACHE": "y"}, True)],
+)
+def test_a_disabled_pull_cache_makes_no_store(
+    env: dict[str, str], enabled: bool, pulled: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "store"
+    with PullCache({**env, "SREGISTRY_STORAGE": str(root)}, enabled=enabled) as cache:
+        assert cache.store is None
+        assert cache.serve(SHA, tmp_path / "x.sif", False) is None
+        assert cache.record(pulled, "a/b", sha256=SHA, source="registry://h") is None
+    assert cache.warnings == []
+    assert not root.exists()
+
+
+def test_a_miss_reads_no_database(pulled: Path, tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    with PullCache({"SREGISTRY_STORAGE": str(root)}) as cache:
+        assert cache.serve(SHA, tmp_path / "x.sif", False) is None
+        assert not root.exists(), "a lookup creates nothing"
+        stored = cache.record(pulled, "a/b:v1", sha256=SHA, source="registry://h")
+        assert stored is not None
+        assert stored.uri == "a/b:v1"
+        assert cache.serve(f"sha256.{SHA}", tmp_path / "x.sif", False) == tmp_path / "x.sif"
+    assert cache.warnings == []
+    assert sha256_of(tmp_path / "x.sif") == SHA
+    assert problems(root) == []
+
+
+def test_a_damaged_stored_file_is_reported_then_repaired_by_the_next_record(
+    pulled: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "store"
+    store = ImageStore(root)
+    image = record_pull(store, pulled, "a/b", sha256=SHA, source="local")
+    store.close()
+    _damage(image.path)
+    dest = tmp_path / "out.sif"
+    with PullCache({"SREGISTRY_STORAGE": str(root)}) as cache:
+        assert cache.serve(SHA, dest, False) is None
+        assert not dest.exists()
+        assert len(cache.warnings) == 1
+        assert "is damaged" in cache.warnings[0]
+        assert cache.warnings[0].endswith("downloading the image again")
+        # the caller downloads (here: the verified file it already has) and records it
+        assert cache.record(pulled, "c/d", sha256=SHA, source="registry://h") is not None
+    assert "damaged copy of c/d was replaced" in cache.warnings[1]
+    assert sha256_of(image.path) == SHA
+    assert problems(root) == [], "repaired, read-only, every tag intact"
+    assert [p.name for p in (root / "blobs" / "sha256").iterdir()] == [f"{SHA}.sif"]
+
+
+def test_failing_to_record_is_only_a_warning(pulled: Path, tmp_path: Path) -> None:
+    with PullCache({"SREGISTRY_STORAGE": str(tmp_path / "store")}) as cache:
+        assert cache.record(pulled, "a/b/c/d", sha256=SHA, source="library://h") is None
+        assert cache.record(tmp_path / "gone.sif", "a/b", sha256=SHA, source="x") is None
+    assert len(cache.warnings) == 2
+    assert cache.warnings[0].startswith("a/b/c/d was not recorded in the local store: ")
+    assert "does not exist" in cache.warnings[1]
+
+
+def test_a_store_copy_that_fails_otherwise_is_skipped_with_a_warning(
+    pulled: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "store"
+    record_pull(ImageStore(root), pulled, "a/b", sha256=SHA, source="local")
+    with PullCache({"SREGISTRY_STORAGE": str(root)}) as cache:
+        assert cache.serve(SHA, tmp_path / "no-such-folder" / "x.sif", False) is None
+    (warning,) = cache.warnings
+    assert warning.startswith("the local store's copy was not used (cannot copy the image out")
+
+
+def test_destination_exists_is_still_raised(pulled: Path, tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    record_pull(ImageStore(root), pulled, "a/b", sha256=SHA, source="local")
+    dest = tmp_path / "mine.sif"
+    dest.write_bytes(b"keep")
+    with PullCache({"SREGISTRY_STORAGE": str(root)}) as cache, pytest.raises(DestinationExists):
+        cache.serve(SHA, dest, False)
+    assert dest.read_bytes() == b"keep"
+
+
+def test_restore_replaces_only_a_stored_file(pulled: Path, tmp_path: Path) -> None:
+    store = ImageStore(tmp_path / "store")
+    assert store.restore(SHA, pulled) is False
+    assert not (tmp_path / "store" / "blobs").exists()
+    image = record_pull(store, pulled, "a/b", sha256=SHA, source="local")
+    inode = image.path.stat().st_ino
+    _damage(image.path)
+    assert store.restore(f"sha256.{SHA}", pulled) is True
+    assert image.path.stat().st_ino != inode, "a new file renamed over the damaged one"
+    assert sha256_of(image.path) == SHA
+    assert problems(tmp_path / "store") == []
+    assert pulled.exists(), "the source is copied, never moved"

@@ -13,6 +13,13 @@ default 4) parallel connections for pulls and multipart pushes;
 ``part_size`` (``$SREGISTRY_LIBRARY_PART_SIZE``, bytes or ``64M``-style,
 default 32 MiB) for ranged pulls; files up to twice the part size (64 MiB by
 default) are pulled over one connection. Push part sizes are the server's.
+
+``cache`` (default on; off also with ``$SREGISTRY_DISABLE`` or
+``$SINGULARITY_DISABLE_CACHE``) makes pulls use the local image store: an
+image whose ``sha256.<hex>`` hash is already stored is copied from there
+instead of downloaded, and every pull is recorded (with its arch; the Library
+API keeps no other metadata) as ``entity/collection+container:tag`` (see
+:func:`sregistry.main.library.pull.store_name`).
 """
 
 from __future__ import annotations
@@ -68,8 +75,10 @@ class LibraryClient(Client):
         timeout: float | tuple[float, float] | None = None,
         session: requests.Session | None = None,
         env: Mapping[str, str] | None = None,
+        cache: bool = True,
     ) -> None:
         self._env = dict(os.environ if env is None else env)
+        self.cache = cache
         self.arch = check_arch(arch) if arch else None
         self.connections = connections_setting(connections, self._env)
         self.part_size = part_size_setting(part_size, self._env)
@@ -254,8 +263,11 @@ class LibraryClient(Client):
         progress: ProgressCallback | None = None,
     ) -> PullResult:
         """Download ``library://...[:tag|:sha256.<hex>]``, verified, into ``dest``."""
+        from urllib.parse import urlsplit
+
         from sregistry.errors import DestinationExists
-        from sregistry.main.library.pull import pull_image
+        from sregistry.main.library.pull import get_image, pull_image, store_name
+        from sregistry.store.cache import PullCache
 
         ref = self._ref(name)
         target = _target(ref, dest)
@@ -263,26 +275,48 @@ class LibraryClient(Client):
             raise DestinationExists(
                 f"{target} exists", hint="use --force to replace it, or -o to choose another path"
             )
-        outcome = pull_image(
-            self.endpoint(),
-            ref,
-            target,
-            arch=self.pull_arch(),
-            force=force,
-            connections=self.connections,
-            part_size=self.part_size,
-            threshold=2 * self.part_size,
-            progress=progress,
-        )
-        downloaded = outcome.downloaded
+        endpoint = self.endpoint()
+        arch = self.pull_arch()
+        image = get_image(endpoint, ref, arch)
+        warnings: list[str] = []
+        with PullCache(self._env, enabled=self.cache) as cache:
+            served = cache.serve(image.sha256, target, force, progress=progress)
+            if served is not None and image.sha256 is not None:
+                path, sha256, resumed_from = served, image.sha256, 0
+            else:
+                outcome = pull_image(
+                    endpoint,
+                    ref,
+                    image,
+                    target,
+                    arch=arch,
+                    force=force,
+                    connections=self.connections,
+                    part_size=self.part_size,
+                    threshold=2 * self.part_size,
+                    progress=progress,
+                )
+                path, sha256 = outcome.downloaded.path, outcome.downloaded.digests.sha256
+                resumed_from = outcome.downloaded.resumed_from
+                warnings.extend(outcome.warnings)
+            stored = cache.record(
+                path,
+                store_name(ref, image),
+                sha256=sha256,
+                source=f"{self.kind}://{urlsplit(endpoint.base).netloc}",
+                arch=image.arch or arch,
+            )
+        warnings.extend(cache.warnings)
         return PullResult(
-            path=downloaded.path,
+            path=path,
             name=str(ref),
-            size=downloaded.size,
-            sha256=downloaded.digests.sha256,
-            version=outcome.image.hash,
-            resumed_from=downloaded.resumed_from,
-            warnings=outcome.warnings,
+            size=path.stat().st_size,
+            sha256=sha256,
+            version=image.hash,
+            from_cache=served is not None,
+            resumed_from=resumed_from,
+            warnings=tuple(warnings),
+            stored_as=stored.uri if stored is not None else None,
         )
 
     def search(self, query: str | None = None) -> list[ImageInfo]:
@@ -316,6 +350,11 @@ class LibraryClient(Client):
         arch = self.pull_arch()
         image = get_image(self.endpoint(), ref, arch)
         return image_info(image, ref, ref.tag, arch, self.endpoint().base)
+
+    def display_name(self, name: str) -> str:
+        """``[entity/][collection/]container:tag`` (the tag pull and delete use)."""
+        ref = self._ref(name)
+        return f"{ref.path}:{ref.tag}"
 
     def delete(self, name: str) -> None:
         """Delete one tag (or hash) of an image for this client's arch."""

@@ -34,7 +34,7 @@ from sregistry.main.library.refs import LibraryRef
 from sregistry.transfer import Downloaded, Expected
 from sregistry.transfer.ranged import download_ranged, probe_headers
 
-__all__ = ["PullOutcome", "get_image", "pull_image"]
+__all__ = ["PullOutcome", "get_image", "pull_image", "store_name"]
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,6 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 class PullOutcome:
     """What one pull fetched and how."""
 
-    image: Image
     downloaded: Downloaded
     parts: int
     """Ranged parts fetched; 0 for one plain stream."""
@@ -70,9 +69,27 @@ def get_image(endpoint: Endpoint, ref: LibraryRef, arch: str) -> Image:
     return Image.from_json(found, what)
 
 
+def store_name(ref: LibraryRef, image: Image) -> str:
+    """The local store's name for a pulled image: ``entity/collection+container:tag``.
+
+    The store names images ``collection/name:tag``; a library path has three
+    parts. ``+`` never occurs in library names, so joining collection and
+    container with it is unambiguous; the entity becomes the store's
+    collection (``.`` and ``_`` in it read as ``-``, as registry collections
+    are normalised). Parts a short reference leaves out come from the image
+    record, else Singularity's defaults (``library``, ``default``). The tag is
+    the one pulled (a hash tag stays ``sha256.<hex>``). Which library it came
+    from is kept apart, as the row's ``source``.
+    """
+    entity = ref.entity or image.entity_name or "library"
+    collection = ref.collection or image.collection_name or "default"
+    return f"{entity}/{collection}+{ref.container}:{ref.tag}"
+
+
 def pull_image(
     endpoint: Endpoint,
     ref: LibraryRef,
+    image: Image,
     target: Path,
     *,
     arch: str,
@@ -82,8 +99,7 @@ def pull_image(
     threshold: int,
     progress: ProgressCallback | None = None,
 ) -> PullOutcome:
-    """Download ``ref`` to ``target`` (a file path), verified."""
-    image = get_image(endpoint, ref, arch)
+    """Download ``image`` (the record of ``ref``) to ``target`` (a file path), verified."""
     warnings: list[str] = []
     if image.sha256 is None:
         warnings.append(
@@ -137,4 +153,4 @@ def pull_image(
         log_as=redact_url(url),
         first=first,
     )
-    return PullOutcome(image, result.downloaded, result.parts, redirected, tuple(warnings))
+    return PullOutcome(result.downloaded, result.parts, redirected, tuple(warnings))

@@ -107,6 +107,9 @@ class LocalClient(Client):
             from_cache=True,
         )
 
+    def display_name(self, name: str) -> str:
+        return parse_name(name).uri
+
     def search(self, query: str | None = None) -> list[ImageInfo]:
         return [image.to_image_info() for image in self.store.search(query)]
 

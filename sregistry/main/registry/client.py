@@ -38,6 +38,7 @@ from sregistry.main.base import (
 )
 from sregistry.main.registry.api import Exchange, Op, interpret
 from sregistry.main.registry.convert import (
+    attributes,
     image_from_row,
     images_from_collection,
     is_placeholder,
@@ -55,7 +56,7 @@ from sregistry.main.registry.queries import Query, QueryKind, parse_query
 from sregistry.main.registry.settings import resolve_settings
 from sregistry.main.registry.signing import Clock, HmacAuth, Signer
 from sregistry.main.registry.urls import RegistryUrls
-from sregistry.transfer import Timeout, Transport
+from sregistry.transfer import Downloaded, Expected, Timeout, Transport
 
 __all__ = ["RegistryClient"]
 
@@ -82,6 +83,12 @@ class RegistryClient(Client):
     server, slower at reading a multipart body than the client at hashing,
     leaves it the time): what measured fastest on two cores
     (``bench/transfer.py --hash-modes``).
+
+    ``cache`` (default on; off also with ``$SREGISTRY_DISABLE`` or
+    ``$SINGULARITY_DISABLE_CACHE``) makes pulls use the local image store: an
+    image whose sha256 is already stored is copied from there instead of
+    downloaded, and every pull is recorded as ``collection/name:tag`` with
+    the registry's metadata (see :mod:`sregistry.store.cache`).
     """
 
     kind: ClassVar[str] = "registry"
@@ -99,8 +106,14 @@ class RegistryClient(Client):
         env: Mapping[str, str] | None = None,
         clock: Clock | None = None,
         hash_in_thread: bool | None = None,
+        cache: bool = True,
     ) -> None:
         env = os.environ if env is None else env
+        self.cache = cache
+        from sregistry.store.cache import cache_settings
+
+        self._cache_env = cache_settings(env)
+        """The store settings of ``env`` (never the whole of it: it may hold tokens)."""
         host = names.parse(uri).registry if uri else None
         settings = resolve_settings(base=host or base, username=username, token=token, env=env)
         self.username = settings.username
@@ -218,7 +231,56 @@ class RegistryClient(Client):
             )
         elif expected.sha256 is None:
             warnings.append("the registry has no sha256 for this image yet: checked its md5")
-        downloaded = self.transport.download(
+        from sregistry.store.cache import PullCache
+
+        with PullCache(self._cache_env, enabled=self.cache) as cache:
+            served = cache.serve(expected.sha256, target, force, progress=progress)
+            if served is not None and expected.sha256 is not None:
+                path, sha256, resumed_from = served, expected.sha256, 0
+            else:
+                downloaded = self._download(
+                    manifest, subject, target, expected=expected, force=force, progress=progress
+                )
+                path, sha256 = downloaded.path, downloaded.digests.sha256
+                resumed_from = downloaded.resumed_from
+                if downloaded.restarts:
+                    warnings.append(
+                        "the registry cannot resume downloads: the transfer started again "
+                        f"from the beginning {downloaded.restarts} time(s)"
+                    )
+            stored = cache.record(
+                path,
+                subject,
+                sha256=sha256,
+                source=f"{self.kind}://{self.urls.host}",
+                metadata=attributes(manifest.get("metadata")),
+                arch=_arch(manifest),
+            )
+        warnings.extend(cache.warnings)
+        return PullResult(
+            path=path,
+            name=subject,
+            size=path.stat().st_size,
+            sha256=sha256,
+            version=None if version is None else str(version),
+            from_cache=served is not None,
+            resumed_from=resumed_from,
+            warnings=tuple(warnings),
+            stored_as=stored.uri if stored is not None else None,
+        )
+
+    def _download(
+        self,
+        manifest: Mapping[str, Any],
+        subject: str,
+        target: Path,
+        *,
+        expected: Expected,
+        force: bool,
+        progress: ProgressCallback | None,
+    ) -> Downloaded:
+        """The verified download of the manifest's image file to ``target``."""
+        return self.transport.download(
             self._image_url(manifest, subject),
             target,
             expected=expected,
@@ -227,20 +289,6 @@ class RegistryClient(Client):
             check=lambda response: interpret(response, Exchange(Op.DOWNLOAD, subject)),
             threaded_hash=self.hash_in_thread is not False,
             log_as=subject,
-        )
-        if downloaded.restarts:
-            warnings.append(
-                "the registry cannot resume downloads: the transfer started again from the "
-                f"beginning {downloaded.restarts} time(s)"
-            )
-        return PullResult(
-            path=downloaded.path,
-            name=subject,
-            size=downloaded.size,
-            sha256=downloaded.digests.sha256,
-            version=None if version is None else str(version),
-            resumed_from=downloaded.resumed_from,
-            warnings=tuple(warnings),
         )
 
     def _image_url(self, manifest: Mapping[str, Any], subject: str) -> str:
@@ -308,6 +356,10 @@ class RegistryClient(Client):
             following = data.get("next")
             next_url = self.urls.follow(following) if isinstance(following, str) else None
 
+    def display_name(self, name: str) -> str:
+        ref = self._reference(name)
+        return f"{ref.collection}/{ref.name}:{ref.tag}"
+
     def get(self, name: str) -> ImageInfo:
         ref = self._reference(name)
         manifest = fetch_manifest(
@@ -348,6 +400,13 @@ def _same_host(host: str, urls: RegistryUrls) -> bool:
     scheme = urlsplit(urls.root).scheme
     default = {"http": ":80", "https": ":443"}[scheme]
     return host.lower().removesuffix(default) == urls.host.lower()
+
+
+def _arch(manifest: Mapping[str, Any]) -> str | None:
+    """The architecture a push put in the manifest's metadata, if any."""
+    metadata = manifest.get("metadata")
+    arch = metadata.get("arch") if isinstance(metadata, Mapping) else None
+    return arch if isinstance(arch, str) and arch else None
 
 
 def _readable_file(path: Path) -> Path:

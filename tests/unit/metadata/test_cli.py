@@ -81,9 +81,9 @@ def test_empty_image(tmp_path: Path) -> None:
 def test_missing_file_exits_3(tmp_path: Path) -> None:
     result = run(str(tmp_path / "nope.sif"))
     assert result.exit_code == 3
-    assert (
-        result.stderr
-        == f"error: no such file: {tmp_path / 'nope.sif'}; give the path of a SIF image\n"
+    assert result.stderr == (
+        f"error: no such file or stored image: {tmp_path / 'nope.sif'}; give the path of a "
+        "SIF image, or a name `sregistry images` lists\n"
     )
 
 
