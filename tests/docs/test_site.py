@@ -18,7 +18,6 @@ DOCS = REPO / "docs"
 HEADING = re.compile(r"^(#+)\s+(.*?)\s*$")
 NOT_VARIABLES = {
     "SREGISTRY_EVENT",  # a multipart form field of the registry protocol
-    "SREGISTRY_DISABLE",  # read only by the store's pull cache, which no backend uses yet
 }
 
 
