@@ -200,3 +200,23 @@ def test_a_registry_uri_names_the_server(
     pulled = run_sregistry("pull", uri, "-o", str(target), env=env)
     assert pulled.returncode == 0, pulled.stderr
     assert target.read_bytes() == image.read_bytes()
+
+
+def test_a_registry_uri_keeps_the_configured_scheme_of_its_host(
+    registry: Registry, image: Path, tmp_path: Path
+) -> None:
+    """registry://host/... on the configured registry's host keeps its http:// scheme."""
+    host = registry.url.removeprefix("http://")
+    env = {
+        "SREGISTRY_REGISTRY_BASE": registry.url,
+        "SREGISTRY_REGISTRY_USERNAME": "vsoch",
+        "SREGISTRY_REGISTRY_TOKEN": registry.tokens["vsoch"],
+    }
+    uri = f"registry://{host}/dinosaur/avocado:http"
+    pushed = run_sregistry("push", str(image), "--name", uri, "--no-metadata", env=env)
+    assert pushed.returncode == 0, pushed.stderr
+    assert f"registry: {registry.url}" in pushed.stderr
+    target = tmp_path / "back.sif"
+    pulled = run_sregistry("pull", uri, "-o", str(target), env=env)
+    assert pulled.returncode == 0, pulled.stderr
+    assert target.read_bytes() == image.read_bytes()

@@ -53,7 +53,7 @@ from sregistry.main.registry.push import (
     verify_push,
 )
 from sregistry.main.registry.queries import Query, QueryKind, parse_query
-from sregistry.main.registry.settings import resolve_settings
+from sregistry.main.registry.settings import base_for_host, resolve_settings
 from sregistry.main.registry.signing import Clock, HmacAuth, Signer
 from sregistry.main.registry.urls import RegistryUrls
 from sregistry.transfer import Downloaded, Expected, Timeout, Transport
@@ -115,7 +115,9 @@ class RegistryClient(Client):
         self._cache_env = cache_settings(env)
         """The store settings of ``env`` (never the whole of it: it may hold tokens)."""
         host = names.parse(uri).registry if uri else None
-        settings = resolve_settings(base=host or base, username=username, token=token, env=env)
+        if host is not None:
+            base = base_for_host(host, base, env)
+        settings = resolve_settings(base=base, username=username, token=token, env=env)
         self.username = settings.username
         self.sources = settings.sources
         """Where base, username and token came from (never the token itself)."""

@@ -10,7 +10,7 @@ from sregistry.config import truthy
 from sregistry.errors import ConfigError
 from sregistry.main.registry.urls import root_url
 
-__all__ = ["NOHTTPS_ENV", "Settings", "resolve_settings"]
+__all__ = ["NOHTTPS_ENV", "Settings", "base_for_host", "resolve_settings"]
 
 NOHTTPS_ENV = "SREGISTRY_REGISTRY_NOHTTPS"
 
@@ -53,3 +53,31 @@ def resolve_settings(
             hint="pass --registry URL, set SREGISTRY_REGISTRY_BASE, or run `sregistry login`",
         )
     return Settings(root_url(base, nohttps=nohttps), username, token_getter, sources)
+
+
+def base_for_host(host: str, base: str | None, env: Mapping[str, str]) -> str:
+    """The base URL for a ``registry://host/...`` reference.
+
+    When the configured registry (``base``, else the credentials chain) is on
+    that same host and port, its scheme and path prefix are kept (a registry
+    configured as ``http://host:5000`` stays on http); otherwise the host alone,
+    whose scheme follows ``SREGISTRY_REGISTRY_NOHTTPS``.
+    """
+    from urllib.parse import urlsplit
+
+    from sregistry.credentials import normalize_base
+
+    configured = base
+    if configured is None:
+        from sregistry.credentials import resolve_registry
+
+        found = resolve_registry(env=env).base
+        configured = found.value if found is not None else None
+    if configured:
+        try:
+            netloc = urlsplit(normalize_base(configured, strip_api=True)).netloc
+        except ConfigError:
+            return host
+        if netloc == host.lower():
+            return configured
+    return host
