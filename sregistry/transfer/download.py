@@ -77,21 +77,38 @@ def temporary_path(target: Path) -> Path:
     return target.with_name(f"{target.name}.{secrets.token_hex(4)}.incomplete")
 
 
-def _create_temporary(target: Path) -> tuple[Path, BinaryIO]:
-    if not target.parent.is_dir():
-        raise NotFound(f"the directory {target.parent} does not exist")
-    for _ in range(8):
-        path = temporary_path(target)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise TransferError(
-                f"cannot write in {target.parent}: {exc.strerror}", hint="choose another -o PATH"
-            ) from None
-        return path, os.fdopen(fd, "wb")
-    raise TransferError(f"cannot create a temporary file beside {target}")
+class _Temporary:
+    """The ``.incomplete`` file beside the target, remembered *before* it is
+    created so that an interrupt at any moment leaves nothing behind."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.path: Path | None = None
+
+    def create(self) -> tuple[Path, BinaryIO]:
+        target = self.target
+        if not target.parent.is_dir():
+            raise NotFound(f"the directory {target.parent} does not exist")
+        for _ in range(8):
+            self.path = temporary_path(target)
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                self.path = None
+                continue
+            except OSError as exc:
+                self.path = None
+                raise TransferError(
+                    f"cannot write in {target.parent}: {exc.strerror}",
+                    hint="choose another -o PATH",
+                ) from None
+            return self.path, os.fdopen(fd, "wb")
+        raise TransferError(f"cannot create a temporary file beside {target}")
+
+    def remove(self) -> None:
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
 
 
 def place(source: Path, target: Path, *, overwrite: bool) -> None:
@@ -343,20 +360,20 @@ def download(
         raise DestinationExists(
             f"{target} exists", hint="use --force to replace it, or -o to choose another path"
         )
-    temporary, handle = _create_temporary(target)
     hasher = make_hasher(md5=expected.md5 is not None, threaded=threaded_hash)
-    pool = BufferPool(QUEUE_BLOCKS + 2, BLOCK_SIZE)
-    state = _State(handle, hasher, pool, total=expected.size)
+    temporary = _Temporary(target)
     try:
+        path, handle = temporary.create()
+        pool = BufferPool(QUEUE_BLOCKS + 2, BLOCK_SIZE)
+        state = _State(handle, hasher, pool, total=expected.size)
         with handle:
             _fetch(transport, request, state, progress=progress, attempts=attempts)
         digests = hasher.result()
         _verify(state.done, digests, expected, request.where)
-        place(temporary, target, overwrite=overwrite)
+        place(path, target, overwrite=overwrite)
     except BaseException as exc:
         hasher.close()
-        with contextlib.suppress(OSError):
-            temporary.unlink()
+        temporary.remove()
         if isinstance(exc, _WriteFailed):
             raise TransferError(
                 f"cannot write {target}: {exc}", hint="free some space or choose another -o PATH"

@@ -139,11 +139,15 @@ class BufferPool:
 
     def __init__(self, count: int, size: int) -> None:
         self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-        for _ in range(count):
-            self._free.put(bytearray(size))
+        self._unmade = count
+        self._size = size
 
     def acquire(self) -> bytearray:
-        """A free buffer (waits for one when all are in use)."""
+        """A free buffer: a released one, a new one while fewer than ``count``
+        exist (a small download never allocates them all), else wait."""
+        if self._free.empty() and self._unmade:
+            self._unmade -= 1
+            return bytearray(self._size)
         return self._free.get()
 
     def releaser(self, buffer: bytearray) -> Release:
