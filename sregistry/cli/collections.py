@@ -57,7 +57,9 @@ def create(
     from sregistry.main.library.client import LibraryClient
 
     with no_urllib3_tls_warnings():
-        client = open_client(app, "library", library=library, remote=remote, insecure=insecure)
+        client = open_client(
+            app, None, backend="library", library=library, remote=remote, insecure=insecure
+        )
         if not isinstance(client, LibraryClient):  # a third-party "library" backend
             raise click.UsageError("collections create needs the built-in library backend")
         with client:

@@ -87,6 +87,26 @@ def transfer_options(*, part_size: bool) -> Callable[[F], F]:
     return decorate
 
 
+def _backend_kind(
+    reference: str | None, backend: str | None, *, registry: str | None, library: str | None
+) -> str:
+    known = frozenset(available_backends())
+    if reference and "://" in reference:
+        return choose_backend(reference, known)[0]
+    if backend is not None:
+        return choose_backend(backend, known)[0]
+    if registry and library:
+        raise click.UsageError(
+            "--registry and --library/--remote name two servers: "
+            "use a registry:// or library:// reference to say which one"
+        )
+    if library:
+        return "library"
+    if registry:
+        return "registry"
+    return choose_backend(None, known)[0]
+
+
 def open_client(
     app: AppContext,
     reference: str | None,
@@ -98,17 +118,23 @@ def open_client(
     insecure: bool = False,
     library_options: dict[str, Any] | None = None,
     cache: bool = True,
+    backend: str | None = None,
 ) -> Client:
     """Build the client ``reference`` calls for and say on stderr what it acts on.
+
+    The backend is, in order: the scheme of ``reference`` (``registry://``,
+    ``library://``, ``local://``), ``backend`` when a command names it, the
+    ``--library``/``--remote`` or ``--registry`` options (both without a
+    scheme is a usage error), then the configuration
+    (:func:`sregistry.config.choose_backend`). A plain word (a search query,
+    say ``local``) never picks a backend.
 
     ``library_options`` (``arch``, ``connections``, ``part_size``; ``None``
     values are dropped) go to the library backend only; given for another
     backend they are a usage error. ``cache=False`` keeps the remote
     backends' pulls away from the local store (the local backend is the store).
     """
-    kind, _reason = choose_backend(
-        reference, frozenset(available_backends()), registry_option=registry
-    )
+    kind = _backend_kind(reference, backend, registry=registry, library=library or remote)
     insecure = insecure or truthy(os.environ.get("SREGISTRY_HTTPS_NOVERIFY"))
     extra = {key: value for key, value in (library_options or {}).items() if value is not None}
     if extra and kind != "library":

@@ -94,4 +94,4 @@ def pull(
         f"pulled {result.name} ({human_size(result.size)}), sha256 {result.sha256}"
         + (" verified" if verified else "")
     )
-    app.out.result(str(result.path))
+    app.out.result(str(result.path.absolute()))
