@@ -99,3 +99,37 @@ def test_display_names() -> None:
     local = LocalClient(env={})
     assert local.display_name("local://Lab/Tool") == "lab/tool:latest"
     assert local.display_name(f"lab/tool@sha256.{SHA}") == f"lab/tool:latest@sha256.{SHA}"
+
+
+def test_a_search_word_never_picks_a_backend(
+    store_root: Path, tmp_path: Path, fixtures_dir: Path
+) -> None:
+    image = tmp_path / "busybox.sif"
+    shutil.copyfile(fixtures_dir / "busybox-like.sif", image)
+    assert run("push", str(image), "--name", "local/thing:1").exit_code == 0
+    found = run("list", "local", "--json")
+    assert found.exit_code == 0, found.output
+    assert [row["uri"] for row in json.loads(found.stdout)] == ["local/thing:1"]
+    # "registry" is a search word here too, not a backend: nothing matches in the store
+    assert run("list", "registry").exit_code == 3
+
+
+def test_library_options_pick_the_library_backend(store_root: Path) -> None:
+    done = run("labels", "--library", "http://127.0.0.1:9")
+    assert done.exit_code == 1
+    assert "the Library API has no labels" in done.stderr
+    assert "local:" not in done.stderr
+
+
+def test_registry_and_library_options_together_need_a_scheme(store_root: Path) -> None:
+    done = run("list", "--registry", "http://127.0.0.1:9", "--library", "http://127.0.0.1:9")
+    assert done.exit_code == 2
+    assert "registry:// or library://" in done.stderr
+
+
+def test_registry_option_beats_sregistry_client(
+    store_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SREGISTRY_CLIENT", "local")
+    done = run("labels", "--registry", "http://127.0.0.1:9")
+    assert "registry: http://127.0.0.1:9" in done.stderr
