@@ -112,6 +112,14 @@ class IntegrityError(SregistryError):
 class DestinationExists(SregistryError, FileExistsError):
     """The target file exists and overwriting was not asked for."""
 
+    @classmethod
+    def at(cls, target: object) -> DestinationExists:
+        """The error for ``target``, with the hint every command gives."""
+        return cls(
+            f"{target} already exists",
+            hint="use --force to replace it, or -o to choose another path",
+        )
+
 
 class MetadataError(SregistryError):
     """An image's metadata cannot be read: not a SIF file, truncated or corrupt,

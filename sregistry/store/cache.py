@@ -100,7 +100,7 @@ def cached_pull(
     if digest is None or store.find_blob(digest) is None:
         return None
     if not force and os.path.lexists(dest):
-        raise DestinationExists(f"{dest} already exists", hint="use --force to replace it")
+        raise DestinationExists.at(dest)
     try:
         store.copy_out(digest, dest, force=force, progress=progress)
     except NotFound:

@@ -188,16 +188,12 @@ def place(temp: Path, target: Path, *, force: bool) -> None:
         try:
             os.link(temp, target)
         except FileExistsError:
-            raise DestinationExists(
-                f"{target} already exists", hint="use --force to replace it"
-            ) from None
+            raise DestinationExists.at(target) from None
         except OSError as exc:
             if exc.errno not in {errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}:
                 raise
             if os.path.lexists(target):
-                raise DestinationExists(
-                    f"{target} already exists", hint="use --force to replace it"
-                ) from None
+                raise DestinationExists.at(target) from None
             os.replace(temp, target)
         else:
             os.unlink(temp)

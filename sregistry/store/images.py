@@ -565,7 +565,7 @@ class ImageStore:
         if target.is_dir():
             raise DestinationExists(f"{target} is a folder")
         if not force and os.path.lexists(target):
-            raise DestinationExists(f"{target} already exists", hint="use --force to replace it")
+            raise DestinationExists.at(target)
 
     @file_errors("cannot copy the image out of the store")
     def copy_out(

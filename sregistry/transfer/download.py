@@ -131,14 +131,12 @@ def _place(source: Path, target: Path, *, overwrite: bool) -> None:
     try:
         os.link(source, target)
     except FileExistsError:
-        raise DestinationExists(
-            f"{target} exists", hint="use --force to replace it, or -o to choose another path"
-        ) from None
+        raise DestinationExists.at(target) from None
     except OSError as exc:
         if exc.errno not in {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV}:
             raise
         if target.exists():  # no hard links here: check, then rename
-            raise DestinationExists(f"{target} exists", hint="use --force to replace it") from None
+            raise DestinationExists.at(target) from None
         os.replace(source, target)
         return
     source.unlink()
@@ -357,9 +355,7 @@ def download(
     target = Path(target)
     request = _Request(url, headers or {}, auth, check or _generic_check, log_as)
     if target.exists() and not overwrite:
-        raise DestinationExists(
-            f"{target} exists", hint="use --force to replace it, or -o to choose another path"
-        )
+        raise DestinationExists.at(target)
     hasher = make_hasher(md5=expected.md5 is not None, threaded=threaded_hash)
     temporary = _Temporary(target)
     try:

@@ -281,9 +281,7 @@ def download_ranged(
     target = Path(target)
     where = log_as or redact(url)
     if target.exists() and not overwrite:
-        raise DestinationExists(
-            f"{target} exists", hint="use --force to replace it, or -o to choose another path"
-        )
+        raise DestinationExists.at(target)
     base_headers = {"Accept-Encoding": "identity", **(headers or {})}
     sha256 = expected.sha256.lower() if expected.sha256 else None
     probe = first

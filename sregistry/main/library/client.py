@@ -272,9 +272,7 @@ class LibraryClient(Client):
         ref = self._ref(name)
         target = _target(ref, dest)
         if target.exists() and not force:
-            raise DestinationExists(
-                f"{target} exists", hint="use --force to replace it, or -o to choose another path"
-            )
+            raise DestinationExists.at(target)
         endpoint = self.endpoint()
         arch = self.pull_arch()
         image = get_image(endpoint, ref, arch)

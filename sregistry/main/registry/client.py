@@ -215,9 +215,7 @@ class RegistryClient(Client):
         ref = self._reference(name)
         target = _target(dest, ref)
         if target.exists() and not force:
-            raise DestinationExists(
-                f"{target} exists", hint="use --force to replace it, or -o to choose another path"
-            )
+            raise DestinationExists.at(target)
         manifest = fetch_manifest(
             self.transport, self.urls, ref, signer=self._signer(), clock=self.clock
         )
