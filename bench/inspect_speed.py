@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from sregistry.metadata import inspect_native, read_sif
@@ -290,8 +291,8 @@ def main() -> None:
         for label, path in cases:
             primary = read_sif(path).primary_partition
             assert primary is not None
-            median, best = timed(lambda p=path, o=primary.offset: unsquashfs_set(p, o), repeat)
-            native, _ = timed(lambda p=path: inspect_native(p, from_rootfs=True), repeat)
+            median, best = timed(partial(unsquashfs_set, path, primary.offset), repeat)
+            native, _ = timed(partial(inspect_native, path, from_rootfs=True), repeat)
             print(
                 f"  {label:44} {median:9.2f} [{best:5.2f}] ms   "
                 f"(native squashfs route: {native:.2f} ms, {median / native:.0f}x faster)"

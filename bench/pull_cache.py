@@ -33,6 +33,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
+from settle import default_fast_dir, settle  # noqa: E402
+
 from tests.e2e.measure import Measured, run_measured  # noqa: E402
 from tests.server.pytest_plugin import RegistryServer  # noqa: E402
 
@@ -65,12 +67,14 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="sregistry-bench-cache-", dir=args.dir))
-    server = RegistryServer(scratch / "server", {})
+    served = Path(tempfile.mkdtemp(prefix="sregistry-bench-cache-", dir=default_fast_dir()))
+    server = RegistryServer(served / "server", {})
     try:
         run(server, scratch, args.size, args.repeat)
     finally:
         server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(served, ignore_errors=True)
 
 
 def run(server: RegistryServer, scratch: Path, size: int, repeat: int) -> None:
@@ -78,7 +82,8 @@ def run(server: RegistryServer, scratch: Path, size: int, repeat: int) -> None:
     source = scratch / "image.sif"
     write_random(source, size)
     collection, rest = NAME.split("/")
-    row = server.add_image(collection, *rest.split(":"), source, owner=USER)
+    name, tag = rest.split(":")
+    row = server.add_image(collection, name, tag, source, owner=USER)
     source.unlink()
     sregistry = str(Path(sys.executable).parent / "sregistry")
     store = scratch / "store"
@@ -128,7 +133,7 @@ def run(server: RegistryServer, scratch: Path, size: int, repeat: int) -> None:
     for attempt in range(repeat):
         order = tools[attempt % len(tools) :] + tools[: attempt % len(tools)]
         for name, action in order:
-            os.sync()
+            settle()
             result = action()
             if result.returncode != 0:
                 raise SystemExit(f"{name} failed:\n{result.stderr}")

@@ -19,6 +19,11 @@ in the same run and interleaved (so machine load hits every tool alike):
   ``/tmp/legacy/bin/sregistry``; it needs the registry extra:
   ``python3 -m venv V && V/bin/pip install 'sregistry[registry]==0.2.39'``).
 
+Before every timed command the page cache is settled (``bench/settle.py``:
+``sync``, and as root the clean cache is dropped; ``--no-drop-caches`` keeps
+it), and the server's data and the push source live in ``--server-dir``
+(default ``/dev/shm``), so no tool pays for the writes of the one before.
+
 Each figure is the median of ``--repeat`` runs: wall time, throughput (MiB/s),
 the ratio to curl's time (higher is better; the targets are >= 0.8 for push and
 for pull with verification) and the peak RSS of the client process (measured
@@ -40,6 +45,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -47,6 +53,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 import requests  # noqa: E402
+from settle import can_drop_caches, default_fast_dir, settle  # noqa: E402
 
 from sregistry.main.registry.auth import authorization_header  # noqa: E402
 from sregistry.main.registry.client import RegistryClient  # noqa: E402
@@ -108,6 +115,8 @@ class Bench:
     scratch: Path
     legacy: str | None
     repeat: int
+    source_dir: Path
+    drop_caches: bool = True
     rows: list[Row] = field(default_factory=list)
 
     def env(self) -> dict[str, str]:
@@ -219,7 +228,7 @@ class Bench:
         """``repeat`` rounds; each round starts with another tool (no tool always follows the
         same one) and every timed command starts after ``sync`` (no tool pays for another's
         dirty pages)."""
-        source = self.scratch / f"source-{size}.sif"
+        source = self.source_dir / f"source-{size}.sif"
         write_file(source, size)
         base = f"bench/s{size >> 20}m"
         out = self.scratch / "pulled.sif"
@@ -247,7 +256,7 @@ class Bench:
         for attempt in range(self.repeat):
             print(f"  {label(size)}: round {attempt + 1}/{self.repeat}", file=sys.stderr)
             for tool, action in rotate(pushes, attempt):
-                os.sync()
+                settle(drop=self.drop_caches)
                 self.record(size, "push", tool, action())
         url = self.image_url(f"{base}:curl")  # the same for every round
         for attempt in range(self.repeat):
@@ -259,7 +268,7 @@ class Bench:
             if self.legacy:
                 pulls.append(("sregistry-cli 0.2.39", legacy_pull))
             for tool, action in rotate(pulls, attempt):
-                os.sync()
+                settle(drop=self.drop_caches)
                 self.record(size, "pull", tool, action())
         source.unlink()
 
@@ -281,11 +290,11 @@ class Bench:
                     cache=False,
                 ) as client:
                     timings["push"].append(
-                        timed(lambda c=client: c.push(source, "bench/hash:modes", inspect=False))
+                        timed(partial(client.push, source, "bench/hash:modes", inspect=False))
                     )
                     target = self.scratch / "hash-modes-pulled.sif"
                     timings["pull"].append(
-                        timed(lambda c=client, t=target: c.pull("bench/hash:modes", t, force=True))
+                        timed(partial(client.pull, "bench/hash:modes", target, force=True))
                     )
                     target.unlink()
         source.unlink()
@@ -383,6 +392,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-legacy", action="store_true", help="skip sregistry-cli 0.2.39")
     parser.add_argument(
+        "--server-dir",
+        type=Path,
+        default=None,
+        help="where the server keeps its data and the push source lives (default /dev/shm)",
+    )
+    parser.add_argument(
+        "--no-drop-caches",
+        action="store_true",
+        help="only sync before each timed command (keep the page cache)",
+    )
+    parser.add_argument(
         "--hash-modes", action="store_true", help="also time worker-thread vs inline hashing"
     )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
@@ -393,12 +413,17 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [parse_size(item) for item in args.sizes.split(",") if item.strip()]
     legacy, why = (None, "not requested") if args.no_legacy else find_legacy(args.legacy)
     scratch = Path(tempfile.mkdtemp(prefix="sregistry-bench-", dir=args.dir))
-    server = RegistryServer(scratch / "server", {})
+    fast = Path(
+        tempfile.mkdtemp(prefix="sregistry-bench-", dir=args.server_dir or default_fast_dir())
+    )
+    server = RegistryServer(fast / "server", {})
+    drop = not args.no_drop_caches and can_drop_caches()
     try:
-        bench = Bench(server, server.add_user(USER), scratch, legacy, args.repeat)
+        bench = Bench(server, server.add_user(USER), scratch, legacy, args.repeat, fast, drop)
         print(
-            f"reference server {server.url}; {os.cpu_count()} CPUs; load "
-            f"{os.getloadavg()[0]:.2f}; curl {curl_version()}",
+            f"reference server {server.url}, data in {fast}; outputs in {scratch}; "
+            f"{os.cpu_count()} CPUs; load {os.getloadavg()[0]:.2f}; curl {curl_version()}; "
+            f"page cache {'dropped' if drop else 'kept'} before each timed command",
             file=sys.stderr,
         )
         for size in sizes:
@@ -407,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(fast, ignore_errors=True)
     print(
         f"\nTransfer benchmark ({args.repeat} runs each, median; load now {os.getloadavg()[0]:.2f})"
     )
