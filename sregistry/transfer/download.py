@@ -32,10 +32,15 @@ from sregistry.errors import (
     ServerError,
     TransferError,
 )
-from sregistry.transfer.bodies import BLOCK_SIZE
-from sregistry.transfer.hashing import QUEUE_BLOCKS, BufferPool, Digests, Hasher, make_hasher
+from sregistry.transfer.hashing import BufferPool, Digests, Hasher, make_hasher
 from sregistry.transfer.http import describe, redact
-from sregistry.transfer.stream import BodyReadError, body_reader, read_full
+from sregistry.transfer.stream import (
+    RECEIVE_AHEAD,
+    RECEIVE_BLOCK,
+    BodyReadError,
+    body_reader,
+    read_full,
+)
 
 if TYPE_CHECKING:
     from sregistry.transfer.http import Transport
@@ -356,11 +361,11 @@ def download(
     request = _Request(url, headers or {}, auth, check or _generic_check, log_as)
     if target.exists() and not overwrite:
         raise DestinationExists.at(target)
-    hasher = make_hasher(md5=expected.md5 is not None, threaded=threaded_hash)
+    hasher = make_hasher(md5=expected.md5 is not None, threaded=threaded_hash, depth=RECEIVE_AHEAD)
     temporary = _Temporary(target)
     try:
         path, handle = temporary.create()
-        pool = BufferPool(QUEUE_BLOCKS + 2, BLOCK_SIZE)
+        pool = BufferPool(RECEIVE_AHEAD + 2, RECEIVE_BLOCK)
         state = _State(handle, hasher, pool, total=expected.size)
         with handle:
             _fetch(transport, request, state, progress=progress, attempts=attempts)

@@ -21,7 +21,8 @@ Block = bytes | bytearray | memoryview
 Release = Callable[[], None]
 
 QUEUE_BLOCKS = 8
-"""Blocks waiting to be hashed at most (8 MiB with 1 MiB blocks): bounds memory."""
+"""Blocks waiting to be hashed at most, unless told otherwise (8 MiB with the
+1 MiB blocks uploads read): bounds memory."""
 
 
 @dataclass(frozen=True)
@@ -93,10 +94,10 @@ _STOP = object()
 class ThreadedHasher:
     """Hashes on a worker thread fed through a small bounded queue."""
 
-    def __init__(self, *, md5: bool = False) -> None:
+    def __init__(self, *, md5: bool = False, depth: int = QUEUE_BLOCKS) -> None:
         self._md5 = md5
         self._state = _State(md5)
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_BLOCKS)
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._thread = threading.Thread(target=self._run, name="sregistry-hash", daemon=True)
         self._thread.start()
 
@@ -155,6 +156,7 @@ class BufferPool:
         return lambda: self._free.put(buffer)
 
 
-def make_hasher(*, md5: bool = False, threaded: bool = True) -> Hasher:
-    """A hasher for sha256 (and md5 when asked), threaded unless told otherwise."""
-    return ThreadedHasher(md5=md5) if threaded else InlineHasher(md5=md5)
+def make_hasher(*, md5: bool = False, threaded: bool = True, depth: int = QUEUE_BLOCKS) -> Hasher:
+    """A hasher for sha256 (and md5 when asked), threaded unless told otherwise;
+    a threaded one queues at most ``depth`` blocks."""
+    return ThreadedHasher(md5=md5, depth=depth) if threaded else InlineHasher(md5=md5)

@@ -38,7 +38,6 @@ from sregistry.errors import (
     ServerError,
     TransferError,
 )
-from sregistry.transfer.bodies import BLOCK_SIZE
 from sregistry.transfer.download import Downloaded, Expected, download, place
 from sregistry.transfer.hashing import Digests
 from sregistry.transfer.http import describe, redact
@@ -51,7 +50,7 @@ from sregistry.transfer.parallel import (
     run_all,
 )
 from sregistry.transfer.partfile import PartFile, PrefixHasher, Slot, layout
-from sregistry.transfer.stream import BodyReadError, body_reader, read_full
+from sregistry.transfer.stream import RECEIVE_BLOCK, BodyReadError, body_reader, read_full
 
 if TYPE_CHECKING:
     from sregistry.transfer.http import Transport
@@ -111,7 +110,7 @@ def _receive_part(
     reused buffer (ranges are only used on identity-coded answers); bytes that
     arrived before a cut are kept, so a retry continues after them."""
     read = body_reader(response)
-    view = memoryview(bytearray(BLOCK_SIZE))
+    view = memoryview(bytearray(RECEIVE_BLOCK))
     while True:
         failure: BodyReadError | None = None
         try:

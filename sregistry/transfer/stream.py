@@ -1,6 +1,6 @@
 """Reading a response body into buffers the caller owns.
 
-A download reads gigabytes in 1 MiB blocks. Reading them as new ``bytes``
+A download reads gigabytes in small blocks. Reading them as new ``bytes``
 objects costs an allocation, page faults and a copy per block; reading
 straight into a reused buffer costs none of those. urllib3 keeps the standard
 library's response object as ``HTTPResponse._fp``; when the body needs no
@@ -18,7 +18,23 @@ import urllib3.exceptions
 
 from sregistry.transfer.http import describe
 
-__all__ = ["BodyReadError", "BodyReader", "body_reader", "read_full"]
+__all__ = [
+    "RECEIVE_AHEAD",
+    "RECEIVE_BLOCK",
+    "BodyReadError",
+    "BodyReader",
+    "body_reader",
+    "read_full",
+]
+
+RECEIVE_BLOCK = 128 << 10
+"""Bytes received per block. Small enough to stay in a core's L2 cache between
+``recv`` filling it and ``write`` copying it to the page cache: receiving a
+2 GiB body on loopback into 1 MiB blocks cost 4-6 s of system time, into
+128 KiB blocks 2.5-3 s (curl: 2 s), for the same bytes."""
+
+RECEIVE_AHEAD = 64
+"""Received blocks that may wait for the hasher (8 MiB): bounds memory."""
 
 BodyReader = Callable[[memoryview], int]
 """Fill (part of) a buffer with the next body bytes; 0 at the end of the body."""
