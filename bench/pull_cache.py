@@ -14,8 +14,9 @@ included), interleaved and rotated each round so machine load hits all alike:
   (the stored file is hashed while copied); no download request.
 
 Each figure is the median of ``--repeat`` runs: wall time, MiB/s, the ratio
-to curl's time, and the peak RSS of the client process. The page cache is
-warm for every tool (the files were just written). Prints; asserts nothing.
+to curl's time, and the peak RSS of the client process. The server's data
+lives on tmpfs (``/dev/shm``) and each command starts after ``bench/settle.py``
+(sync, and as root the clean page cache dropped). Prints; asserts nothing.
 """
 
 from __future__ import annotations

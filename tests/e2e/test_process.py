@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -52,12 +52,26 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
         time.sleep(0.02)
 
 
+@pytest.fixture
+def sigint_reaches_children() -> Iterator[None]:
+    """Children get the default SIGINT action. A run started as a background job of a
+    non-interactive shell (``bash .ci/run &``) has SIGINT ignored, which ``exec`` passes on
+    (a handled signal is reset to the default instead): then Ctrl-C could not reach the
+    client under test."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def interrupt(process: subprocess.Popen[str]) -> tuple[int, str]:
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     return process.returncode, stderr
 
 
+@pytest.mark.usefixtures("sigint_reaches_children")
 def test_ctrl_c_during_a_pull(
     registry: Registry, make_image: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -80,6 +94,7 @@ def test_ctrl_c_during_a_pull(
     assert list(out.iterdir()) == []  # nothing half-written
 
 
+@pytest.mark.usefixtures("sigint_reaches_children")
 def test_ctrl_c_during_a_push(registry: Registry, make_image: Callable[..., Path]) -> None:
     image = make_image(size=48 << 20)
     registry.server.inject_fault("POST", r"^/upload$", delay=30)
