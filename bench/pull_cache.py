@@ -143,7 +143,7 @@ def run(server: RegistryServer, scratch: Path, size: int, repeat: int) -> None:
             target.unlink()
             timings[name].append(result)
     curl = statistics.median(m.seconds for m in timings[tools[0][0]])
-    print(f"{size / MiB:.0f} MiB image, median of {repeat}, loopback, warm page cache")
+    print(f"{size / MiB:.0f} MiB image, median of {repeat}, loopback, page cache settled")
     print(f"{'':28} {'seconds':>8} {'MiB/s':>8} {'vs curl':>8} {'peak RSS':>9}")
     for name, _ in tools:
         seconds = statistics.median(m.seconds for m in timings[name])
