@@ -11,7 +11,7 @@ from sregistry.cli.common import client_options, open_client
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.transfers import no_urllib3_tls_warnings
 from sregistry.errors import NotFound
-from sregistry.main.base import Client, ImageInfo
+from sregistry.main.base import ImageInfo
 
 __all__ = ["list_images", "metadata_sections"]
 
@@ -38,11 +38,6 @@ def metadata_sections(image: ImageInfo, wanted: Sequence[str]) -> dict[str, str 
         else:
             found[section] = str(value)
     return found
-
-
-def _with_metadata(client: Client, images: list[ImageInfo]) -> list[ImageInfo]:
-    """Search rows may lack metadata (a collection listing does): ask for each image."""
-    return [image if image.metadata else client.get(image.uri) for image in images]
 
 
 def _print_sections(app: AppContext, images: list[ImageInfo], wanted: Sequence[str]) -> None:
@@ -112,9 +107,7 @@ def list_images(
             insecure=insecure,
         )
         with client:
-            images = client.search(query)
-            if wanted:
-                images = _with_metadata(client, images)
+            images = client.search(query)  # search results carry the stored metadata
     if as_json:
         if wanted:
             app.out.json(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -96,6 +97,28 @@ def test_cli_list_table(filled: Registry, as_vsoch: Registry) -> None:
         "dinosaur/avocado:ripe",
     }
     assert all(line.split("\t")[1].startswith("sha256.") for line in lines[1:])
+
+
+def test_cli_list_collection_has_versions_without_pulls(
+    filled: Registry, as_vsoch: Registry
+) -> None:
+    """The collection view names containers only; the listing still shows each one's version
+    and date, and its metadata sections, without a pull manifest (which counts toward the
+    registry's weekly pull limit)."""
+    filled.server.clear_requests()
+    result = cli("list", "dinosaur", "--json")
+    assert result.exit_code == 0, result.stderr
+    items = json.loads(result.stdout)
+    assert len(items) == 3
+    versions = {item["uri"]: item["version"] for item in items}
+    for collection, name, tag in IMAGES[:3]:
+        uri = f"{collection}/{name}:{tag}"  # the bytes the fixture stored
+        assert versions[uri] == f"sha256.{hashlib.sha256(uri.encode()).hexdigest()}"
+    assert all(item["created"] for item in items)
+    filled.server.clear_requests()
+    sections = cli("list", "dinosaur", "--runscript", "--json")
+    assert sections.exit_code == 0, sections.stderr
+    assert filled.server.requests(r"^/api/container/dinosaur/") == []
 
 
 def test_cli_list_json_fields(filled: Registry, as_vsoch: Registry) -> None:

@@ -133,7 +133,27 @@ def test_list_a_collection(mocked: responses.RequestsMock, client: RegistryClien
             ],
         },
     )
-    assert [image.uri for image in client.search("dinosaur")] == ["dinosaur/avocado:delicious"]
+    version = "sha256." + "ab" * 32
+    mocked.add(
+        "GET",
+        f"{API}/container/search/collection/dinosaur/name/avocado",
+        json=[
+            {
+                "id": 7,
+                "name": "avocado",
+                "tag": "delicious",
+                "collection": "dinosaur",
+                "version": version,
+                "frozen": True,
+                "add_date": "2026-11-27T01:02:03.000000-06:00",
+                "metadata": {"data": {"attributes": {"runscript": "#!/bin/sh\n"}}},
+            }
+        ],
+    )
+    (image,) = client.search("dinosaur")  # the placeholder is dropped, no search for it
+    assert image.uri == "dinosaur/avocado:delicious"
+    assert (image.version, image.frozen, image.id) == (version, True, "7")
+    assert image.metadata == {"runscript": "#!/bin/sh\n"}
 
 
 def test_unknown_collection_is_empty(

@@ -310,8 +310,7 @@ class RegistryClient(Client):
             rows = list(self._pages(self.urls.containers(), f"'{parsed}'"))
         elif parsed.kind is QueryKind.COLLECTION:
             assert parsed.collection is not None
-            data = self._get_json(self.urls.collection(parsed.collection), Op.SEARCH, str(parsed))
-            return images_from_collection(data, location=self.location)
+            return self._collection_images(parsed.collection)
         else:
             rows = self._search_rows(parsed)
         return [
@@ -319,6 +318,24 @@ class RegistryClient(Client):
             for row in rows
             if isinstance(row, Mapping) and not is_placeholder(row)
         ]
+
+    def _collection_images(self, collection: str) -> list[ImageInfo]:
+        """A collection's containers with their versions, dates and metadata.
+
+        The collection view names its containers only, so each distinct name is
+        looked up once through the container search (which, unlike the pull
+        manifest, does not count toward the registry's weekly pull limit).
+        """
+        data = self._get_json(self.urls.collection(collection), Op.SEARCH, collection)
+        listed = images_from_collection(data, location=self.location)
+        detailed: dict[tuple[str, str], ImageInfo] = {}
+        for name in dict.fromkeys(image.name for image in listed):
+            query = Query(QueryKind.CONTAINER, collection=collection, name=name)
+            for row in self._search_rows(query):
+                if isinstance(row, Mapping) and not is_placeholder(row):
+                    image = image_from_row(row, location=self.location)
+                    detailed[image.name, image.tag] = image
+        return [detailed.get((image.name, image.tag), image) for image in listed]
 
     def _search_rows(self, parsed: Query) -> list[Any]:
         assert parsed.name is not None
