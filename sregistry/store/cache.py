@@ -23,10 +23,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sregistry.config import truthy
-from sregistry.errors import DestinationExists, IntegrityError, NotFound, SregistryError
-from sregistry.store.blobs import is_digest
+from sregistry.errors import (
+    DestinationExists,
+    IntegrityError,
+    InvalidName,
+    NotFound,
+    SregistryError,
+)
 from sregistry.store.images import ImageStore
-from sregistry.store.records import StoredImage
+from sregistry.store.records import StoredImage, digest_of
 
 if TYPE_CHECKING:
     from sregistry.main.base import ProgressCallback
@@ -74,10 +79,10 @@ def open_cache(
 
 
 def _digest(sha256: str) -> str | None:
-    digest = sha256.lower()
-    for prefix in ("sha256.", "sha256:"):
-        digest = digest.removeprefix(prefix)
-    return digest if is_digest(digest) else None
+    try:
+        return digest_of(sha256.lower(), sha256)
+    except InvalidName:
+        return None
 
 
 def cached_pull(

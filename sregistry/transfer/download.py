@@ -147,7 +147,8 @@ def _place(source: Path, target: Path, *, overwrite: bool) -> None:
     source.unlink()
 
 
-def _generic_check(response: requests.Response) -> None:
+def generic_check(response: requests.Response) -> None:
+    """404 -> :class:`NotFound`, any other error status -> :class:`ServerError`."""
     if response.status_code == 404:
         raise NotFound(f"{redact(response.url)} was not found", status=404)
     if response.status_code >= 400:
@@ -358,7 +359,7 @@ def download(
     """
     expected = expected or Expected()
     target = Path(target)
-    request = _Request(url, headers or {}, auth, check or _generic_check, log_as)
+    request = _Request(url, headers or {}, auth, check or generic_check, log_as)
     if target.exists() and not overwrite:
         raise DestinationExists.at(target)
     hasher = make_hasher(md5=expected.md5 is not None, threaded=threaded_hash, depth=RECEIVE_AHEAD)
@@ -370,7 +371,7 @@ def download(
         with handle:
             _fetch(transport, request, state, progress=progress, attempts=attempts)
         digests = hasher.result()
-        _verify(state.done, digests, expected, request.where)
+        verify(state.done, digests, expected, request.where)
         place(path, target, overwrite=overwrite)
     except BaseException as exc:
         hasher.close()
@@ -383,7 +384,8 @@ def download(
     return Downloaded(target, state.done, digests, state.resumed_from, state.restarts)
 
 
-def _verify(size: int, digests: Digests, expected: Expected, where: str) -> None:
+def verify(size: int, digests: Digests, expected: Expected, where: str) -> None:
+    """Raise :class:`IntegrityError` unless the size and digests are what was expected."""
     hint = "nothing was saved; try again, and if it persists the registry's copy may be damaged"
     if expected.size is not None and size != expected.size:
         raise IntegrityError(

@@ -20,6 +20,7 @@ that is safe); otherwise nothing is left behind.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -34,11 +35,17 @@ import requests.auth
 from sregistry.errors import (
     DestinationExists,
     IntegrityError,
-    NotFound,
     ServerError,
     TransferError,
 )
-from sregistry.transfer.download import Downloaded, Expected, download, place
+from sregistry.transfer.download import (
+    Downloaded,
+    Expected,
+    download,
+    generic_check,
+    place,
+    verify,
+)
 from sregistry.transfer.hashing import Digests
 from sregistry.transfer.http import describe, redact
 from sregistry.transfer.journal import Span, Temporary, open_temporary, resumable
@@ -197,7 +204,7 @@ def _allocate(fd: int, size: int) -> None:
     try:
         os.posix_fallocate(fd, 0, size)
     except (AttributeError, OSError) as exc:
-        if isinstance(exc, OSError) and exc.errno == 28:  # ENOSPC
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
             raise TransferError(f"not enough disk space for {size} bytes") from None
         os.ftruncate(fd, size)
 
@@ -301,7 +308,7 @@ def download_ranged(
             if probe.status_code in {200, 206, 416}:
                 log.debug("%s: no usable Range (HTTP %d): one stream", where, probe.status_code)
             else:
-                (check or _generic_check)(probe)
+                (check or generic_check)(probe)
                 raise ServerError(
                     f"{where} answered HTTP {probe.status_code} to a download",
                     status=probe.status_code,
@@ -410,7 +417,7 @@ def _ranged(
         sha256 = hasher.result()
         hasher = None
         try:
-            _verify(plan.total, sha256, expected, plan.where)
+            verify(plan.total, Digests(sha256), expected, plan.where)
         except IntegrityError:
             temp.discard()
             if resumed:
@@ -436,27 +443,3 @@ def _spans(state: PartFile) -> list[Span]:
     return [
         (slot.part.offset, slot.part.offset + slot.written) for slot in state.slots if slot.written
     ]
-
-
-def _generic_check(response: requests.Response) -> None:
-    if response.status_code == 404:
-        raise NotFound(f"{redact(response.url)} was not found", status=404)
-    if response.status_code >= 400:
-        raise ServerError(
-            f"{redact(response.url)} answered HTTP {response.status_code}",
-            status=response.status_code,
-        )
-
-
-def _verify(size: int, sha256: str, expected: Expected, where: str) -> None:
-    hint = "nothing was saved; try again, and if it persists the registry's copy may be damaged"
-    if expected.size is not None and size != expected.size:
-        raise IntegrityError(
-            f"the download of {where} has {size} bytes, expected {expected.size}", hint=hint
-        )
-    if expected.sha256 is not None and sha256 != expected.sha256.lower():
-        raise IntegrityError(
-            f"the download of {where} has sha256 {sha256}, "
-            f"the registry says {expected.sha256.lower()}",
-            hint=hint,
-        )
