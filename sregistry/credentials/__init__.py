@@ -28,6 +28,8 @@ from sregistry.credentials.keyring_store import status as keyring_status
 from sregistry.credentials.resolve import (
     LibraryCredentials,
     RegistryCredentials,
+    configured_library_base,
+    configured_registry_base,
     resolve_library,
     resolve_registry,
 )
@@ -48,6 +50,8 @@ __all__ = [
     "Sourced",
     "check_registry_username",
     "clean_token",
+    "configured_library_base",
+    "configured_registry_base",
     "keyring_status",
     "normalize_base",
     "remove_token",

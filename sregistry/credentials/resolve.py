@@ -48,6 +48,8 @@ from sregistry.credentials.urls import normalize_base, same_server
 __all__ = [
     "LibraryCredentials",
     "RegistryCredentials",
+    "configured_library_base",
+    "configured_registry_base",
     "registry_nohttps",
     "resolve_library",
     "resolve_registry",
@@ -190,18 +192,7 @@ def resolve_library(
     file_base = file.get(LIBRARY_BASE)
     remotes = _Remotes(env)
     named = remotes.named(remote) if remote else None
-    from_named = remotes.base_of(named)
-    base_s = _first(
-        _option(base, "--library"),
-        from_named,
-        _environ(env, LIBRARY_BASE),
-        file_base,
-    )
-    from_remote = named if base_s is not None and base_s is from_named else None
-    if base_s is None:
-        active = remotes.active()
-        base_s = remotes.base_of(active)
-        from_remote = active if base_s is not None else None
+    base_s, from_remote = _library_base(base, named, env, file_base, remotes)
     discover = from_remote is not None and from_remote.library_url is None
     token = _secret(_environ(env, LIBRARY_TOKEN))
     if token is None and (
@@ -224,6 +215,41 @@ def resolve_library(
     return LibraryCredentials(
         base=base_s, token=token, remote=used.name if used else None, discover=discover
     )
+
+
+def _library_base(
+    base: str | None,
+    named: Remote | None,
+    env: Mapping[str, str],
+    file_base: Sourced[str] | None,
+    remotes: _Remotes,
+) -> tuple[Sourced[str] | None, Remote | None]:
+    """The library base in effect, and the remote.yaml entry it came from (if one)."""
+    from_named = remotes.base_of(named)
+    base_s = _first(_option(base, "--library"), from_named, _environ(env, LIBRARY_BASE), file_base)
+    if base_s is not None:
+        return base_s, (named if base_s is from_named else None)
+    active = remotes.active()
+    base_s = remotes.base_of(active)
+    return base_s, (active if base_s is not None else None)
+
+
+def configured_library_base(
+    *, remote: str | None = None, env: Mapping[str, str] | None = None
+) -> str | None:
+    """The library base from configuration alone: no token is looked up."""
+    env = os.environ if env is None else env
+    remotes = _Remotes(env)
+    named = remotes.named(remote) if remote else None
+    found, _ = _library_base(None, named, env, _File(env, "library").get(LIBRARY_BASE), remotes)
+    return found.value if found is not None else None
+
+
+def configured_registry_base(env: Mapping[str, str] | None = None) -> str | None:
+    """The registry base from configuration alone: no token is looked up."""
+    env = os.environ if env is None else env
+    found = _first(_environ(env, REGISTRY_BASE), _File(env, "registry").get(REGISTRY_BASE, "base"))
+    return found.value if found is not None else None
 
 
 class _Remotes:

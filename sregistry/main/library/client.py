@@ -98,7 +98,7 @@ class LibraryClient(Client):
     def _resolve(
         self, base: str | None, host: str | None, token: str | None, remote: str | None
     ) -> tuple[str | None, str | None, bool, str | None]:
-        from sregistry.credentials import resolve_library
+        from sregistry.credentials import configured_library_base, resolve_library
 
         if host and base:
             given = normalize_base(base)
@@ -112,10 +112,10 @@ class LibraryClient(Client):
                 )
         chosen = base
         if chosen is None and host:
-            configured = resolve_library(remote=remote, env=self._env).base
+            configured = configured_library_base(remote=remote, env=self._env)
             chosen = f"https://{host}"
-            if configured is not None and _same_host(configured.value, host):
-                chosen = configured.value
+            if configured is not None and _same_host(configured, host):
+                chosen = configured
         creds = resolve_library(base=chosen, remote=remote, env=self._env)
         resolved = None
         if creds.base is not None:

@@ -69,10 +69,9 @@ def base_for_host(host: str, base: str | None, env: Mapping[str, str]) -> str:
 
     configured = base
     if configured is None:
-        from sregistry.credentials import resolve_registry
+        from sregistry.credentials import configured_registry_base
 
-        found = resolve_registry(env=env).base
-        configured = found.value if found is not None else None
+        configured = configured_registry_base(env)
     if configured:
         try:
             netloc = urlsplit(normalize_base(configured, strip_api=True)).netloc
