@@ -19,7 +19,7 @@ import requests
 import requests.auth
 
 from sregistry.errors import ConfigError
-from sregistry.main.library.api import error_for, payload, redact_url
+from sregistry.main.library.api import payload, redact_url
 from sregistry.transfer import origin
 
 if TYPE_CHECKING:
@@ -97,10 +97,8 @@ class Endpoint:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         stream: bool = False,
-        follow_redirects: bool = False,
         authorized: bool = True,
         retry: bool | None = None,
-        log_as: str | None = None,
     ) -> requests.Response:
         """One request through the transport; ``authorized=False`` never sends the token.
 
@@ -114,9 +112,9 @@ class Endpoint:
             params=params,
             data=body,
             stream=stream,
-            follow_redirects=follow_redirects,
+            follow_redirects=False,
             retry=retry,
-            log_as=log_as or redact_url(url),
+            log_as=redact_url(url),
         )
 
     def call(
@@ -146,10 +144,6 @@ class Endpoint:
             if response.status_code == 404:
                 return None
             return payload(response, what)
-
-    def fail(self, response: requests.Response, what: str) -> Exception:
-        """The exception for a failed ``response``."""
-        return error_for(response, what)
 
 
 def encode_json(body: Any) -> bytes:

@@ -15,7 +15,14 @@ from typing import Any
 
 from sregistry.errors import AuthenticationError, NotFound, ServerError, TransferError
 from sregistry.main.base import ProgressCallback
-from sregistry.main.library.api import V2_TAGS, V2_UPLOAD, SemVer, parse_semver, supports
+from sregistry.main.library.api import (
+    V2_TAGS,
+    V2_UPLOAD,
+    SemVer,
+    parse_semver,
+    payload,
+    supports,
+)
 from sregistry.main.library.endpoint import Endpoint
 from sregistry.main.library.models import Collection, Container, Entity, Image
 from sregistry.main.library.refs import LibraryRef
@@ -215,12 +222,12 @@ def apply_tags(
     Returns the API used. A server announcing v2 tags but answering 404/405
     to them gets v1 tags.
     """
+    what = f"read the tags of container {container_id}"
     if supports(version, V2_TAGS):
-        what = f"read the tags of container {container_id}"
         response = endpoint.send("GET", endpoint.url(f"v2/tags/{container_id}"))
         with response:
             if response.status_code not in {404, 405}:
-                _log_moves(_tag_map(response, what, arch=arch), tags, image_id)
+                _log_moves(_tag_map(payload(response, what), arch=arch), tags, image_id)
                 for tag in tags:
                     endpoint.call(
                         "POST",
@@ -231,10 +238,8 @@ def apply_tags(
                     )
                 return "v2"
         log.debug("the server announced v2 tags but has none: using v1 tags")
-    what = f"read the tags of container {container_id}"
-    response = endpoint.send("GET", endpoint.url(f"v1/tags/{container_id}"))
-    with response:
-        _log_moves(_tag_map(response, what), tags, image_id)
+    data = endpoint.call("GET", f"v1/tags/{container_id}", what)
+    _log_moves(_tag_map(data), tags, image_id)
     for tag in tags:
         endpoint.call(
             "POST",
@@ -246,10 +251,7 @@ def apply_tags(
     return "v1"
 
 
-def _tag_map(response: Any, what: str, *, arch: str | None = None) -> dict[str, str]:
-    from sregistry.main.library.api import payload
-
-    data = payload(response, what)
+def _tag_map(data: Any, *, arch: str | None = None) -> dict[str, str]:
     if arch is not None:
         data = data.get(arch) if isinstance(data, dict) else None
     if not isinstance(data, dict):

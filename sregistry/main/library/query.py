@@ -95,9 +95,7 @@ def list_collection(
     """Every tag of every container of ``entity/collection`` (``ref.entity``/``collection``)."""
     path = f"{ref.entity}/{ref.collection}"
     what = f"list the containers of {path}"
-    response = endpoint.send("GET", endpoint.url(f"v1/containers/{path}"))
-    with response:
-        listed = None if response.status_code == 404 else payload(response, what)
+    listed = endpoint.lookup(f"v1/containers/{path}", what)
     if listed is None:
         found = _search(endpoint, ref.collection or "", arch)
         if found is not None:

@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 
 from sregistry.errors import ConfigError
+from sregistry.transfer.parallel import DEFAULT_CONNECTIONS
+from sregistry.transfer.ranged import DEFAULT_PART_SIZE
 
 __all__ = [
     "CONNECTIONS_ENV",
@@ -22,8 +24,6 @@ __all__ = [
 
 CONNECTIONS_ENV = "SREGISTRY_LIBRARY_CONNECTIONS"
 PART_SIZE_ENV = "SREGISTRY_LIBRARY_PART_SIZE"
-DEFAULT_CONNECTIONS = 4
-DEFAULT_PART_SIZE = 32 << 20
 MAX_CONNECTIONS = 32
 MIN_PART_SIZE = 1 << 20
 MAX_PART_SIZE = 5 << 30
