@@ -197,37 +197,29 @@ def test_help_does_not_import_heavy_modules(command: str) -> None:
     assert done.stdout.splitlines()[-1] == "", done.stdout
 
 
+@pytest.mark.parametrize(
+    ("configured_base", "tag"),
+    [
+        # registry://host:port/... picks the registry for push and pull (sregistry-cli #187)
+        (False, "delicious"),
+        # on the configured registry's host it keeps that base's http:// scheme
+        (True, "http"),
+    ],
+)
 def test_a_registry_uri_names_the_server(
-    registry: Registry, image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    registry: Registry, image: Path, tmp_path: Path, configured_base: bool, tag: str
 ) -> None:
-    """registry://host:port/... picks the registry for push and pull (sregistry-cli #187)."""
     host = registry.url.removeprefix("http://")
     env = {
-        "SREGISTRY_REGISTRY_NOHTTPS": "1",
         "SREGISTRY_REGISTRY_USERNAME": "vsoch",
         "SREGISTRY_REGISTRY_TOKEN": registry.tokens["vsoch"],
+        **(
+            {"SREGISTRY_REGISTRY_BASE": registry.url}
+            if configured_base
+            else {"SREGISTRY_REGISTRY_NOHTTPS": "1"}
+        ),
     }
-    uri = f"registry://{host}/dinosaur/avocado:delicious"
-    pushed = run_sregistry("push", str(image), "--name", uri, "--no-metadata", env=env)
-    assert pushed.returncode == 0, pushed.stderr
-    assert f"registry: {registry.url}" in pushed.stderr
-    target = tmp_path / "back.sif"
-    pulled = run_sregistry("pull", uri, "-o", str(target), env=env)
-    assert pulled.returncode == 0, pulled.stderr
-    assert target.read_bytes() == image.read_bytes()
-
-
-def test_a_registry_uri_keeps_the_configured_scheme_of_its_host(
-    registry: Registry, image: Path, tmp_path: Path
-) -> None:
-    """registry://host/... on the configured registry's host keeps its http:// scheme."""
-    host = registry.url.removeprefix("http://")
-    env = {
-        "SREGISTRY_REGISTRY_BASE": registry.url,
-        "SREGISTRY_REGISTRY_USERNAME": "vsoch",
-        "SREGISTRY_REGISTRY_TOKEN": registry.tokens["vsoch"],
-    }
-    uri = f"registry://{host}/dinosaur/avocado:http"
+    uri = f"registry://{host}/dinosaur/avocado:{tag}"
     pushed = run_sregistry("push", str(image), "--name", uri, "--no-metadata", env=env)
     assert pushed.returncode == 0, pushed.stderr
     assert f"registry: {registry.url}" in pushed.stderr
