@@ -127,19 +127,17 @@ def upload_put(ctx: Context, image_id: int) -> Response:
 
 
 def _finish_upload(ctx: Context, image: Container, temp: HashingFile, *, s3: bool) -> Response:
-    try:
-        if s3 and _content_sha_mismatch(ctx, temp):
-            return s3_error(400, "XAmzContentSHA256Mismatch", "x-amz-content-sha256 mismatch.")
-        if f"sha256.{temp.sha256}" != image.version:
-            message = f"the upload's sha256.{temp.sha256} is not the image hash {image.version}"
-            if s3:
-                return s3_error(400, "BadDigest", message)
-            return library_error(400, message)
-        if not _store_image(ctx, image, temp):
-            return s3_error(404, "NoSuchKey", "The image was deleted.") if s3 else empty(404)
-        return Response(b"", status=200, headers={"ETag": f'"{temp.md5}"'})
-    finally:
-        temp.discard()
+    """Check and store ``temp`` (the caller's ``with temp:`` discards it unless placed)."""
+    if s3 and _content_sha_mismatch(ctx, temp):
+        return s3_error(400, "XAmzContentSHA256Mismatch", "x-amz-content-sha256 mismatch.")
+    if f"sha256.{temp.sha256}" != image.version:
+        message = f"the upload's sha256.{temp.sha256} is not the image hash {image.version}"
+        if s3:
+            return s3_error(400, "BadDigest", message)
+        return library_error(400, message)
+    if not _store_image(ctx, image, temp):
+        return s3_error(404, "NoSuchKey", "The image was deleted.") if s3 else empty(404)
+    return Response(b"", status=200, headers={"ETag": f'"{temp.md5}"'})
 
 
 def upload_complete(ctx: Context, image_id: int) -> Response:
@@ -244,12 +242,10 @@ def part_put(ctx: Context, upload_id: str, number: int) -> Response:
         return s3_error(400, "IncompleteBody", "The request body was cut off.")
     with temp:
         if _content_sha_mismatch(ctx, temp):
-            temp.discard()
             return s3_error(400, "XAmzContentSHA256Mismatch", "x-amz-content-sha256 mismatch.")
         temp.finish()
         with ctx.store.write() as db:
             if db_ops.get_upload(db, upload_id) is None:
-                temp.discard()
                 return s3_error(404, "NoSuchUpload", "The specified upload does not exist.")
             os.replace(temp.path, ctx.store.blobs.part_dir(upload_id) / str(number))
             temp.placed = True
@@ -289,7 +285,6 @@ def multipart_complete(ctx: Context, image_id: int) -> Response:  # noqa: PLR091
             with (ctx.store.blobs.part_dir(upload.id) / str(number)).open("rb") as source:
                 copy_stream(source, temp)
         if temp.size != upload.filesize or f"sha256.{temp.sha256}" != image.version:
-            temp.discard()
             return library_error(
                 400,
                 f"the assembled upload (sha256.{temp.sha256}, {temp.size} bytes) does not match "

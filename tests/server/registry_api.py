@@ -35,7 +35,6 @@ __all__ = ["ROUTES", "collection_json", "container_json"]
 
 _REST = re.compile(r"^(?P<name>[^:@/]+)(?::(?P<tag>[^:@/]+))?(?:@(?P<version>[^/]+))?/?$")
 _HIDDEN_METADATA = ("build_metadata", "builder", "build_finish", "image")
-MAX_FILENAME = 255
 
 
 # -- serialisers ---------------------------------------------------------------------------
