@@ -30,8 +30,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
-import resource
 import secrets
 import shutil
 import subprocess
@@ -44,18 +42,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common import parse_size, write_random
 from settle import default_fast_dir, settle
 
 REPO = Path(__file__).resolve().parent.parent
 USER = "alice"
 MiB = 1 << 20
-
-
-def parse_size(text: str) -> int:
-    match = re.fullmatch(r"(\d+)([kmg]?)", text.strip().lower().removesuffix("ib"))
-    if match is None:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r}")
-    return int(match.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[match.group(2)]
 
 
 # -- child: one transfer, timed -------------------------------------------------------------
@@ -172,15 +164,6 @@ class Server:
         self.log.close()
 
 
-def make_image(path: Path, size: int) -> None:
-    with path.open("wb") as handle:
-        left = size
-        while left:
-            block = os.urandom(min(left, 8 * MiB))
-            handle.write(block)
-            left -= len(block)
-
-
 def vary(path: Path, number: int) -> None:
     """Change the last 8 bytes so each push sends bytes the server has not seen."""
     with path.open("r+b") as handle:
@@ -221,7 +204,7 @@ def curl(*args: str) -> tuple[float, Usage]:
     return float(out.strip().splitlines()[-1]), usage
 
 
-def _api(server: Server, token: str) -> Any:
+def _api(token: str) -> Any:
     import requests
 
     session = requests.Session()
@@ -230,7 +213,7 @@ def _api(server: Server, token: str) -> Any:
 
 
 def redirect_target(server: Server, token: str, ref: str) -> str:
-    answer = _api(server, token).get(
+    answer = _api(token).get(
         f"{server.url}/v1/imagefile/{ref}?arch=amd64", allow_redirects=False, timeout=60
     )
     if answer.status_code not in {302, 303}:
@@ -240,7 +223,7 @@ def redirect_target(server: Server, token: str, ref: str) -> str:
 
 def presigned_upload(server: Server, token: str, digest: str) -> str:
     """A holder image for ``digest`` in alice/bench/curl and its upload URL."""
-    session = _api(server, token)
+    session = _api(token)
     entity = session.get(f"{server.url}/v1/entities/{USER}", timeout=60).json()["data"]["id"]
     made = session.post(
         f"{server.url}/v1/collections",
@@ -296,7 +279,7 @@ class Bench:
         self.target = work / "pulled.sif"
         self.variant = 0
         self.best: dict[tuple[str, str], Row] = {}
-        make_image(self.image, args.size)
+        write_random(self.image, args.size)
 
     def record(self, op: str, how: str, seconds: float, usage: Usage) -> None:
         row = Row(op, how, seconds, usage.rss_mib, usage.cpu, self.args.size)
@@ -484,7 +467,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     if shutil.which("curl") is None:
         parser.error("curl is needed for the comparison")
-    resource.setrlimit(resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE))
     report(bench(args), args)
 
 

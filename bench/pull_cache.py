@@ -34,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
+from common import parse_size, write_random  # noqa: E402
 from settle import default_fast_dir, settle  # noqa: E402
 
 from tests.e2e.measure import Measured, run_measured  # noqa: E402
@@ -42,23 +43,6 @@ from tests.server.pytest_plugin import RegistryServer  # noqa: E402
 MiB = 1 << 20
 USER = "bench"
 NAME = "bench/cache:latest"
-
-
-def parse_size(text: str) -> int:
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-    text = text.strip().upper().removesuffix("IB").removesuffix("B")
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(text)
-
-
-def write_random(path: Path, size: int) -> None:
-    with path.open("wb") as handle:
-        left = size
-        while left:
-            block = os.urandom(min(left, 16 * MiB))
-            handle.write(block)
-            left -= len(block)
 
 
 def main() -> None:

@@ -53,6 +53,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 import requests  # noqa: E402
+from common import parse_size, write_random  # noqa: E402
 from settle import can_drop_caches, default_fast_dir, settle  # noqa: E402
 
 from sregistry.main.registry.auth import authorization_header  # noqa: E402
@@ -69,26 +70,8 @@ LEGACY_CANDIDATES = (
 )
 
 
-def parse_size(text: str) -> int:
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-    text = text.strip().upper().removesuffix("IB").removesuffix("B")
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(text)
-
-
 def label(size: int) -> str:
     return f"{size >> 30} GiB" if size >= 1 << 30 and size % (1 << 30) == 0 else f"{size >> 20} MiB"
-
-
-def write_file(path: Path, size: int) -> None:
-    block = os.urandom(16 * MiB)
-    with path.open("wb") as handle:
-        left = size
-        while left:
-            chunk = block[: min(left, len(block))]
-            handle.write(chunk)
-            left -= len(chunk)
 
 
 @dataclass
@@ -229,7 +212,7 @@ class Bench:
         same one) and every timed command starts after ``sync`` (no tool pays for another's
         dirty pages)."""
         source = self.source_dir / f"source-{size}.sif"
-        write_file(source, size)
+        write_random(source, size)
         base = f"bench/s{size >> 20}m"
         out = self.scratch / "pulled.sif"
         legacy_dir = self.scratch / "legacy-pull"
@@ -275,7 +258,7 @@ class Bench:
     def hash_modes(self, size: int) -> list[tuple[str, float, float]]:
         """In-process library push and pull with the hash in a worker thread and inline."""
         source = self.scratch / "hash-modes.sif"
-        write_file(source, size)
+        write_random(source, size)
         results: dict[str, dict[str, list[float]]] = {}
         for _ in range(self.repeat):
             for threaded in (True, False):
@@ -343,10 +326,8 @@ def find_legacy(path: str | None) -> tuple[str | None, str]:
     return None, "; ".join(reasons)
 
 
-def legacy_usable(path: str | None) -> tuple[str | None, str]:
+def legacy_usable(path: str) -> tuple[str | None, str]:
     """The legacy script when its registry backend imports, else why not."""
-    if path is None:
-        return None, "not requested"
     script = Path(path)
     if not script.exists():
         return None, f"{path} not found"
