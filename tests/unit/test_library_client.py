@@ -110,3 +110,14 @@ def test_labels_are_not_part_of_the_library_api() -> None:
 def test_push_needs_three_parts_before_any_request() -> None:
     with pytest.raises(InvalidName, match="entity/collection/container"):
         LibraryClient(base="https://x.org", token="t", env={}).push("x.sif", "library://b/c")
+
+
+def test_push_tag_option_cannot_name_a_hash(tmp_path: Path) -> None:
+    client = LibraryClient(base="http://127.0.0.1:9", env={"SREGISTRY_LIBRARY_TOKEN": "t"})
+    image = tmp_path / "x.sif"
+    image.write_bytes(b"not pushed")
+    digest = "sha256." + "0" * 64
+    with pytest.raises(InvalidName, match="cannot push to the hash"):
+        client.push(image, f"library://a/b/c:{digest}")
+    with pytest.raises(InvalidName, match="cannot push to the hash"):
+        client.push(image, "library://a/b/c", tag=digest)

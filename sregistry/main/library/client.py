@@ -42,7 +42,7 @@ from sregistry.main.base import (
 )
 from sregistry.main.library.arch import check_arch, host_arch, image_arch
 from sregistry.main.library.endpoint import Endpoint, normalize_base, same_origin
-from sregistry.main.library.refs import LibraryRef, check_name, parse_library_ref
+from sregistry.main.library.refs import LibraryRef, check_name, check_push, parse_library_ref
 from sregistry.main.library.settings import connections_setting, part_size_setting
 
 if TYPE_CHECKING:
@@ -190,8 +190,14 @@ class LibraryClient(Client):
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _ref(self, name: str, *, push: bool = False) -> LibraryRef:
-        ref = parse_library_ref(name, push=push)
+    def _ref(self, name: str, *, push: bool = False, tag: str | None = None) -> LibraryRef:
+        """``name`` parsed, with ``tag`` (comma-separated) replacing its tags; a push
+        reference is checked after the replacement, so ``--tag`` cannot name a hash."""
+        ref = parse_library_ref(name)
+        if tag is not None:
+            ref = ref.with_tags(*tag.split(","))
+        if push:
+            check_push(ref, name if tag is None else f"{name} --tag {tag}")
         if ref.host and self._base and not _same_host(self._base, ref.host):
             raise ConfigError(
                 f"{name} names the library {ref.host}, but this client talks to {self.location}"
@@ -221,9 +227,7 @@ class LibraryClient(Client):
         """
         from sregistry.main.library.push import push_image
 
-        ref = self._ref(name, push=True)
-        if tag is not None:
-            ref = ref.with_tags(*tag.split(","))
+        ref = self._ref(name, push=True, tag=tag)
         source = Path(path)
         if not source.is_file():
             raise NotFound(f"{source} is not a file")

@@ -27,6 +27,7 @@ __all__ = [
     "SCHEME",
     "LibraryRef",
     "check_name",
+    "check_push",
     "is_hash_tag",
     "parse_library_ref",
 ]
@@ -205,7 +206,8 @@ def _split_tags(rest: str, text: str) -> tuple[str, tuple[str, ...]]:
     return path, tags
 
 
-def _check_push(ref: LibraryRef, text: str) -> None:
+def check_push(ref: LibraryRef, text: str) -> None:
+    """Raise :class:`InvalidName` unless ``ref`` is full and tagged with names, not hashes."""
     ref.require_full()
     hashes = [tag for tag in ref.tags if is_hash_tag(tag)]
     if hashes:
@@ -242,5 +244,5 @@ def parse_library_ref(text: str, *, push: bool = False) -> LibraryRef:
         container=parts[-1], collection=padded[1], entity=padded[0], tags=tags, host=host
     )
     if push:
-        _check_push(ref, text)
+        check_push(ref, text)
     return ref
