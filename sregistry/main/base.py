@@ -21,6 +21,7 @@ __all__ = [
     "ProgressCallback",
     "PullResult",
     "PushResult",
+    "destination",
 ]
 
 ProgressCallback = Callable[[int, "int | None"], None]
@@ -29,6 +30,17 @@ ProgressCallback = Callable[[int, "int | None"], None]
 unknown. It must be cheap: it runs on the transfer thread."""
 
 PathLike = str | os.PathLike[str]
+
+
+def destination(dest: PathLike | None, filename: str) -> Path:
+    """Where a pull or export writes: ``dest`` (``~`` expanded), or ``filename``
+    inside it when it is a folder or ends with a path separator, or in the current
+    folder when there is no ``dest``."""
+    if dest is None:
+        return Path.cwd() / filename
+    target = Path(dest).expanduser()
+    folder = target.is_dir() or str(dest).endswith(os.sep)
+    return target / filename if folder else target
 
 
 def _plain(value: Any) -> Any:

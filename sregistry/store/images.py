@@ -548,12 +548,10 @@ class ImageStore:
 
     def target_path(self, image: StoredImage, dest: PathLike | None) -> Path:
         """Where :meth:`export` writes: ``dest``, or the default name inside a folder."""
+        from sregistry.main.base import destination
+
         filename = f"{image.collection}-{image.name}_{image.tag}.sif"
-        if dest is None:
-            return Path.cwd() / filename
-        target = Path(os.path.abspath(Path(dest).expanduser()))
-        folder = target.is_dir() or str(dest).endswith(os.sep)
-        return target / filename if folder else target
+        return Path(os.path.abspath(destination(dest, filename)))
 
     def _check_target(self, target: Path, force: bool) -> None:
         resolved = target.resolve()

@@ -39,6 +39,7 @@ from sregistry.main.base import (
     ProgressCallback,
     PullResult,
     PushResult,
+    destination,
 )
 from sregistry.main.library.arch import check_arch, host_arch, image_arch
 from sregistry.main.library.endpoint import Endpoint, normalize_base, same_origin
@@ -274,7 +275,7 @@ class LibraryClient(Client):
         from sregistry.store.cache import PullCache
 
         ref = self._ref(name)
-        target = _target(ref, dest)
+        target = destination(dest, ref.filename)
         if target.exists() and not force:
             raise DestinationExists.at(target)
         endpoint = self.endpoint()
@@ -426,12 +427,3 @@ def _same_host(base: str, host: str) -> bool:
     if parts.port is not None:
         netloc = f"{netloc}:{parts.port}"
     return netloc == host.lower() or (parts.hostname or "").lower() == host.lower()
-
-
-def _target(ref: LibraryRef, dest: PathLike | None) -> Path:
-    if dest is None:
-        return Path.cwd() / ref.filename
-    path = Path(dest)
-    if path.is_dir():
-        return path / ref.filename
-    return path

@@ -35,6 +35,7 @@ from sregistry.main.base import (
     ProgressCallback,
     PullResult,
     PushResult,
+    destination,
 )
 from sregistry.main.registry.api import Exchange, Op, interpret
 from sregistry.main.registry.convert import (
@@ -213,7 +214,7 @@ class RegistryClient(Client):
         progress: ProgressCallback | None = None,
     ) -> PullResult:
         ref = self._reference(name)
-        target = _target(dest, ref)
+        target = destination(dest, ref.filename)
         if target.exists() and not force:
             raise DestinationExists.at(target)
         manifest = fetch_manifest(
@@ -434,13 +435,3 @@ def _readable_file(path: Path) -> Path:
     if not os.access(path, os.R_OK):
         raise NotFound(f"{path} is not readable")
     return path
-
-
-def _target(dest: PathLike | None, ref: names.ImageName) -> Path:
-    """Where a pull writes: ``dest`` (a file, or a directory for the default name)."""
-    if dest is None:
-        return Path.cwd() / ref.filename
-    target = Path(dest)
-    if target.is_dir() or str(dest).endswith(os.sep):
-        return target / ref.filename
-    return target
