@@ -53,7 +53,7 @@ def _description(collection: Collection) -> str:
 
 
 def visible(rows: list[Container]) -> list[Container]:
-    return [c for c in rows if c.uploaded and not c.holder]
+    return [c for c in rows if c.listed]
 
 
 def entity_json(ctx: Context, db: sqlite3.Connection, user: User) -> dict[str, Any]:

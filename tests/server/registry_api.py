@@ -75,7 +75,7 @@ def collection_json(ctx: Context, collection: Collection) -> dict[str, Any]:
                 "detail": f"{ctx.base_url}/containers/{c.id}",
             }
             for c in rows
-            if c.uploaded and not c.holder
+            if c.listed
         ],
     }
 
@@ -153,7 +153,7 @@ def container_detail(ctx: Context, container_id: int) -> Response:
     """One container of a public collection by id."""
     with ctx.store.read() as db:
         container = db_ops.container_by_id(db, container_id)
-    if container is None or container.private or not container.uploaded or container.holder:
+    if container is None or container.private or not container.listed:
         return detail(404, "Not found.")
     return json_response(container_json(container))
 
@@ -216,7 +216,7 @@ def container_get(ctx: Context, collection: str, rest: str) -> Response:  # noqa
     with ctx.store.read() as db:
         found = db_ops.collection_by_name(db, collection)
         row = db_ops.find_container(db, found.id, name, tag) if found else None
-    if found is None or row is None or not row.uploaded or row.holder:
+    if found is None or row is None or not row.listed:
         return detail(404, "Not found.")
     limit = ctx.config.get_limit
     if limit and (row.get_count >= limit or found.get_count >= limit):
@@ -247,7 +247,7 @@ def container_delete(ctx: Context, collection: str, rest: str) -> Response:
             row = db_ops.find_container(db, found.id, name, tag)
         elif found is not None and version is not None:
             row = db_ops.find_by_version(db, found.id, name, version)
-    if found is None or row is None or not row.uploaded or row.holder:
+    if found is None or row is None or not row.listed:
         return detail(404, "Container Not Found")
     if row.frozen:
         return detail(403, f"{row.collection}/{row.name}:{row.tag} is frozen, delete not allowed.")
@@ -282,7 +282,7 @@ def download(ctx: Context, container_id: int, secret: str) -> Response:
         collection = db_ops.collection_by_id(db, row.collection_id) if row else None
         if row is None or collection is None or collection.secret != secret:
             return not_found_html()
-        if not row.uploaded or row.holder or row.blob is None:
+        if not row.listed or row.blob is None:
             return not_found_html()
         limit = ctx.config.get_limit
         if limit and (row.get_count >= limit or collection.get_count >= limit):

@@ -200,6 +200,11 @@ class Container:
         return self.tag.startswith(HOLDER_PREFIX)
 
     @property
+    def listed(self) -> bool:
+        """Uploaded and tagged: what lists, searches and pulls see."""
+        return self.uploaded and not self.holder
+
+    @property
     def uri(self) -> str:
         """``collection/name:tag``; a frozen row uses its version (the storage form)."""
         if self.frozen and self.version:
