@@ -4,6 +4,7 @@ from the developer's environment, and a keyring that stores nothing."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,16 @@ def fixtures_dir() -> Path:
         f"shared fixtures not found at {FIXTURES} (../shared must sit beside the checkout)"
     )
     return FIXTURES
+
+
+def require_tool(name: str) -> str:
+    """The path of the external program ``name``; a test that needs it skips
+    where it is missing, except under ``CI=true`` (``.ci/debian-packages``
+    installs it there), where it fails."""
+    found = shutil.which(name)
+    if found is None:
+        message = f"{name} is not installed (.ci/debian-packages installs it)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return found

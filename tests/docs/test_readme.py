@@ -61,7 +61,8 @@ def test_the_test_command_is_what_ci_runs() -> None:
         for line in CI_SCRIPT.read_text().splitlines()
         if line.strip() and not line.startswith("#") and not line.startswith(("set ", "cd "))
     ]
-    assert ci_commands == [readme_command("tests")]
+    # the Debian packages the tests need come first; then the README's command, alone
+    assert ci_commands == ["bash .ci/debian-packages", readme_command("tests")]
 
 
 def test_the_quickstart_does_the_main_job_in_one_line() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,12 +10,16 @@ from sregistry.errors import MetadataError
 from sregistry.metadata import inspect_native
 from sregistry.metadata.squashfs import FileType
 from sregistry.metadata.unsquashfs import Unsquashfs
+from tests.conftest import require_tool
 from tests.unit.metadata import sifwriter as sw
 from tests.unit.metadata.conftest import DATA
 from tests.unit.metadata.expected import BUSYBOX_LIKE
 
-UNSQUASHFS = shutil.which("unsquashfs")
-needs_unsquashfs = pytest.mark.skipif(UNSQUASHFS is None, reason="unsquashfs not installed")
+
+@pytest.fixture
+def unsquashfs() -> str:
+    """The real unsquashfs (required under CI=true)."""
+    return require_tool("unsquashfs")
 
 
 @pytest.fixture
@@ -26,8 +29,7 @@ def lz4_sif(tmp_path: Path) -> Path:
     return sw.write(tmp_path / "lz4.sif", [sw.partition(fs)])
 
 
-@needs_unsquashfs
-def test_lz4_image_is_inspected_through_unsquashfs(lz4_sif: Path) -> None:
+def test_lz4_image_is_inspected_through_unsquashfs(lz4_sif: Path, unsquashfs: str) -> None:
     result = inspect_native(lz4_sif)
     assert result.source == "squashfs"
     assert result.attributes == BUSYBOX_LIKE
@@ -54,10 +56,8 @@ def test_lzma_image_needs_no_unsquashfs(tmp_path: Path, monkeypatch: pytest.Monk
     assert result.attributes == BUSYBOX_LIKE
 
 
-@needs_unsquashfs
-def test_reader_operations(busybox_like: Path) -> None:
-    assert UNSQUASHFS is not None
-    fs = Unsquashfs(UNSQUASHFS, str(busybox_like), 32768)
+def test_reader_operations(busybox_like: Path, unsquashfs: str) -> None:
+    fs = Unsquashfs(unsquashfs, str(busybox_like), 32768)
     assert [(e.name, e.type) for e in fs.listdir("/.singularity.d/env")] == [
         ("01-base.sh", FileType.FILE),
         ("10-docker2singularity.sh", FileType.FILE),
@@ -79,10 +79,8 @@ def test_reader_operations(busybox_like: Path) -> None:
         fs.read_file("/.singularity.d/startscript", limit=5)
 
 
-@needs_unsquashfs
-def test_reader_failure_is_an_error(busybox_like: Path) -> None:
-    assert UNSQUASHFS is not None
-    fs = Unsquashfs(UNSQUASHFS, str(busybox_like), 4096)  # not where the squashfs is
+def test_reader_failure_is_an_error(busybox_like: Path, unsquashfs: str) -> None:
+    fs = Unsquashfs(unsquashfs, str(busybox_like), 4096)  # not where the squashfs is
     with pytest.raises(MetadataError, match=r"`unsquashfs -cat` failed \(exit 1\)"):
         fs.read_file("/.singularity.d/runscript")
     with pytest.raises(MetadataError, match=r"`unsquashfs -ll` failed"):
