@@ -9,6 +9,7 @@ import click
 
 from sregistry.cli.common import client_options, open_client
 from sregistry.cli.context import AppContext, pass_app
+from sregistry.cli.legacy import retired_option
 from sregistry.cli.transfers import no_urllib3_tls_warnings
 from sregistry.errors import NotFound
 from sregistry.main.base import ImageInfo
@@ -57,6 +58,11 @@ def _print_sections(app: AppContext, images: list[ImageInfo], wanted: Sequence[s
 @click.option("-r", "--runscript", is_flag=True, help="Show the stored %runscript.")
 @click.option("-t", "--test", is_flag=True, help="Show the stored %test.")
 @click.option("-d", "--deffile", is_flag=True, help="Show the stored definition file.")
+@retired_option(
+    "--endpoint",
+    "it searched a Globus endpoint (a backend that is not supported); "
+    "type `sregistry list [QUERY]` to search the configured registry",
+)
 @client_options
 @pass_app
 def list_images(
