@@ -57,14 +57,20 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         name = ALIASES.get(cmd_name, cmd_name)
-        if name not in COMMANDS:
-            return None
-        module_name, _, attribute = COMMANDS[name][0].partition(":")
+        if name in COMMANDS:
+            target = COMMANDS[name][0]
+        else:  # 0.2.39's commands: answered, not listed
+            from sregistry.cli.legacy import COMMANDS as LEGACY
+
+            if name not in LEGACY:
+                return None
+            target = LEGACY[name]
+        module_name, _, attribute = target.partition(":")
         import importlib
 
         command = getattr(importlib.import_module(module_name), attribute)
         if not isinstance(command, click.Command):
-            raise TypeError(f"{COMMANDS[name][0]} is not a click command")
+            raise TypeError(f"{target} is not a click command")
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

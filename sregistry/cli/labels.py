@@ -7,6 +7,7 @@ import click
 from sregistry.cli.common import client_options, open_client
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.transfers import no_urllib3_tls_warnings
+from sregistry.errors import NotFound
 
 __all__ = ["labels"]
 
@@ -29,7 +30,10 @@ def labels(
     remote: str | None,
     insecure: bool,
 ) -> None:
-    """List the labels of the registry's images and the images that carry them."""
+    """List the labels of the registry's images and the images that carry them.
+
+    Exits 3 when --key or --value matches nothing (with --json, after printing []).
+    """
     with no_urllib3_tls_warnings():
         client = open_client(
             app,
@@ -44,11 +48,15 @@ def labels(
             found = client.labels(key=key, value=value)
     if as_json:
         app.out.json([label.to_json() for label in found])
-        return
+    elif found:
+        app.out.table(
+            ("key", "value", "images"),
+            [(label.key, label.value, ", ".join(label.containers)) for label in found],
+        )
+    if not found and (key or value):
+        wanted = " and ".join(
+            f"{part} {item!r}" for part, item in (("key", key), ("value", value)) if item
+        )
+        raise NotFound(f"no labels match {wanted}")
     if not found:
         app.out.info("no labels")
-        return
-    app.out.table(
-        ("key", "value", "images"),
-        [(label.key, label.value, ", ".join(label.containers)) for label in found],
-    )

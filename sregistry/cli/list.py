@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import click
 
 from sregistry.cli.common import client_options, open_client
 from sregistry.cli.context import AppContext, pass_app
+from sregistry.cli.legacy import retired_option
 from sregistry.cli.transfers import no_urllib3_tls_warnings
 from sregistry.errors import NotFound
 from sregistry.main.base import ImageInfo
 
-__all__ = ["list_images", "metadata_sections"]
+__all__ = ["image_table", "list_images", "local_time", "metadata_sections", "short_version"]
 
 SECTIONS = ("environment", "runscript", "test", "deffile")
 """Inspect attributes ``--env``, ``--runscript``, ``--test``, ``--deffile`` show, in order."""
@@ -40,6 +43,59 @@ def metadata_sections(image: ImageInfo, wanted: Sequence[str]) -> dict[str, str 
     return found
 
 
+def short_version(version: str | None) -> str:
+    """``sha256.<hex>`` cut to its first 12 hex digits (as ``images`` shows them),
+    another long version (an md5 hex) to 12 characters."""
+    if not version:
+        return ""
+    kind, dot, digest = version.partition(".")
+    if dot and kind == "sha256":
+        return f"sha256.{digest[:12]}"
+    return version[:12]
+
+
+def local_time(text: str | None) -> str:
+    """An ISO 8601 / RFC 3339 time as this machine's local time, to the second
+    (``2026-12-04 16:13:36``). A time without a zone is only cut to the second;
+    text that is no such time is returned as it is."""
+    if not text:
+        return ""
+    value = text.strip()
+    if value[-1:] in ("Z", "z"):
+        value = value[:-1] + "+00:00"
+    # Python 3.10 reads only 3 or 6 fraction digits; the seconds are all we show
+    value = re.sub(r"(?<=\d\d:\d\d:\d\d)[.,]\d+", "", value, count=1)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return text
+    if moment.tzinfo is not None:
+        moment = moment.astimezone()
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def image_table(
+    images: Sequence[ImageInfo], *, terminal: bool
+) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The columns and rows ``list`` prints.
+
+    For a reader (``terminal``): the version cut short and the time in local
+    time to the second, so that a row fits a line. For a script (piped): the
+    full version and the time as the backend reported it.
+    """
+    columns = ("image", "version", "frozen", "created")
+    rows: list[tuple[str, ...]] = [
+        (
+            image.uri,
+            short_version(image.version) if terminal else image.version or "",
+            "yes" if image.frozen else "",
+            local_time(image.created) if terminal else image.created or "",
+        )
+        for image in images
+    ]
+    return columns, rows
+
+
 def _print_sections(app: AppContext, images: list[ImageInfo], wanted: Sequence[str]) -> None:
     for number, image in enumerate(images):
         if number:
@@ -57,6 +113,11 @@ def _print_sections(app: AppContext, images: list[ImageInfo], wanted: Sequence[s
 @click.option("-r", "--runscript", is_flag=True, help="Show the stored %runscript.")
 @click.option("-t", "--test", is_flag=True, help="Show the stored %test.")
 @click.option("-d", "--deffile", is_flag=True, help="Show the stored definition file.")
+@retired_option(
+    "--endpoint",
+    "it searched a Globus endpoint (a backend that is not supported); "
+    "type `sregistry list [QUERY]` to search the configured registry",
+)
 @client_options
 @pass_app
 def list_images(
@@ -118,13 +179,8 @@ def list_images(
     elif wanted:
         _print_sections(app, images, wanted)
     elif images:
-        app.out.table(
-            ("image", "version", "frozen", "created"),
-            [
-                (image.uri, image.version or "", "yes" if image.frozen else "", image.created)
-                for image in images
-            ],
-        )
+        columns, rows = image_table(images, terminal=app.out.terminal)
+        app.out.table(columns, rows, no_wrap=("version", "frozen", "created"))
     if not images and query:
         raise NotFound(f"no images match {query!r}")
     if not images:

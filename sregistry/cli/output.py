@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -48,21 +48,40 @@ class Output:
         """JSON for scripts on stdout."""
         click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
 
+    @property
+    def terminal(self) -> bool:
+        """Whether results go to a terminal (tables are drawn for a reader, not a script)."""
+        return sys.stdout.isatty()
+
     def table(
-        self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None = None
+        self,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        title: str | None = None,
+        no_wrap: Collection[str] = (),
     ) -> None:
-        """A table on stdout: rich on a terminal, tab-separated otherwise."""
-        if not sys.stdout.isatty():
+        """A table on stdout: rich on a terminal, tab-separated otherwise.
+
+        On a terminal the table fits its width: the ``no_wrap`` columns keep
+        one line (cut with an ellipsis only when nothing else can give way),
+        the others fold their long values onto more lines.
+        """
+        if not self.terminal:
             click.echo("\t".join(columns))
             for row in rows:
                 click.echo("\t".join("" if cell is None else str(cell) for cell in row))
             return
+        from rich import box
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=title, show_lines=False)
+        table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         for column in columns:
-            table.add_column(column, overflow="fold")
+            if column in no_wrap:
+                table.add_column(column, no_wrap=True, overflow="ellipsis")
+            else:
+                table.add_column(column, overflow="fold")
         for row in rows:
             table.add_row(*("" if cell is None else str(cell) for cell in row))
         Console().print(table)

@@ -8,12 +8,17 @@ import click
 
 from sregistry.cli.common import arch_option, client_options, open_client, transfer_options
 from sregistry.cli.context import AppContext, pass_app
+from sregistry.cli.legacy import OneArgumentCommand
 from sregistry.cli.transfers import human_size, no_urllib3_tls_warnings
 
 __all__ = ["pull"]
 
 
-@click.command(short_help="Download an image, verified, into a file.")
+@click.command(
+    cls=OneArgumentCommand,
+    several="pull takes one image, got {count}: type `sregistry pull IMAGE -o FILE` once per image",
+    short_help="Download an image, verified, into a file.",
+)
 @click.argument("image", metavar="COLLECTION/NAME[:TAG][@VERSION]")
 @click.option(
     "-o",
@@ -21,6 +26,13 @@ __all__ = ["pull"]
     type=click.Path(path_type=Path),
     help="File to write, or an existing directory for the default name "
     "(<collection>-<name>_<tag>.sif; library: <container>_<tag>.sif).",
+)
+@click.option(
+    "--name",
+    "legacy_name",
+    type=click.Path(path_type=Path),
+    hidden=True,
+    help="sregistry-cli 0.2.39's name for -o.",
 )
 @click.option("-f", "--force", is_flag=True, help="Replace the file if it exists.")
 @click.option(
@@ -38,6 +50,7 @@ def pull(
     *,
     image: str,
     output: Path | None,
+    legacy_name: Path | None,
     force: bool,
     no_cache: bool,
     arch: str | None,
@@ -67,6 +80,10 @@ def pull(
     --connections connections when the server honours Range, and an
     interrupted pull goes on where it stopped when run again.
     """
+    if legacy_name is not None:  # 0.2.39: pull --name FILE
+        if output is not None and output != legacy_name:
+            raise click.UsageError("--name is another spelling of -o: give one of them")
+        output = legacy_name
     with no_urllib3_tls_warnings():
         client = open_client(
             app,

@@ -8,12 +8,18 @@ import click
 
 from sregistry.cli.common import arch_option, client_options, open_client, transfer_options
 from sregistry.cli.context import AppContext, pass_app
+from sregistry.cli.legacy import OneArgumentCommand
 from sregistry.cli.transfers import human_size, no_urllib3_tls_warnings
 
 __all__ = ["push"]
 
 
-@click.command(short_help="Upload a SIF image to a registry.")
+@click.command(
+    cls=OneArgumentCommand,
+    several="push takes one FILE, got {count}: type "
+    "`sregistry push FILE --name COLLECTION/NAME[:TAG]` once per file",
+    short_help="Upload a SIF image to a registry.",
+)
 @click.argument("image", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "-n",

@@ -12,7 +12,7 @@ import click
 
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.transfers import human_size
-from sregistry.errors import IntegrityError
+from sregistry.errors import IntegrityError, NotFound
 
 if TYPE_CHECKING:
     from sregistry.store import ImageStore, StoredImage
@@ -45,6 +45,8 @@ def images(app: AppContext, /, query: str | None, as_json: bool, check: bool) ->
     \b
     QUERY: collection/ | /name[:tag] | collection/name[:tag] | sha256.<prefix>
            | any word (matched inside names and tags)
+
+    Exits 3 when QUERY matches nothing (with --json, after printing []).
     """
     with _store() as store:
         app.out.info(f"store: {store.root}")
@@ -54,17 +56,18 @@ def images(app: AppContext, /, query: str | None, as_json: bool, check: bool) ->
         found = store.search(query)
     if as_json:
         app.out.json([image.to_json() for image in found])
-        return
+    elif found:
+        app.out.table(
+            ["name", "size", "sha256", "created", "source"],
+            [
+                [image.uri, human_size(image.size), image.sha256[:12], image.created, image.source]
+                for image in found
+            ],
+        )
+    if not found and query:
+        raise NotFound(f"no images match {query!r}")
     if not found:
-        app.out.info("no images match" if query else "the store is empty")
-        return
-    app.out.table(
-        ["name", "size", "sha256", "created", "source"],
-        [
-            [image.uri, human_size(image.size), image.sha256[:12], image.created, image.source]
-            for image in found
-        ],
-    )
+        app.out.info("the store is empty")
 
 
 def _check(app: AppContext, store: ImageStore, as_json: bool) -> None:

@@ -120,7 +120,9 @@ class PullResult:
     sha256: str
     version: str | None = None
     from_cache: bool = False
-    """True when the bytes came from the local store instead of the network."""
+    """True when a remote backend's pull was served from the local store instead
+    of downloaded (a pull of the local backend itself is a copy out of the
+    store: False)."""
     resumed_from: int = 0
     """Offset the download resumed at (0 for a fresh download)."""
     warnings: tuple[str, ...] = ()

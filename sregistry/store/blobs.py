@@ -4,7 +4,8 @@ A blob is written under a temporary name in the same directory
 (``tmp.<host>.<pid>.<random>``), flushed to disk, and renamed to its final
 name only inside the database transaction that records it, so the rename and
 the row are serialised against every other process. A blob is never edited
-in place: its write permission bits are dropped when it is placed.
+in place: when it is placed it gets :func:`blob_mode` (read-only, and
+executable wherever readable, however it came in).
 
 Temporary names carry the writer's host and process id so a sweep can tell
 a dead writer's leftovers from a live writer's work in progress.
@@ -33,7 +34,7 @@ from sregistry.store.files import (
     remove_quietly,
 )
 
-__all__ = ["BLOB_SUFFIX", "TEMP_PREFIX", "BlobDir", "Staged", "is_digest"]
+__all__ = ["BLOB_SUFFIX", "TEMP_PREFIX", "BlobDir", "Staged", "blob_mode", "is_digest"]
 
 TEMP_PREFIX = "tmp."
 BLOB_SUFFIX = ".sif"
@@ -41,6 +42,23 @@ STALE_AFTER = 24 * 3600.0
 """A temporary file untouched for this long is removed whoever wrote it."""
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _NO_LINK = {errno.EXDEV, errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOTSUP}
+
+
+def blob_mode(mode: int) -> int:
+    """The permission bits of a stored blob whose staged file has ``mode``.
+
+    One mode whether the file was copied in (a new file: the umask decides)
+    or moved in (a hard link to the user's file: its bits decide): whoever
+    may read it may also execute it, and nobody may write it. Read-only
+    because a blob is shared by every tag with its bytes and never edited.
+    Executable because a SIF file is an executable (it starts with
+    ``#!/usr/bin/env run-singularity``; ``singularity build`` writes it
+    ``rwxr-xr-x``) and ``$(sregistry get NAME)`` may be run directly; under
+    umask 022 that is ``r-xr-xr-x``. Files written out of the store
+    (``pull`` from the store, ``mv``) add the user's write bit back.
+    """
+    readable = stat.S_IMODE(mode) & 0o444
+    return readable | (readable >> 2)
 
 
 def is_digest(text: str) -> bool:
@@ -206,8 +224,7 @@ class BlobDir:
         if final.exists() and not replace:
             remove_quietly(staged.path)
         else:
-            mode = stat.S_IMODE(os.stat(staged.path).st_mode)
-            os.chmod(staged.path, mode & ~0o222)
+            os.chmod(staged.path, blob_mode(os.stat(staged.path).st_mode))
             os.replace(staged.path, final)
             fsync_dir(self.directory)
         staged.placed = True

@@ -43,9 +43,11 @@ def test_changes_are_grouped_by_kind() -> None:
 
 
 def test_entries_are_list_items() -> None:
-    for release in re.split(r"^### ", CHANGELOG, flags=re.MULTILINE)[1:]:
-        body = [line for line in release.splitlines()[1:] if line.strip()]
-        body = [line for line in body if not line.startswith("## ")]
-        assert body, "an empty section"
-        assert body[0].startswith("- "), body[0]
-        assert all(line.startswith(("- ", "  ")) for line in body), body
+    # per release, so that a release's intro paragraph is not read as the end of
+    # the section before it
+    for release in re.split(r"^## ", CHANGELOG, flags=re.MULTILINE)[1:]:
+        for section in re.split(r"^### ", release, flags=re.MULTILINE)[1:]:
+            body = [line for line in section.splitlines()[1:] if line.strip()]
+            assert body, "an empty section"
+            assert body[0].startswith("- "), body[0]
+            assert all(line.startswith(("- ", "  ")) for line in body), body

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.examples import match_output
 from tests.docs.runner import EXAMPLE_SIF, REPO
 
 README = REPO / "README.md"
@@ -41,18 +40,25 @@ def readme_command(marker: str) -> str:
     return body[0].strip()
 
 
+EXAMPLE_STORE = "/home/you/.local/share/sregistry"
+EXAMPLE_CLONE = "/home/you/sregistry"
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
+
+
 def quickstart_output() -> list[str]:
-    """The output the README shows for the quickstart (the next block), with its
-    example paths and date turned into ``...``."""
+    """The output the README shows for the quickstart (the next block), every line."""
     lines = README.read_text(encoding="utf-8").splitlines()
     _, end = _block_after(lines, lines.index("<!-- readme: quickstart -->"))
     shown, _ = _block_after(lines, end + 1)
-    replaced = []
-    for line in shown:
-        text = line.replace("/home/you/.local/share/sregistry", "...")
-        text = text.replace("/home/you/sregistry/", ".../")
-        replaced.append(re.sub(r"\d{4}-\d\d-\d\dT[0-9:]+Z", "...", text))
-    return [line for line in replaced if line.strip()]
+    return shown
+
+
+def as_shown(output: str, *, store: Path, clone: Path) -> list[str]:
+    """``output`` with what differs from run to run spelled as the README spells it:
+    the store and clone paths, and the time the image was stored."""
+    text = output.replace(str(store), EXAMPLE_STORE).replace(str(clone), EXAMPLE_CLONE)
+    shown_time = next(_TIME.finditer("\n".join(quickstart_output()))).group(0)
+    return _TIME.sub(shown_time, text).splitlines()
 
 
 def test_the_test_command_is_what_ci_runs() -> None:
@@ -119,12 +125,18 @@ def test_quickstart_from_a_clean_clone(tmp_path: Path) -> None:
     )  # fmt: skip
     report = f"exit {done.returncode}, output:\n{done.stdout}"
     assert done.returncode == 0, report
-    # what the README says it prints, in order (pip may add lines of its own)
-    assert match_output(quickstart_output(), done.stdout) is None, report
+    # exactly what the README says it prints, every line
+    assert as_shown(done.stdout, store=storage, clone=clone) == quickstart_output(), report
     out = done.stdout.splitlines()
     assert f"local: {storage}" in out, report
     assert out[-2:] == [str(clone / "hello.sif"), "hello.sif is the image pushed"], report
     assert (clone / "hello.sif").read_bytes() == EXAMPLE_SIF.read_bytes()
+    # and the clone stays clean: what the quickstart wrote is ignored
+    status = subprocess.run(
+        ["git", "-C", str(clone), "status", "--porcelain", "--untracked-files=all"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert status == "", status
     # it used the scratch store, and it installed the clone (not this checkout)
     assert (storage / "blobs" / "sha256" / f"{SHA256}.sif").is_file()
     probe = "import sregistry; print(sregistry.__file__)"
@@ -140,3 +152,20 @@ def test_the_quickstart_output_shown_is_specific() -> None:
     assert f"pulled demo/hello-world:1.0 (36.0 KiB), sha256 {SHA256} verified" in shown
     assert "demo/hello-world:1.0" in shown
     assert shown[-1] == "hello.sif is the image pushed"
+    assert len(_TIME.findall("\n".join(shown))) == 1, "one time to stand for the run's"
+
+
+def test_as_shown_keeps_everything_but_paths_and_the_time(tmp_path: Path) -> None:
+    store, clone = tmp_path / "store", tmp_path / "clone"
+    printed = (
+        f"local: {store}\nserved from the local store (nothing downloaded)\n"
+        f"demo/hello-world:1.0\tsha256.{SHA256}\t\t2030-01-02T03:04:05.678Z\n{clone}/hello.sif\n"
+    )
+    shown_time = _TIME.search("\n".join(quickstart_output()))
+    assert shown_time is not None
+    assert as_shown(printed, store=store, clone=clone) == [
+        f"local: {EXAMPLE_STORE}",
+        "served from the local store (nothing downloaded)",
+        f"demo/hello-world:1.0\tsha256.{SHA256}\t\t{shown_time.group(0)}",
+        f"{EXAMPLE_CLONE}/hello.sif",
+    ]

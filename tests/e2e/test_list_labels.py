@@ -191,6 +191,35 @@ def test_cli_labels(filled: Registry, as_vsoch: Registry) -> None:
         "fruit\tavocado\tdinosaur/avocado:delicious",
     ]
     none = cli("labels", "--key", "absent")
-    assert none.exit_code == 0
+    assert none.exit_code == 3
     assert none.stdout == ""
-    assert "no labels" in none.stderr
+    assert "error: no labels match key 'absent'" in none.stderr
+    none_json = cli("labels", "--key", "maintainer", "--value", "nobody", "--json")
+    assert none_json.exit_code == 3
+    assert json.loads(none_json.stdout) == []
+    assert "error: no labels match key 'maintainer' and value 'nobody'" in none_json.stderr
+
+
+def test_labels_name_a_frozen_tag_as_list_does(filled: Registry, as_vsoch: Registry) -> None:
+    """The server's label search names a frozen container by its version; labels
+    shows the tag, the name list (and pull) use."""
+    filled.server.freeze("dinosaur", "avocado", "delicious")
+    listed = uris(cli("list", "dinosaur/avocado", "--json").stdout)
+    assert "dinosaur/avocado:delicious" in listed
+    for args in (["--key", "maintainer"], []):
+        result = cli("labels", *args, "--json")
+        assert result.exit_code == 0, result.stderr
+        for item in json.loads(result.stdout):
+            assert item["containers"] == ["dinosaur/avocado:delicious"], item
+    table = cli("labels", "--key", "fruit")
+    assert table.stdout.splitlines()[1:] == ["fruit\tavocado\tdinosaur/avocado:delicious"]
+
+
+def test_nothing_to_list_is_not_an_error(registry: Registry, as_vsoch: Registry) -> None:
+    """Without a filter an empty answer exits 0; with one, 3 (see docs/exit-codes.md)."""
+    for command in ("list", "labels"):
+        empty = cli(command)
+        assert (empty.exit_code, empty.stdout) == (0, ""), empty.stderr
+        assert cli(command, "--json").stdout.strip() == "[]"
+    assert cli("list", "dinosaur").exit_code == 3
+    assert cli("labels", "--value", "x").exit_code == 3

@@ -97,8 +97,10 @@ def test_images_table_json_and_query(store_root: Path, image: Path, fixtures_dir
     found = run("images", "hello", "--json")
     assert [item["uri"] for item in json.loads(found.stdout)] == ["vsoch/hello:v1"]
     nothing = run("images", "absent")
-    assert nothing.exit_code == 0
-    assert "no images match" in nothing.stderr
+    assert (nothing.exit_code, nothing.stdout) == (3, "")
+    assert "error: no images match 'absent'" in nothing.stderr
+    nothing_json = run("images", "absent", "--json")
+    assert (nothing_json.exit_code, nothing_json.stdout.strip()) == (3, "[]")
 
 
 def test_get_prints_the_path(store_root: Path, image: Path) -> None:

@@ -600,3 +600,43 @@ def test_a_failed_write_is_one_error_and_leaves_nothing(
         assert [row[:2] for row in rows(root)] == [("a", "big"), ("a", "small")]
         assert image.path.exists()
     assert problems(root) == []
+
+
+# -- file modes -------------------------------------------------------------------
+@contextmanager
+def umask(value: int) -> Iterator[None]:
+    old = os.umask(value)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def mode_of(path: Path) -> str:
+    return stat.filemode(path.stat().st_mode)
+
+
+def test_a_blob_has_one_mode_however_it_came_in(busybox: Path, tmp_path: Path) -> None:
+    """Copied in (add --copy, push) or moved in (add): read-only, executable (a SIF
+    file is run as ./image.sif); out of the store (pull, mv) the user may write it."""
+    busybox.chmod(0o644)  # as a download or `cp` leaves it
+    with umask(0o022):
+        with ImageStore(tmp_path / "copied") as copied:
+            by_copy = copied.add(busybox, "a/b", copy=True)
+            assert busybox.exists()
+            copied_mode = mode_of(by_copy.path)
+            exported = copied.export("a/b", tmp_path / "exported.sif")
+        with ImageStore(tmp_path / "moved") as moved:
+            by_move = moved.add(busybox, "a/b", copy=False)
+            assert not busybox.exists()
+            moved_mode = mode_of(by_move.path)
+            moved_out = moved.export("a/b", tmp_path / "moved-out.sif", move=True)
+    assert (copied_mode, moved_mode) == ("-r-xr-xr-x", "-r-xr-xr-x")
+    assert mode_of(exported) == mode_of(moved_out) == "-rwxr-xr-x"
+
+
+def test_a_private_file_stays_private_in_the_store(busybox: Path, root: Path) -> None:
+    busybox.chmod(0o600)
+    with ImageStore(root) as store:
+        image = store.add(busybox, "a/b", copy=False)
+    assert mode_of(image.path) == "-r-x------"

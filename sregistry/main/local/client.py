@@ -2,7 +2,9 @@
 image store (:mod:`sregistry.store`).
 
 push stores a copy (with the image's metadata), pull writes a checked copy
-out, search/get/delete/labels read or change the store's rows. References are
+out (the store is this backend's registry, not a cache in front of one, so
+``PullResult.from_cache`` stays false), search/get/delete/labels read or
+change the store's rows. References are
 ``[local://]collection/name[:tag][@sha256.<hex>]``.
 """
 
@@ -104,7 +106,6 @@ class LocalClient(Client):
             size=image.size,
             sha256=image.sha256,
             version=image.version,
-            from_cache=True,
         )
 
     def display_name(self, name: str) -> str:

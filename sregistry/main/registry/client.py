@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -68,6 +70,8 @@ PAGE_LIMIT = 100
 """Rows asked for per page (the server's default is 10; every page counts
 toward its anonymous request throttle)."""
 MAX_PAGES = 10_000
+_VERSION = re.compile(r"^(sha256\.[0-9a-f]{64}|[0-9a-f]{32})$")
+"""A version where a tag would be: how the server names a frozen container."""
 
 
 class RegistryClient(Client):
@@ -411,7 +415,44 @@ class RegistryClient(Client):
             return []
         if not isinstance(data, list):
             raise ServerError("the registry's label search did not answer a list")
-        return [label_from_row(row) for row in data]
+        return self._frozen_by_tag([label_from_row(row) for row in data])
+
+    def _frozen_by_tag(self, labels: list[Label]) -> list[Label]:
+        """Name frozen containers by their tags, as :meth:`search` does.
+
+        The label search names a frozen container ``collection/name:<version>``
+        (the server's storage name); the container search of that name (one
+        request per such name) says which tags are frozen at that version.
+        A name it cannot resolve is kept as the server wrote it.
+        """
+        frozen: dict[tuple[str, str], dict[str, list[str]]] = {}
+
+        def tags_of(collection: str, name: str) -> dict[str, list[str]]:
+            if (collection, name) not in frozen:
+                query = Query(QueryKind.CONTAINER, collection=collection, name=name)
+                found: dict[str, list[str]] = {}
+                for row in self._search_rows(query):
+                    if isinstance(row, Mapping) and not is_placeholder(row):
+                        image = image_from_row(row, location=self.location)
+                        if image.frozen and image.version:
+                            found.setdefault(image.version, []).append(image.uri)
+                frozen[collection, name] = found
+            return frozen[collection, name]
+
+        def by_tag(uri: str) -> list[str]:
+            path, _, tail = uri.rpartition(":")
+            collection, _, name = path.rpartition("/")
+            if not (collection and name and _VERSION.match(tail)):
+                return [uri]
+            return tags_of(collection, name).get(tail) or [uri]
+
+        return [
+            replace(
+                label,
+                containers=tuple(dict.fromkeys(u for uri in label.containers for u in by_tag(uri))),
+            )
+            for label in labels
+        ]
 
 
 def _same_host(host: str, urls: RegistryUrls) -> bool:
