@@ -54,12 +54,13 @@ def _command(name: str) -> click.Command:
     return command
 
 
-def _options(command: click.Command) -> list[str]:
-    """Every option spelling of a command (``-h``/``--help`` aside)."""
+def _options(command: click.Command, *, hidden: bool = False) -> list[str]:
+    """Every option spelling of a command (``-h``/``--help`` aside): the shown
+    ones, or with ``hidden`` the hidden ones (0.2.39 spellings)."""
     return [
         opt
         for param in command.params
-        if isinstance(param, click.Option)
+        if isinstance(param, click.Option) and param.hidden == hidden
         for opt in (*param.opts, *param.secondary_opts)
         if opt not in {"-h", "--help"}
     ]
@@ -90,6 +91,16 @@ def test_every_option_is_documented(name: str) -> None:
         assert not missing, (
             f"options of `sregistry {full_name}` missing from its section: {missing}"
         )
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_hidden_option_is_in_the_migration_guide(name: str) -> None:
+    guide = (DOCS / "migrating.md").read_text(encoding="utf-8")
+    for full_name, command in _leaves(name):
+        missing = [
+            opt for opt in _options(command, hidden=True) if not re.search(rf"`[^`]*{opt}\b", guide)
+        ]
+        assert not missing, f"hidden options of `sregistry {full_name}` missing: {missing}"
 
 
 def test_every_variable_the_code_reads_is_documented() -> None:
