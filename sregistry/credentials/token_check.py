@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sregistry import __version__
 from sregistry.credentials.secret import Secret
-from sregistry.credentials.urls import normalize_base
+from sregistry.credentials.urls import library_base
 from sregistry.errors import AuthenticationError, ServerError, TransferError
 
 __all__ = ["TIMEOUT", "check_library_token"]
@@ -33,7 +33,7 @@ def check_library_token(
     """
     import requests
 
-    url = normalize_base(base) + "/v1/token-status"
+    url = f"{library_base(base)}/v1/token-status"
     headers = {
         "Authorization": f"Bearer {token.reveal()}",
         "User-Agent": f"sregistry/{__version__}",
@@ -59,7 +59,7 @@ def check_library_token(
         return
     if status == 404:
         raise AuthenticationError(
-            f"the library at {normalize_base(base)} rejected the token",
+            f"the library at {library_base(base)} rejected the token",
             hint="copy a fresh token from the server's token page",
             url=url,
             status=status,

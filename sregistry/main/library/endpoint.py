@@ -13,42 +13,24 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import requests
 import requests.auth
 
-from sregistry.errors import ConfigError
+from sregistry.credentials.urls import library_base
 from sregistry.main.library.api import payload, redact_url
-from sregistry.transfer import origin
+from sregistry.origin import BaseUrl
 
 if TYPE_CHECKING:
     from sregistry.transfer import Transport
 
-__all__ = ["BearerAuth", "Endpoint", "encode_json", "normalize_base", "same_origin"]
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+__all__ = ["BearerAuth", "Endpoint", "encode_json", "library_root"]
 
 
-def normalize_base(url: str) -> str:
-    """``url`` checked (http/https, a host) and ending with exactly one ``/``."""
-    text = url.strip()
-    parts = urlsplit(text)
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
-        raise ConfigError(
-            f"the library URL {redact_url(text)!r} is not an http:// or https:// URL",
-            hint="e.g. --library https://library.example.org",
-        )
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ConfigError(
-            f"the library URL {redact_url(text)!r} must not carry user info, a query or a fragment"
-        )
-    return text.rstrip("/") + "/"
-
-
-def same_origin(url: str, other: str) -> bool:
-    """True when scheme, host and port are equal (default ports filled in)."""
-    return origin(url) == origin(other)
+def library_root(url: str) -> BaseUrl:
+    """A configured library URL, checked: http(s) with a host, no user info,
+    query or fragment. Unlike a registry's, it must spell its scheme."""
+    return library_base(url, default_scheme=None)
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -69,7 +51,9 @@ class Endpoint:
     """JSON calls to one Library API base URL through one :class:`Transport`."""
 
     def __init__(self, base: str, transport: Transport, *, token: str | None = None) -> None:
-        self.base = normalize_base(base)
+        self.root = library_root(base)
+        self.base = f"{self.root}/"
+        """The base URL ending with exactly one ``/``."""
         self.transport = transport
         self._auth = BearerAuth(token) if token else None
 
@@ -84,7 +68,7 @@ class Endpoint:
 
     def auth_for(self, url: str) -> BearerAuth | None:
         """The Bearer auth for URLs of this server's origin, else ``None``."""
-        if self._auth is not None and same_origin(url, self.base):
+        if self._auth is not None and self.root.serves(url):
             return self._auth
         return None
 
