@@ -41,6 +41,7 @@ from sregistry.main.base import (
     PushResult,
     destination,
 )
+from sregistry.main.library.api import Call, interpret
 from sregistry.main.library.arch import check_arch, host_arch, image_arch
 from sregistry.main.library.endpoint import Endpoint, library_root
 from sregistry.main.library.refs import LibraryRef, check_name, check_push, parse_library_ref
@@ -165,14 +166,12 @@ class LibraryClient(Client):
 
     def _discover_base(self, remote_url: str) -> str:
         """``libraryAPI.uri`` from ``<remote>/assets/config/config.prod.json``."""
-        import json
-
         url = f"{library_root(remote_url)}/assets/config/config.prod.json"
         response = self._transport_().request("GET", url)
         with response:
             try:
-                data = json.loads(response.content) if response.status_code == 200 else None
-            except ValueError:
+                data = interpret(response, Call("read the remote's configuration", read="json"))
+            except SregistryError:
                 data = None
         service = data.get("libraryAPI") if isinstance(data, dict) else None
         uri = service.get("uri") if isinstance(service, dict) else None

@@ -18,7 +18,7 @@ import requests
 import requests.auth
 
 from sregistry.credentials.urls import library_base
-from sregistry.main.library.api import payload, redact_url
+from sregistry.main.library.api import ABSENT, Call, Refusal, interpret, redact_url
 from sregistry.origin import BaseUrl
 
 if TYPE_CHECKING:
@@ -112,22 +112,50 @@ class Endpoint:
         ok: Collection[int] = (200,),
         envelope: bool = True,
         allow_empty: bool = False,
+        refusals: Mapping[int, Refusal] | None = None,
     ) -> Any:
-        """A JSON API call: ``body`` (JSON-able) out, checked ``data`` back."""
+        """A JSON API call: ``body`` (JSON-able) out, the answer through :func:`interpret`."""
+        call = Call(
+            what,
+            ok,
+            read="data" if envelope else "json",
+            allow_empty=allow_empty,
+            refusals=refusals or {},
+        )
         raw = None if body is None else encode_json(body)
-        response = self.send(method, self.url(path), body=raw, params=params)
+        return self.exchange(method, self.url(path), call, body=raw, params=params)
+
+    def exchange(
+        self,
+        method: str,
+        url: str,
+        call: Call,
+        *,
+        body: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        authorized: bool = True,
+        retry: bool | None = None,
+    ) -> Any:
+        """One request whose answer :func:`interpret` reads (the response is closed)."""
+        response = self.send(
+            method,
+            url,
+            body=body,
+            params=params,
+            headers=headers,
+            authorized=authorized,
+            retry=retry,
+        )
         with response:
-            return payload(response, what, ok, envelope=envelope, allow_empty=allow_empty)
+            return interpret(response, call)
 
     def lookup(
         self, path: str, what: str, *, params: Mapping[str, str] | None = None
     ) -> Any | None:
         """GET an object: its ``data``, or ``None`` on 404 (the only "missing" answer)."""
-        response = self.send("GET", self.url(path), params=params)
-        with response:
-            if response.status_code == 404:
-                return None
-            return payload(response, what)
+        found = self.exchange("GET", self.url(path), Call(what, absent=(404,)), params=params)
+        return None if found is ABSENT else found
 
 
 def encode_json(body: Any) -> bytes:
