@@ -123,8 +123,9 @@ def test_absent_answers_are_not_errors_and_not_data() -> None:
 def test_a_refusal_replaces_the_generic_error_for_its_status_only() -> None:
     unsupported = Refusal(ServerError, "this library does not delete images", hint="use the web")
     delete = Call("delete a/b/c:latest (amd64)", read="nothing", refusals={405: unsupported})
+    said = {"detail": 'Method "DELETE" not allowed.'}
     with pytest.raises(ServerError) as caught:
-        interpret(response(405, {"detail": 'Method "DELETE" not allowed.'}), delete)
+        interpret(response(405, said), delete)
     assert caught.value.message == (
         'this library does not delete images: Method "DELETE" not allowed. (HTTP 405)'
     )
@@ -133,6 +134,11 @@ def test_a_refusal_replaces_the_generic_error_for_its_status_only() -> None:
     assert caught.value.url == "http://lib.example/v1/images/a/b/c:latest"
     with pytest.raises(NotFound, match=r"^delete a/b/c:latest \(amd64\): "):
         interpret(response(404), delete)
+    quiet = Refusal(ServerError, "this library does not delete images", echo=False)
+    with pytest.raises(ServerError) as caught:
+        interpret(response(405, said), Call("delete", read="nothing", refusals={405: quiet}))
+    assert caught.value.message == "this library does not delete images (HTTP 405)"
+    assert caught.value.server_message == 'Method "DELETE" not allowed.'
 
 
 @pytest.mark.parametrize(

@@ -198,6 +198,8 @@ class Refusal:
     message: str
     """What happened, e.g. ``this library does not delete images``."""
     hint: str | None = None
+    echo: bool = True
+    """Add what the server said to the message (it stays in ``server_message`` anyway)."""
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,7 @@ def _refused(response: requests.Response, refusal: Refusal) -> SregistryError:
     status = response.status_code
     said = server_message(response)
     return refusal.kind(
-        f"{refusal.message}{f': {said}' if said else ''} (HTTP {status})",
+        f"{refusal.message}{f': {said}' if said and refusal.echo else ''} (HTTP {status})",
         hint=refusal.hint,
         url=redact_url(response.url),
         status=status,

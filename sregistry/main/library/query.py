@@ -169,6 +169,7 @@ def delete_image(endpoint: Endpoint, ref: LibraryRef, arch: str) -> None:
         "this library does not delete images",
         hint="Singularity Registry Server's Library API has no DELETE; "
         "delete through its registry API or web interface",
+        echo=False,
     )
     call = Call(f"delete {ref.api_ref} ({arch})", read="nothing", refusals={405: unsupported})
     url = endpoint.url(f"v1/images/{ref.api_ref}")
