@@ -19,7 +19,8 @@ from sregistry.credentials import (
     check_registry_username,
     clean_token,
     keyring_status,
-    normalize_base,
+    library_base,
+    registry_base,
     remove_token,
     resolve_registry,
     store_token,
@@ -54,7 +55,7 @@ def _where(place: str) -> str:
 
 
 def _library_base(library: str) -> str:
-    return normalize_base(library)
+    return str(library_base(library))
 
 
 @click.command("login")
@@ -113,7 +114,7 @@ def _login_registry(
     user = check_registry_username(user)
     token = _read_token(token_stdin)
     place = store_token("registry", base=creds.base.value, username=user, token=token.reveal())
-    shown = normalize_base(creds.base.value, nohttps=creds.nohttps, strip_api=True)
+    shown = registry_base(creds.base.value, nohttps=creds.nohttps)
     app.out.result(f"Stored the registry token of {user} for {shown} in {_where(place)}.")
     for source in (creds.base.source, creds.username.source if creds.username else ""):
         if source.startswith("$"):
@@ -165,7 +166,7 @@ def logout(
         user = creds.username.value if creds.username else None
         removed = remove_token("registry", base=base_value, username=user)
         shown = (
-            normalize_base(base_value, nohttps=creds.nohttps, strip_api=True)
+            str(registry_base(base_value, nohttps=creds.nohttps))
             if base_value
             else "the registry"
         )

@@ -40,7 +40,7 @@ from sregistry.credentials.store import (
     remove_token,
     store_token,
 )
-from sregistry.credentials.urls import normalize_base, same_server
+from sregistry.credentials.urls import library_base, registry_base, same_server
 
 __all__ = [
     "KeyringStatus",
@@ -53,7 +53,8 @@ __all__ = [
     "configured_library_base",
     "configured_registry_base",
     "keyring_status",
-    "normalize_base",
+    "library_base",
+    "registry_base",
     "remove_token",
     "resolve_library",
     "resolve_registry",

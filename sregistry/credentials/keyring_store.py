@@ -9,7 +9,7 @@ Every keyring failure is logged at debug level and treated as "no keyring":
 a broken keyring never stops a command, it only loses its vote.
 
 Entries: service ``sregistry+registry:<base>`` / ``sregistry+library:<base>``
-(``<base>`` normalised by :func:`~sregistry.credentials.urls.normalize_base`),
+(``<base>`` spelled as :class:`~sregistry.origin.BaseUrl` does, a registry's without ``/api``),
 username the registry username, or ``token`` for a library.
 """
 

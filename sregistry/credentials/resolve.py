@@ -43,7 +43,7 @@ from sregistry.credentials import keyring_store
 from sregistry.credentials.remote_yaml import Remote, all_remotes, candidate_files, pick_remote
 from sregistry.credentials.secret import Secret, Sourced
 from sregistry.credentials.secrets_file import display_path, section_of, setting
-from sregistry.credentials.urls import normalize_base, same_server
+from sregistry.credentials.urls import library_base, registry_base, same_server
 
 __all__ = [
     "LibraryCredentials",
@@ -155,7 +155,7 @@ def resolve_registry(
         token = _secret(file.get(REGISTRY_TOKEN, "token"))
     if token is None and base_s is not None and user_s is not None:
         service = keyring_store.service_name(
-            "registry", normalize_base(base_s.value, nohttps=nohttps, strip_api=True)
+            "registry", str(registry_base(base_s.value, nohttps=nohttps))
         )
         stored = keyring_store.get(env, service, user_s.value)
         if stored:
@@ -174,7 +174,7 @@ def _file_account_matches(
         file_base is not None
         and base is not None
         and base is not file_base
-        and not same_server(file_base.value, base.value, strip_api=True)
+        and not same_server("registry", file_base.value, base.value)
     ):
         return False
     return file_user is None or user is None or file_user.value == user.value
@@ -196,11 +196,11 @@ def resolve_library(
     discover = from_remote is not None and from_remote.library_url is None
     token = _secret(_environ(env, LIBRARY_TOKEN))
     if token is None and (
-        file_base is None or base_s is None or same_server(file_base.value, base_s.value)
+        file_base is None or base_s is None or same_server("library", file_base.value, base_s.value)
     ):
         token = _secret(file.get(LIBRARY_TOKEN))
     if token is None and base_s is not None:
-        service = keyring_store.service_name("library", normalize_base(base_s.value))
+        service = keyring_store.service_name("library", str(library_base(base_s.value)))
         stored = keyring_store.get(env, service, keyring_store.LIBRARY_USER)
         if stored:
             token = Sourced(Secret(stored), "keyring")
@@ -276,7 +276,7 @@ class _Remotes:
     def matching(self, base: str) -> Remote | None:
         for remote in self.all:
             for url in (remote.library_url, remote.endpoint):
-                if url and same_server(url, base):
+                if url and same_server("library", url, base):
                     return remote
         return None
 

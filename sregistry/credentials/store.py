@@ -33,7 +33,7 @@ from sregistry.credentials.resolve import (
     registry_nohttps,
 )
 from sregistry.credentials.secrets_file import section_of, setting, write_secrets
-from sregistry.credentials.urls import normalize_base, same_server
+from sregistry.credentials.urls import library_base, registry_base, same_server
 from sregistry.errors import ConfigError
 
 __all__ = ["check_registry_username", "clean_token", "remove_token", "store_token"]
@@ -92,14 +92,14 @@ def _token_keys(kind: Kind) -> tuple[str, ...]:
 
 def _service(kind: Kind, base: str, env: Mapping[str, str], section: Mapping[str, Any]) -> str:
     if kind == "registry":
-        normalized = normalize_base(base, nohttps=registry_nohttps(env, section), strip_api=True)
+        normalized = str(registry_base(base, nohttps=registry_nohttps(env, section)))
     else:
-        normalized = normalize_base(base)
+        normalized = str(library_base(base))
     return keyring_store.service_name(kind, normalized)
 
 
 def _same(kind: Kind) -> Callable[[str, str], bool]:
-    return lambda one, two: same_server(one, two, strip_api=kind == "registry")
+    return lambda one, two: same_server(kind, one, two)
 
 
 def store_token(

@@ -5,61 +5,60 @@
 §2.3). The registry API has no such endpoint: a registry token is first
 checked by the request it signs.
 
-This is the one HTTP call of the credentials package; it uses plain
-``requests`` with a timeout until it can go through the shared transport.
+The request goes through :class:`sregistry.transfer.Transport` like every
+other: bounded retries, a finite timeout, and a token that never follows a
+redirect to another origin.
 """
 
 from __future__ import annotations
 
-from sregistry import __version__
+from typing import TYPE_CHECKING
+
 from sregistry.credentials.secret import Secret
-from sregistry.credentials.urls import normalize_base
-from sregistry.errors import AuthenticationError, ServerError, TransferError
+from sregistry.credentials.urls import library_base
+from sregistry.errors import AuthenticationError, ServerError
 
-__all__ = ["TIMEOUT", "check_library_token"]
+if TYPE_CHECKING:
+    from sregistry.transfer import Timeout, Transport
 
-TIMEOUT = (10.0, 30.0)
-"""(connect, read) seconds; Singularity's own check gives up after 10 s."""
+__all__ = ["check_library_token"]
 
 
 def check_library_token(
-    base: str, token: Secret, *, verify: bool = True, timeout: tuple[float, float] = TIMEOUT
+    base: str,
+    token: Secret,
+    *,
+    verify: bool = True,
+    timeout: Timeout | None = None,
+    transport: Transport | None = None,
 ) -> None:
     """Return when the server accepts ``token``; raise otherwise.
 
     AuthenticationError on 404 (the server's answer for a bad token),
     ServerError on any other non-200 answer, TransferError when the server
-    cannot be reached. No message carries the token.
+    cannot be reached. No message carries the token. ``transport`` (else one
+    made with ``verify`` and ``timeout``) sends the request.
     """
-    import requests
+    from sregistry.transfer import Transport
 
-    url = normalize_base(base) + "/v1/token-status"
-    headers = {
-        "Authorization": f"Bearer {token.reveal()}",
-        "User-Agent": f"sregistry/{__version__}",
-    }
+    root = library_base(base)
+    url = f"{root}/v1/token-status"
+    own = transport is None
+    sender = Transport(verify=verify, timeout=timeout) if transport is None else transport
     try:
-        with requests.get(url, headers=headers, timeout=timeout, verify=verify) as response:
+        response = sender.request(
+            "GET", url, headers={"Authorization": f"Bearer {token.reveal()}"}
+        )
+        with response:
             status = response.status_code
-    except requests.exceptions.SSLError:
-        raise TransferError(
-            f"TLS verification failed for {url}",
-            hint="fix the certificate, or pass --insecure for a test server",
-            url=url,
-        ) from None
-    except requests.Timeout:
-        raise TransferError(f"{url} did not answer in time", url=url) from None
-    except requests.RequestException as exc:
-        raise TransferError(
-            f"cannot reach {url} ({type(exc).__name__})",
-            hint="check the --library URL and your network",
-            url=url,
-        ) from None
+    finally:
+        if own:
+            sender.close()
     if status == 200:
         return
     if status == 404:
         raise AuthenticationError(
-            f"the library at {normalize_base(base)} rejected the token",
+            f"the library at {root} rejected the token",
             hint="copy a fresh token from the server's token page",
             url=url,
             status=status,

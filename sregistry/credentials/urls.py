@@ -1,60 +1,44 @@
-"""Base URLs as keys: one spelling per server, so lookups and comparisons agree."""
+"""The backends' base-URL rules, as thin functions over :class:`sregistry.origin.BaseUrl`.
+
+A registry's base may end in ``/api`` (``https://host`` and ``https://host/api``
+are one registry, also as a keyring key); a library's base is taken as given.
+"""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from typing import Literal
 
 from sregistry.errors import ConfigError
+from sregistry.origin import BaseUrl
 
-__all__ = ["normalize_base", "same_server"]
+__all__ = ["base_of", "library_base", "registry_base", "same_server"]
 
-_DEFAULT_PORTS = {"http": "80", "https": "443"}
+Kind = Literal["registry", "library"]
 
 
-def normalize_base(url: str, *, nohttps: bool = False, strip_api: bool = False) -> str:
-    """``scheme://host[:port][/prefix]`` with a lowercase scheme and host, no
-    default port, no trailing ``/``; with ``strip_api`` also no trailing
-    ``/api`` (so ``https://host`` and ``https://host/api`` are one registry).
+def registry_base(url: str, *, nohttps: bool = False) -> BaseUrl:
+    """A registry's base URL without a final ``/api``; a missing scheme is
+    ``https://`` (``http://`` with ``nohttps``)."""
+    parsed = BaseUrl.parse(
+        url, default_scheme="http" if nohttps else "https", what="the registry base URL"
+    )
+    return parsed.without_suffix("api")
 
-    A URL without a scheme gets ``https://`` (``http://`` with ``nohttps``).
-    Anything but http(s), or user info, query or fragment, is a ConfigError
-    (whose message never repeats the whole URL: it may hold a password).
-    """
-    text = url.strip()
-    if not text:
-        raise ConfigError("empty base URL")
-    if "://" not in text:
-        text = ("http://" if nohttps else "https://") + text
-    parts = urlsplit(text)
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS:
-        raise ConfigError(f"unsupported URL scheme {scheme!r} in a base URL: use http(s)://")
-    if parts.username is not None or parts.password is not None:
-        raise ConfigError("base URLs must not carry user info (user:password@)")
-    if parts.query or parts.fragment:
-        raise ConfigError(f"base URL {parts.scheme}://{parts.hostname} has a query or fragment")
-    host = (parts.hostname or "").lower()
-    if not host:
-        raise ConfigError("no host in a base URL")
+
+def library_base(url: str, *, default_scheme: str | None = "https") -> BaseUrl:
+    """A Library API server's base URL (``default_scheme=None``: a scheme is required)."""
+    return BaseUrl.parse(url, default_scheme=default_scheme, what="the library URL")
+
+
+def base_of(kind: Kind, url: str, *, nohttps: bool = False) -> BaseUrl:
+    """The base URL of a ``kind`` server, by that kind's rule."""
+    return registry_base(url, nohttps=nohttps) if kind == "registry" else library_base(url)
+
+
+def same_server(kind: Kind, first: str, second: str) -> bool:
+    """True when two base URLs name one ``kind`` server (:meth:`BaseUrl.same_server`);
+    False when either is not a valid base URL."""
     try:
-        port = parts.port
-    except ValueError:
-        raise ConfigError(f"invalid port in the base URL of {host}") from None
-    netloc = f"[{host}]" if ":" in host else host
-    if port is not None and str(port) != _DEFAULT_PORTS[scheme]:
-        netloc = f"{netloc}:{port}"
-    path = parts.path.rstrip("/")
-    if strip_api and path.endswith("/api"):
-        path = path[: -len("/api")]
-    return urlunsplit((scheme, netloc, path, "", ""))
-
-
-def same_server(first: str, second: str, *, strip_api: bool = False) -> bool:
-    """True when two base URLs name the same host, explicit port and path,
-    whatever the scheme (a remote marked Insecure is still the same server)."""
-    try:
-        one = normalize_base(first, strip_api=strip_api)
-        two = normalize_base(second, strip_api=strip_api)
+        return base_of(kind, first).same_server(base_of(kind, second))
     except ConfigError:
         return False
-    return one.split("://", 1)[1] == two.split("://", 1)[1]

@@ -381,29 +381,6 @@ class ImageStore:
                 log.warning("stored %s but could not remove %s: %s", image.uri, source_path, exc)
         return image
 
-    def adopt(
-        self,
-        tmp_path: PathLike,
-        name: str,
-        *,
-        sha256: str,
-        metadata: Mapping[str, Any] | None = None,
-        source: str,
-        arch: str | None = None,
-    ) -> StoredImage:
-        """Move a verified temporary file (e.g. a finished download) into the
-        store as ``name`` without hashing it again; the temporary name is gone
-        afterwards."""
-        return self.add(
-            tmp_path,
-            name,
-            copy=False,
-            metadata=metadata,
-            source=source,
-            sha256=sha256,
-            arch=arch,
-        )
-
     def _record(
         self,
         ref: ImageName,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from sregistry.transfer.bodies import BLOCK_SIZE, FileBody, MultipartBody, SourceError
 from sregistry.transfer.download import Downloaded, Expected, download, place
 from sregistry.transfer.hashing import Digests, make_hasher
-from sregistry.transfer.http import Timeout, Transport, make_session, origin, user_agent
+from sregistry.transfer.http import Timeout, Transport, make_session, user_agent
 from sregistry.transfer.retry import RetryPolicy
 
 __all__ = [
@@ -32,7 +32,6 @@ __all__ = [
     "download",
     "make_hasher",
     "make_session",
-    "origin",
     "place",
     "user_agent",
 ]

@@ -52,7 +52,6 @@ class Hasher(Protocol):
 
 class _State:
     def __init__(self, md5: bool) -> None:
-        self.want_md5 = md5
         self.sha256 = hashlib.sha256()
         self.md5 = hashlib.md5(usedforsecurity=False) if md5 else None
 

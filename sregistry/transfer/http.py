@@ -35,6 +35,7 @@ import urllib3.exceptions
 
 from sregistry import __version__
 from sregistry.errors import ConfigError, TransferError
+from sregistry.origin import same_origin
 from sregistry.transfer.retry import RetryPolicy, parse_retry_after
 
 if TYPE_CHECKING:
@@ -47,7 +48,6 @@ __all__ = [
     "Transport",
     "describe",
     "make_session",
-    "origin",
     "user_agent",
 ]
 
@@ -122,14 +122,6 @@ def make_session(*, verify: bool | str = True) -> requests.Session:
     session.verify = verify
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     return session
-
-
-def origin(url: str) -> tuple[str, str, int | None]:
-    """``(scheme, host, port)`` with default ports filled in, for same-origin checks."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or {"http": 80, "https": 443}.get(scheme)
-    return scheme, (parts.hostname or "").lower(), port
 
 
 def redact(url: str) -> str:
@@ -357,7 +349,7 @@ class Transport:
         """
         method = method.upper()
         follow = method in {"GET", "HEAD"} if follow_redirects is None else follow_redirects
-        start_origin = origin(url)
+        start = url
         sent_headers = {**self._agent, **(headers or {})}
         history: list[requests.Response] = []
         for _hop in range(MAX_REDIRECTS + 1):
@@ -380,7 +372,7 @@ class Transport:
             target = urljoin(response.url or url, response.headers["Location"])
             response.close()
             history.append(response)
-            if origin(target) != start_origin and (auth is not None or _has_auth(sent_headers)):
+            if (auth is not None or _has_auth(sent_headers)) and not same_origin(target, start):
                 log.debug("redirected to another origin: not sending credentials there")
                 auth = None
                 sent_headers = {k: v for k, v in sent_headers.items() if not _is_auth(k)}

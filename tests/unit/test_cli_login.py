@@ -315,7 +315,7 @@ def test_library_login_checks_the_token_first(secrets: Path, library_server: str
     (request,) = _TokenStatus.requests
     assert request["path"] == "/v1/token-status"
     assert request["Authorization"] == f"Bearer {TOKEN}"
-    assert request["User-Agent"] == f"sregistry/{__version__}"
+    assert request["User-Agent"].startswith(f"sregistry/{__version__} ")  # the transport's
     assert json.loads(secrets.read_text()) == {
         "library": {"SREGISTRY_LIBRARY_BASE": library_server, "SREGISTRY_LIBRARY_TOKEN": TOKEN}
     }
@@ -349,13 +349,14 @@ def test_library_login_to_something_else(secrets: Path, library_server: str) -> 
     assert not secrets.exists()
 
 
-def test_library_login_unreachable(secrets: Path, library_server: str) -> None:
-    import socket
-
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    result = _run("login", "--library", f"http://127.0.0.1:{port}", "--token-stdin", stdin=TOKEN)
+def test_library_login_that_fails_to_connect_stores_nothing(
+    secrets: Path, library_server: str
+) -> None:
+    """A transport failure (here TLS spoken to a plain-HTTP server, never retried) is an
+    error; an unreachable server is retried first (tests/unit/test_credentials_token_check)."""
+    tls = library_server.replace("http://", "https://")
+    result = _run("login", "--library", tls, "--token-stdin", stdin=TOKEN)
     assert result.exit_code == 1
-    assert f"error: cannot reach http://127.0.0.1:{port}/v1/token-status" in result.stderr
+    assert f"error: the TLS handshake with {tls}/v1/token-status failed" in result.stderr
+    assert _TokenStatus.requests == []
     assert not secrets.exists()

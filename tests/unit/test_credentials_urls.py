@@ -1,10 +1,10 @@
-"""Base URL normalisation: one key per server for the keyring and comparisons."""
+"""Base URL rules: one key per server for the keyring and comparisons."""
 
 from __future__ import annotations
 
 import pytest
 
-from sregistry.credentials import normalize_base, same_server
+from sregistry.credentials import library_base, registry_base, same_server
 from sregistry.errors import ConfigError
 
 
@@ -26,7 +26,11 @@ from sregistry.errors import ConfigError
     ],
 )
 def test_normalize(given: str, options: dict[str, bool], expected: str) -> None:
-    assert normalize_base(given, **options) == expected
+    """``strip_api`` is the registry's rule; a library base keeps its path."""
+    if options.pop("strip_api", False) or options:
+        assert str(registry_base(given, **options)) == expected
+    else:
+        assert str(library_base(given)) == expected
 
 
 @pytest.mark.parametrize(
@@ -43,20 +47,22 @@ def test_normalize(given: str, options: dict[str, bool], expected: str) -> None:
 )
 def test_rejects(bad: str) -> None:
     with pytest.raises(ConfigError):
-        normalize_base(bad)
+        library_base(bad)
+    with pytest.raises(ConfigError):
+        registry_base(bad)
 
 
 def test_user_info_is_refused_without_repeating_it() -> None:
     with pytest.raises(ConfigError) as caught:
-        normalize_base("https://vsoch:s3cretpassword@h.org")
+        registry_base("https://vsoch:s3cretpassword@h.org")
     assert "s3cretpassword" not in str(caught.value)
 
 
 def test_same_server_ignores_scheme_and_default_ports() -> None:
-    assert same_server("https://h.org", "http://h.org/")
-    assert same_server("https://h.org:8000", "h.org:8000")
-    assert same_server("https://h.org", "https://h.org/api", strip_api=True)
-    assert not same_server("https://h.org", "https://h.org/api")
-    assert not same_server("https://h.org", "https://other.org")
-    assert not same_server("https://h.org:8000", "https://h.org:8001")
-    assert not same_server("https://h.org", "ftp://h.org")
+    assert same_server("library", "https://h.org", "http://h.org/")
+    assert same_server("library", "https://h.org:8000", "h.org:8000")
+    assert same_server("registry", "https://h.org", "https://h.org/api")
+    assert not same_server("library", "https://h.org", "https://h.org/api")
+    assert not same_server("library", "https://h.org", "https://other.org")
+    assert not same_server("library", "https://h.org:8000", "https://h.org:8001")
+    assert not same_server("library", "https://h.org", "ftp://h.org")

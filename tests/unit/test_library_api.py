@@ -17,12 +17,14 @@ from sregistry.errors import (
     ServerError,
 )
 from sregistry.main.library.api import (
+    ABSENT,
     V2_TAGS,
     V2_UPLOAD,
+    Call,
+    Refusal,
     error_for,
-    expect,
+    interpret,
     parse_semver,
-    payload,
     redact_url,
     supports,
 )
@@ -42,11 +44,12 @@ def response(
     return made
 
 
-def test_payload_unwraps_the_envelope() -> None:
-    assert payload(response(200, {"data": {"id": "1"}}), "get") == {"id": "1"}
-    assert payload(response(201, {"data": []}), "create", ok=(200, 201)) == []
-    assert payload(response(200, {}), "complete", envelope=False) == {}
-    assert payload(response(200), "tag", allow_empty=True) is None
+def test_interpret_unwraps_the_envelope() -> None:
+    assert interpret(response(200, {"data": {"id": "1"}}), Call("get")) == {"id": "1"}
+    assert interpret(response(201, {"data": []}), Call("create", ok=(200, 201))) == []
+    assert interpret(response(200, {}), Call("complete", read="json")) == {}
+    assert interpret(response(200), Call("tag", allow_empty=True)) is None
+    assert interpret(response(200, raw=b"<html>"), Call("upload", read="nothing")) is None
 
 
 @pytest.mark.parametrize(
@@ -57,9 +60,9 @@ def test_payload_unwraps_the_envelope() -> None:
         (response(200, {"id": "1"}), "envelope"),
     ],
 )
-def test_payload_rejects_protocol_violations(made: requests.Response, fragment: str) -> None:
+def test_interpret_rejects_protocol_violations(made: requests.Response, fragment: str) -> None:
     with pytest.raises(ServerError, match=fragment):
-        payload(made, "get image")
+        interpret(made, Call("get image"))
 
 
 @pytest.mark.parametrize(
@@ -103,10 +106,39 @@ def test_errors_by_status(made: requests.Response, kind: type[Exception], fragme
         assert error.retry_after == 7.0
 
 
-def test_expect_passes_accepted_statuses() -> None:
-    expect(response(204), "complete", ok=(200, 204))
+def test_interpret_passes_accepted_statuses() -> None:
+    assert interpret(response(204), Call("complete", ok=(200, 204), read="nothing")) is None
     with pytest.raises(ServerError):
-        expect(response(201), "tag", ok=(200,))
+        interpret(response(201), Call("tag", ok=(200,), read="nothing"))
+
+
+def test_absent_answers_are_not_errors_and_not_data() -> None:
+    lookup = Call("look up image a/b/c:latest", absent=(404,))
+    assert interpret(response(404), lookup) is ABSENT
+    assert interpret(response(200, {"data": None}), lookup) is None
+    with pytest.raises(PermissionDenied):
+        interpret(response(403), lookup)
+
+
+def test_a_refusal_replaces_the_generic_error_for_its_status_only() -> None:
+    unsupported = Refusal(ServerError, "this library does not delete images", hint="use the web")
+    delete = Call("delete a/b/c:latest (amd64)", read="nothing", refusals={405: unsupported})
+    said = {"detail": 'Method "DELETE" not allowed.'}
+    with pytest.raises(ServerError) as caught:
+        interpret(response(405, said), delete)
+    assert caught.value.message == (
+        'this library does not delete images: Method "DELETE" not allowed. (HTTP 405)'
+    )
+    assert caught.value.hint == "use the web"
+    assert caught.value.status == 405
+    assert caught.value.url == "http://lib.example/v1/images/a/b/c:latest"
+    with pytest.raises(NotFound, match=r"^delete a/b/c:latest \(amd64\): "):
+        interpret(response(404), delete)
+    quiet = Refusal(ServerError, "this library does not delete images", echo=False)
+    with pytest.raises(ServerError) as caught:
+        interpret(response(405, said), Call("delete", read="nothing", refusals={405: quiet}))
+    assert caught.value.message == "this library does not delete images (HTTP 405)"
+    assert caught.value.server_message == 'Method "DELETE" not allowed.'
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,22 @@ def test_base_option_environment_and_reference_host() -> None:
         LibraryClient(base="ftp://x.org", env={})
 
 
+def test_a_reference_host_names_a_library_by_host_and_port() -> None:
+    env = {"SREGISTRY_LIBRARY_BASE": "https://lib.example.org:8443/prefix"}
+    on_port = LibraryClient(uri="library://LIB.example.org:8443/a/b/c", env=env)
+    assert on_port.location == "https://lib.example.org:8443/prefix/"
+    # the bare host is port 443: another server than the configured one
+    bare = LibraryClient(uri="library://lib.example.org/a/b/c", env=env)
+    assert bare.location == "https://lib.example.org/"
+    configured = LibraryClient(env=env)
+    with pytest.raises(ConfigError, match=r"names the library lib\.example\.org,"):
+        configured.display_name("library://lib.example.org/a/b/c")
+    assert configured.display_name("library://lib.example.org:8443/a/b/c") == "a/b/c:latest"
+    default = LibraryClient(base="https://lib.example.org", env={})
+    assert default.display_name("library://lib.example.org:443/a/b/c") == "a/b/c:latest"
+    LibraryClient(uri="library://lib.example.org:443/a/b/c", base="https://lib.example.org/")
+
+
 def test_no_server_configured_is_a_clear_error() -> None:
     client = LibraryClient(env={})
     assert client.location == "(no library configured)"

@@ -221,3 +221,44 @@ def test_a_collection_is_listed_through_search_when_the_server_has_it(
     found = client.search("library://alice/demo")
     assert [info.uri for info in found] == ["alice/demo/hello:v1", "alice/demo/hello:latest"]
     assert {info.size for info in found} == {42}
+
+
+def test_a_missing_image_file_reports_what_the_server_said(
+    mock: responses.RequestsMock, client: LibraryClient, tmp_path: Path
+) -> None:
+    """The pull's 404 goes through the funnel: the server's message and the URL
+    (without its query) travel with the error."""
+    mock.get(
+        f"{BASE}/v1/images/alice/demo/hello:v1",
+        json={"data": {"id": "4", "hash": "sha256." + "0" * 64}},
+    )
+    mock.get(
+        f"{BASE}/v1/imagefile/alice/demo/hello:v1",
+        status=404,
+        json={"error": {"code": 404, "message": "blob 4 is gone"}},
+    )
+    with pytest.raises(NotFound) as info:
+        client.pull("library://alice/demo/hello:v1", tmp_path / "x.sif")
+    assert info.value.message == (
+        "download alice/demo/hello:v1 (amd64): the library has the image record but not "
+        "its file: blob 4 is gone (HTTP 404)"
+    )
+    assert info.value.url == f"{BASE}/v1/imagefile/alice/demo/hello:v1"
+    assert info.value.server_message == "blob 4 is gone"
+    assert not (tmp_path / "x.sif").exists()
+
+
+def test_a_refused_delete_carries_the_url_and_the_server_message(
+    mock: responses.RequestsMock, client: LibraryClient
+) -> None:
+    mock.delete(
+        f"{BASE}/v1/images/alice/demo/hello:v1",
+        status=405,
+        json={"detail": 'Method "DELETE" not allowed.'},
+    )
+    with pytest.raises(ServerError) as info:
+        client.delete("library://alice/demo/hello:v1")
+    assert info.value.message.startswith("this library does not delete images")
+    assert info.value.url == f"{BASE}/v1/images/alice/demo/hello:v1"
+    assert info.value.status == 405
+    assert info.value.server_message == 'Method "DELETE" not allowed.'

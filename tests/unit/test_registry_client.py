@@ -71,6 +71,20 @@ def test_uri_host_sets_the_base() -> None:
     assert plain.location == "http://127.0.0.1:8000"
 
 
+def test_a_reference_host_with_the_default_port_keeps_the_configured_base() -> None:
+    """The reference host and the configured base are compared as origins: an explicit
+    default port is no port (the two helpers that decided this disagreed before)."""
+    env = {"SREGISTRY_REGISTRY_BASE": "https://Reg.Example.org/sreg/api/"}
+    for host in ("reg.example.org", "REG.example.org:443"):
+        client = RegistryClient(uri=f"registry://{host}/a/b", username="u", token="t", env=env)
+        assert client.location == "https://reg.example.org/sreg", host
+        assert client.display_name(f"registry://{host}/a/b:v1") == "a/b:v1"
+    other_port = RegistryClient(
+        uri="registry://reg.example.org:8443/a/b", username="u", token="t", env=env
+    )
+    assert other_port.location == "https://reg.example.org:8443"
+
+
 def test_a_reference_for_another_registry_is_refused(client: RegistryClient) -> None:
     with pytest.raises(InvalidName, match=r"other\.example\.org"):
         client.get("other.example.org/dinosaur/avocado")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from sregistry.credentials import registry_base
 from sregistry.errors import ConfigError, InvalidName, ServerError
 from sregistry.main.registry.queries import QueryKind, parse_query
-from sregistry.main.registry.urls import RegistryUrls, root_url
+from sregistry.main.registry.urls import RegistryUrls
 from sregistry.names import parse
 
 
@@ -25,12 +26,12 @@ from sregistry.names import parse
     ],
 )
 def test_root_url(base: str, root: str) -> None:
-    assert root_url(base) == root
+    assert str(registry_base(base)) == root
 
 
 def test_nohttps_applies_only_without_a_scheme() -> None:
-    assert root_url("127.0.0.1:8000", nohttps=True) == "http://127.0.0.1:8000"
-    assert root_url("https://host", nohttps=True) == "https://host"
+    assert str(registry_base("127.0.0.1:8000", nohttps=True)) == "http://127.0.0.1:8000"
+    assert str(registry_base("https://host", nohttps=True)) == "https://host"
 
 
 @pytest.mark.parametrize(
@@ -38,7 +39,7 @@ def test_nohttps_applies_only_without_a_scheme() -> None:
 )
 def test_bad_bases(base: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        root_url(base)
+        registry_base(base)
     assert "pw" not in caught.value.message
 
 

@@ -12,8 +12,8 @@ import requests.auth
 
 from sregistry import __version__
 from sregistry.errors import ConfigError, TransferError
+from sregistry.origin import Origin
 from sregistry.transfer import FileBody, MultipartBody, RetryPolicy, Timeout, Transport
-from sregistry.transfer.http import origin
 from sregistry.transfer.retry import parse_retry_after
 from tests.unit.local_http import Handler, LocalServer, Request
 
@@ -247,9 +247,10 @@ def test_redirect_loops_are_bounded(serve: Serve, transport: Transport) -> None:
 
 
 def test_origin_fills_default_ports() -> None:
-    assert origin("https://Host.Example/x") == ("https", "host.example", 443)
-    assert origin("http://host:8080/") == ("http", "host", 8080)
-    assert origin("http://host/") != origin("https://host/")
+    assert Origin.of("https://Host.Example/x") == Origin.of("https://host.example:443")
+    assert Origin.of("https://Host.Example/x").effective_port == 443
+    assert Origin.of("http://host:8080/") == Origin("http", "host", 8080)
+    assert Origin.of("http://host/") != Origin.of("https://host/")
 
 
 # -- bodies ---------------------------------------------------------------------

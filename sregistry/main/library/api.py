@@ -1,6 +1,8 @@
-"""The one place Library API responses become data or exceptions.
+"""The one place Library API responses become data or exceptions: :func:`interpret`.
 
-Knows the protocol's shapes (``library-api.md`` §3) and Singularity Registry
+A request's :class:`Call` says what was being done and which answers mean
+what; nothing else in the library backend looks at a status code. It knows
+the protocol's shapes (``library-api.md`` §3) and Singularity Registry
 Server's deviations (``server-api.md`` §0, §2):
 
 * success is ``{"data": ...}`` (a few SRS answers are bare JSON or empty);
@@ -16,8 +18,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:
@@ -35,12 +39,14 @@ from sregistry.errors import (
 )
 
 __all__ = [
+    "ABSENT",
     "V2_TAGS",
     "V2_UPLOAD",
+    "Call",
+    "Refusal",
     "error_for",
-    "expect",
+    "interpret",
     "parse_semver",
-    "payload",
     "redact_url",
     "server_message",
     "supports",
@@ -174,33 +180,79 @@ _BY_STATUS: dict[int, tuple[type[SregistryError], str | None]] = {
 }
 
 
-def expect(response: requests.Response, what: str, ok: Collection[int] = (200,)) -> None:
-    """Raise the matching exception unless the status is one of ``ok``."""
-    if response.status_code not in ok:
-        raise error_for(response, what)
+class Missing(Enum):
+    """The type of :data:`ABSENT`."""
+
+    ABSENT = "absent"
 
 
-def payload(
-    response: requests.Response,
-    what: str,
-    ok: Collection[int] = (200,),
-    *,
-    envelope: bool = True,
-    allow_empty: bool = False,
-) -> Any:
-    """The checked JSON answer: ``data`` of the envelope (or the bare body).
+ABSENT = Missing.ABSENT
+"""What :func:`interpret` returns for a status in :attr:`Call.absent` ("not here")."""
 
-    ``allow_empty`` accepts an empty body (returned as ``None``), as SRS sends
-    for ``_complete`` and tag POSTs.
-    """
-    expect(response, what, ok)
+
+@dataclass(frozen=True)
+class Refusal:
+    """The error for one status of one call, when the generic one would mislead."""
+
+    kind: type[SregistryError]
+    message: str
+    """What happened, e.g. ``this library does not delete images``."""
+    hint: str | None = None
+    echo: bool = True
+    """Add what the server said to the message (it stays in ``server_message`` anyway)."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a request was for, and what its answers mean."""
+
+    what: str
+    """What was being done, e.g. ``look up collection alice/demo`` (starts error messages)."""
+    ok: Collection[int] = (200,)
+    """Success statuses."""
+    read: Literal["data", "json", "nothing"] = "data"
+    """On success: the ``{"data": ...}`` envelope's data, the bare JSON body, or
+    nothing (the body is left unread, e.g. for a stream or an upload)."""
+    allow_empty: bool = False
+    """An empty body is a success (``None``), as SRS sends for ``_complete`` and tags."""
+    absent: Collection[int] = ()
+    """Statuses meaning "not here" (404 on a lookup, 404/405 for a missing
+    feature): :data:`ABSENT` is returned instead of an error."""
+    refusals: Mapping[int, Refusal] = field(default_factory=dict)
+    """Statuses with an error of their own instead of :func:`error_for`'s."""
+
+
+def _refused(response: requests.Response, refusal: Refusal) -> SregistryError:
+    status = response.status_code
+    said = server_message(response)
+    return refusal.kind(
+        f"{refusal.message}{f': {said}' if said and refusal.echo else ''} (HTTP {status})",
+        hint=refusal.hint,
+        url=redact_url(response.url),
+        status=status,
+        server_message=said,
+    )
+
+
+def interpret(response: requests.Response, call: Call) -> Any:
+    """The answer to ``call``: its data (see :attr:`Call.read`), :data:`ABSENT`,
+    or an exception from :mod:`sregistry.errors`."""
+    status = response.status_code
+    if status in call.absent:
+        return ABSENT
+    if status not in call.ok:
+        refusal = call.refusals.get(status)
+        raise _refused(response, refusal) if refusal else error_for(response, call.what)
+    if call.read == "nothing":
+        return None
+    what = call.what
     if not response.content.strip():
-        if allow_empty:
+        if call.allow_empty:
             return None
         raise ServerError(
             f"{what}: the server answered with an empty body",
             url=redact_url(response.url),
-            status=response.status_code,
+            status=status,
         )
     body = _json(response)
     if body is None:
@@ -208,14 +260,14 @@ def payload(
             f"{what}: the server's answer is not JSON",
             hint="is the URL a Library API server (e.g. https://library.example.org)?",
             url=redact_url(response.url),
-            status=response.status_code,
+            status=status,
         )
-    if not envelope:
+    if call.read == "json":
         return body
     if not isinstance(body, dict) or "data" not in body:
         raise ServerError(
             f'{what}: the answer lacks the {{"data": ...}} envelope',
             url=redact_url(response.url),
-            status=response.status_code,
+            status=status,
         )
     return body["data"]

@@ -41,8 +41,9 @@ from sregistry.main.base import (
     PushResult,
     destination,
 )
+from sregistry.main.library.api import Call, interpret
 from sregistry.main.library.arch import check_arch, host_arch, image_arch
-from sregistry.main.library.endpoint import Endpoint, normalize_base, same_origin
+from sregistry.main.library.endpoint import Endpoint, library_root
 from sregistry.main.library.refs import LibraryRef, check_name, check_push, parse_library_ref
 from sregistry.main.library.settings import connections_setting, part_size_setting
 
@@ -102,10 +103,8 @@ class LibraryClient(Client):
         from sregistry.credentials import configured_library_base, resolve_library
 
         if host and base:
-            given = normalize_base(base)
-            if not same_origin(given, f"https://{host}/") and not same_origin(
-                given, f"http://{host}/"
-            ):
+            given = library_root(base)
+            if not given.origin.named_by(host):
                 raise ConfigError(
                     f"conflicting library servers: --library {given} and the reference's "
                     f"host {host}",
@@ -115,13 +114,13 @@ class LibraryClient(Client):
         if chosen is None and host:
             configured = configured_library_base(remote=remote, env=self._env)
             chosen = f"https://{host}"
-            if configured is not None and _same_host(configured, host):
+            if configured is not None and _names_host(configured, host):
                 chosen = configured
         creds = resolve_library(base=chosen, remote=remote, env=self._env)
         resolved = None
         if creds.base is not None:
             log.debug("library URL from %s", creds.base.source)
-            resolved = normalize_base(creds.base.value)
+            resolved = f"{library_root(creds.base.value)}/"
         secret = token
         if secret is None and creds.token is not None:
             log.debug("library token from %s", creds.token.source)
@@ -132,7 +131,7 @@ class LibraryClient(Client):
     def location(self) -> str:
         if self._base is None:
             return "(no library configured)"
-        return normalize_base(self._base)
+        return self._base
 
     def _transport_(self) -> Transport:
         if self._transport is None:
@@ -167,14 +166,12 @@ class LibraryClient(Client):
 
     def _discover_base(self, remote_url: str) -> str:
         """``libraryAPI.uri`` from ``<remote>/assets/config/config.prod.json``."""
-        import json
-
-        url = normalize_base(remote_url) + "assets/config/config.prod.json"
+        url = f"{library_root(remote_url)}/assets/config/config.prod.json"
         response = self._transport_().request("GET", url)
         with response:
             try:
-                data = json.loads(response.content) if response.status_code == 200 else None
-            except ValueError:
+                data = interpret(response, Call("read the remote's configuration", read="json"))
+            except SregistryError:
                 data = None
         service = data.get("libraryAPI") if isinstance(data, dict) else None
         uri = service.get("uri") if isinstance(service, dict) else None
@@ -199,7 +196,7 @@ class LibraryClient(Client):
             ref = ref.with_tags(*tag.split(","))
         if push:
             check_push(ref, name if tag is None else f"{name} --tag {tag}")
-        if ref.host and self._base and not _same_host(self._base, ref.host):
+        if ref.host and self._base and not _names_host(self._base, ref.host):
             raise ConfigError(
                 f"{name} names the library {ref.host}, but this client talks to {self.location}"
             )
@@ -268,8 +265,6 @@ class LibraryClient(Client):
         progress: ProgressCallback | None = None,
     ) -> PullResult:
         """Download ``library://...[:tag|:sha256.<hex>]``, verified, into ``dest``."""
-        from urllib.parse import urlsplit
-
         from sregistry.errors import DestinationExists
         from sregistry.main.library.pull import get_image, pull_image, store_name
         from sregistry.store.cache import PullCache
@@ -306,7 +301,7 @@ class LibraryClient(Client):
                 path,
                 store_name(ref, image),
                 sha256=sha256,
-                source=f"{self.kind}://{urlsplit(endpoint.base).netloc}",
+                source=f"{self.kind}://{endpoint.root.netloc}",
                 arch=image.arch or arch,
             )
         warnings.extend(cache.warnings)
@@ -419,11 +414,11 @@ def _pooled_session(*, verify: bool, size: int) -> requests.Session:
     return session
 
 
-def _same_host(base: str, host: str) -> bool:
-    from urllib.parse import urlsplit
+def _names_host(base: str, host: str) -> bool:
+    """True when a reference's ``host[:port]`` names the library at ``base``."""
+    from sregistry.credentials.urls import library_base
 
-    parts = urlsplit(base if "://" in base else f"https://{base}")
-    netloc = (parts.hostname or "").lower()
-    if parts.port is not None:
-        netloc = f"{netloc}:{parts.port}"
-    return netloc == host.lower() or (parts.hostname or "").lower() == host.lower()
+    try:
+        return library_base(base).origin.named_by(host)
+    except ConfigError:
+        return False

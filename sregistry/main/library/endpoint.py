@@ -13,42 +13,24 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import requests
 import requests.auth
 
-from sregistry.errors import ConfigError
-from sregistry.main.library.api import payload, redact_url
-from sregistry.transfer import origin
+from sregistry.credentials.urls import library_base
+from sregistry.main.library.api import ABSENT, Call, Refusal, interpret, redact_url
+from sregistry.origin import BaseUrl
 
 if TYPE_CHECKING:
     from sregistry.transfer import Transport
 
-__all__ = ["BearerAuth", "Endpoint", "encode_json", "normalize_base", "same_origin"]
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+__all__ = ["BearerAuth", "Endpoint", "encode_json", "library_root"]
 
 
-def normalize_base(url: str) -> str:
-    """``url`` checked (http/https, a host) and ending with exactly one ``/``."""
-    text = url.strip()
-    parts = urlsplit(text)
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
-        raise ConfigError(
-            f"the library URL {redact_url(text)!r} is not an http:// or https:// URL",
-            hint="e.g. --library https://library.example.org",
-        )
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ConfigError(
-            f"the library URL {redact_url(text)!r} must not carry user info, a query or a fragment"
-        )
-    return text.rstrip("/") + "/"
-
-
-def same_origin(url: str, other: str) -> bool:
-    """True when scheme, host and port are equal (default ports filled in)."""
-    return origin(url) == origin(other)
+def library_root(url: str) -> BaseUrl:
+    """A configured library URL, checked: http(s) with a host, no user info,
+    query or fragment. Unlike a registry's, it must spell its scheme."""
+    return library_base(url, default_scheme=None)
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -69,7 +51,9 @@ class Endpoint:
     """JSON calls to one Library API base URL through one :class:`Transport`."""
 
     def __init__(self, base: str, transport: Transport, *, token: str | None = None) -> None:
-        self.base = normalize_base(base)
+        self.root = library_root(base)
+        self.base = f"{self.root}/"
+        """The base URL ending with exactly one ``/``."""
         self.transport = transport
         self._auth = BearerAuth(token) if token else None
 
@@ -84,7 +68,7 @@ class Endpoint:
 
     def auth_for(self, url: str) -> BearerAuth | None:
         """The Bearer auth for URLs of this server's origin, else ``None``."""
-        if self._auth is not None and same_origin(url, self.base):
+        if self._auth is not None and self.root.serves(url):
             return self._auth
         return None
 
@@ -128,22 +112,50 @@ class Endpoint:
         ok: Collection[int] = (200,),
         envelope: bool = True,
         allow_empty: bool = False,
+        refusals: Mapping[int, Refusal] | None = None,
     ) -> Any:
-        """A JSON API call: ``body`` (JSON-able) out, checked ``data`` back."""
+        """A JSON API call: ``body`` (JSON-able) out, the answer through :func:`interpret`."""
+        call = Call(
+            what,
+            ok,
+            read="data" if envelope else "json",
+            allow_empty=allow_empty,
+            refusals=refusals or {},
+        )
         raw = None if body is None else encode_json(body)
-        response = self.send(method, self.url(path), body=raw, params=params)
+        return self.exchange(method, self.url(path), call, body=raw, params=params)
+
+    def exchange(
+        self,
+        method: str,
+        url: str,
+        call: Call,
+        *,
+        body: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        authorized: bool = True,
+        retry: bool | None = None,
+    ) -> Any:
+        """One request whose answer :func:`interpret` reads (the response is closed)."""
+        response = self.send(
+            method,
+            url,
+            body=body,
+            params=params,
+            headers=headers,
+            authorized=authorized,
+            retry=retry,
+        )
         with response:
-            return payload(response, what, ok, envelope=envelope, allow_empty=allow_empty)
+            return interpret(response, call)
 
     def lookup(
         self, path: str, what: str, *, params: Mapping[str, str] | None = None
     ) -> Any | None:
         """GET an object: its ``data``, or ``None`` on 404 (the only "missing" answer)."""
-        response = self.send("GET", self.url(path), params=params)
-        with response:
-            if response.status_code == 404:
-                return None
-            return payload(response, what)
+        found = self.exchange("GET", self.url(path), Call(what, absent=(404,)), params=params)
+        return None if found is ABSENT else found
 
 
 def encode_json(body: Any) -> bytes:

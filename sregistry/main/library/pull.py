@@ -25,9 +25,9 @@ from urllib.parse import quote, urljoin
 
 import requests
 
-from sregistry.errors import NotFound, ServerError
+from sregistry.errors import NotFound
 from sregistry.main.base import ProgressCallback
-from sregistry.main.library.api import error_for, redact_url
+from sregistry.main.library.api import Call, Refusal, interpret, redact_url
 from sregistry.main.library.endpoint import Endpoint
 from sregistry.main.library.models import Image
 from sregistry.main.library.refs import LibraryRef
@@ -38,7 +38,7 @@ __all__ = ["PullOutcome", "get_image", "pull_image", "store_name"]
 
 log = logging.getLogger(__name__)
 
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_BELOW_400 = range(100, 400)
 
 
 @dataclass(frozen=True)
@@ -110,33 +110,26 @@ def pull_image(
     expected = Expected(size=size, sha256=image.sha256)
     url = endpoint.url(f"v1/imagefile/{ref.api_ref}") + _query(arch)
     answer = endpoint.send("GET", url, headers=probe_headers(part_size), stream=True)
-    redirected = answer.status_code in _REDIRECTS
+    redirected = answer.is_redirect
     what = f"download {ref.api_ref} ({arch})"
     first: requests.Response | None = answer
     if redirected:
-        location = answer.headers.get("Location")
         answer.close()
-        if not location:
-            raise ServerError(f"{what}: a redirect without a Location", status=answer.status_code)
-        url = urljoin(url, location)
+        url = urljoin(url, answer.headers["Location"])
         log.debug("image file at %s", redact_url(url))
         first = None
-    elif answer.status_code == 404:
-        answer.close()
-        raise NotFound(
-            f"{what}: the library has the image record but not its file",
-            url=redact_url(url),
-            status=404,
-        )
-    elif answer.status_code not in {200, 206}:
-        with answer:
-            raise error_for(answer, what)
+    else:
+        no_file = Refusal(NotFound, f"{what}: the library has the image record but not its file")
+        try:
+            interpret(answer, Call(what, ok=(200, 206), read="nothing", refusals={404: no_file}))
+        except BaseException:
+            answer.close()
+            raise
+    missing = Refusal(NotFound, f"{what}: the image file is missing")
+    streamed = Call(what, ok=_BELOW_400, read="nothing", refusals={404: missing})
 
     def check(response: requests.Response) -> None:
-        if response.status_code == 404:
-            raise NotFound(f"{what}: the image file is missing (HTTP 404)", status=404)
-        if response.status_code >= 400:
-            raise error_for(response, what)
+        interpret(response, streamed)
 
     result = download_ranged(
         endpoint.transport,

@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sregistry.errors import AuthenticationError, NotFound, ServerError, TransferError
+from sregistry.errors import AuthenticationError, NotFound, TransferError
 from sregistry.main.base import ProgressCallback
 from sregistry.main.library.api import (
+    ABSENT,
     V2_TAGS,
     V2_UPLOAD,
+    Call,
+    Refusal,
     SemVer,
     parse_semver,
-    payload,
     supports,
 )
 from sregistry.main.library.endpoint import Endpoint
@@ -99,24 +101,14 @@ def ensure_entity(endpoint: Endpoint, name: str) -> Entity:
         "customData": "",
     }
     what = f"create entity {name!r}"
-    try:
-        created = endpoint.call("POST", "v1/entities", what, body=body, ok=(200, 201))
-    except NotFound as exc:
-        raise NotFound(
-            f"the library has no entity {name!r} and cannot create one ({exc.message})",
-            hint="on Singularity Registry Server the entity must be your own username",
-            url=exc.url,
-            status=exc.status,
-        ) from None
-    except ServerError as exc:
-        if exc.status != 405:
-            raise
-        raise NotFound(
-            f"the library has no entity {name!r} and cannot create one (HTTP 405)",
-            hint="on Singularity Registry Server the entity must be your own username",
-            url=exc.url,
-            status=exc.status,
-        ) from None
+    cannot = Refusal(
+        NotFound,
+        f"the library has no entity {name!r} and cannot create one",
+        hint="on Singularity Registry Server the entity must be your own username",
+    )
+    created = endpoint.call(
+        "POST", "v1/entities", what, body=body, ok=(200, 201), refusals={404: cannot, 405: cannot}
+    )
     return Entity.from_json(created, what)
 
 
@@ -224,19 +216,19 @@ def apply_tags(
     """
     what = f"read the tags of container {container_id}"
     if supports(version, V2_TAGS):
-        response = endpoint.send("GET", endpoint.url(f"v2/tags/{container_id}"))
-        with response:
-            if response.status_code not in {404, 405}:
-                _log_moves(_tag_map(payload(response, what), arch=arch), tags, image_id)
-                for tag in tags:
-                    endpoint.call(
-                        "POST",
-                        f"v2/tags/{container_id}",
-                        f"set tag {tag!r} ({arch})",
-                        body={"Arch": arch, "Tag": tag, "ImageID": image_id},
-                        allow_empty=True,
-                    )
-                return "v2"
+        url = endpoint.url(f"v2/tags/{container_id}")
+        current = endpoint.exchange("GET", url, Call(what, absent=(404, 405)))
+        if current is not ABSENT:
+            _log_moves(_tag_map(current, arch=arch), tags, image_id)
+            for tag in tags:
+                endpoint.call(
+                    "POST",
+                    f"v2/tags/{container_id}",
+                    f"set tag {tag!r} ({arch})",
+                    body={"Arch": arch, "Tag": tag, "ImageID": image_id},
+                    allow_empty=True,
+                )
+            return "v2"
         log.debug("the server announced v2 tags but has none: using v1 tags")
     data = endpoint.call("GET", f"v1/tags/{container_id}", what)
     _log_moves(_tag_map(data), tags, image_id)

@@ -24,7 +24,7 @@ from typing import Any
 
 from sregistry.errors import InvalidName, NotFound, ServerError
 from sregistry.main.base import ImageInfo
-from sregistry.main.library.api import error_for, payload
+from sregistry.main.library.api import ABSENT, Call, Refusal
 from sregistry.main.library.endpoint import Endpoint
 from sregistry.main.library.models import Container, Image
 from sregistry.main.library.refs import DEFAULT_TAG, LibraryRef, is_hash_tag
@@ -142,11 +142,10 @@ def _search(endpoint: Endpoint, value: str, arch: str | None) -> list[ImageInfo]
     if arch:
         params["arch"] = arch
     what = f"search the library for {value!r}"
-    response = endpoint.send("GET", endpoint.url("v1/search"), params=params)
-    with response:
-        if response.status_code in {404, 405}:
-            return None
-        data = payload(response, what)
+    call = Call(what, absent=(404, 405))
+    data = endpoint.exchange("GET", endpoint.url("v1/search"), call, params=params)
+    if data is ABSENT:
+        return None
     images = data.get("image") if isinstance(data, dict) else None
     return list(_search_rows(images or [], endpoint.base, what))
 
@@ -165,17 +164,13 @@ def delete_image(endpoint: Endpoint, ref: LibraryRef, arch: str) -> None:
     """``DELETE /v1/images/<ref>?arch=``: exactly 200 is success."""
     if is_hash_tag(ref.tag) and not ref.is_full:
         raise InvalidName("deleting by hash needs library://entity/collection/container:sha256.…")
-    what = f"delete {ref.api_ref} ({arch})"
+    unsupported = Refusal(
+        ServerError,
+        "this library does not delete images",
+        hint="Singularity Registry Server's Library API has no DELETE; "
+        "delete through its registry API or web interface",
+        echo=False,
+    )
+    call = Call(f"delete {ref.api_ref} ({arch})", read="nothing", refusals={405: unsupported})
     url = endpoint.url(f"v1/images/{ref.api_ref}")
-    response = endpoint.send("DELETE", url, params={"arch": arch})
-    with response:
-        if response.status_code == 200:
-            return
-        if response.status_code == 405:
-            raise ServerError(
-                "this library does not delete images (HTTP 405)",
-                hint="Singularity Registry Server's Library API has no DELETE; "
-                "delete through its registry API or web interface",
-                status=405,
-            )
-        raise error_for(response, what)
+    endpoint.exchange("DELETE", url, call, params={"arch": arch})

@@ -26,7 +26,15 @@ from sregistry.errors import (
     TransferError,
 )
 from sregistry.main.base import ProgressCallback
-from sregistry.main.library.api import V2_UPLOAD, SemVer, error_for, payload, redact_url, supports
+from sregistry.main.library.api import (
+    ABSENT,
+    V2_UPLOAD,
+    Call,
+    SemVer,
+    interpret,
+    redact_url,
+    supports,
+)
 from sregistry.main.library.endpoint import Endpoint, encode_json
 from sregistry.transfer import FileBody, make_hasher
 from sregistry.transfer.parallel import Part, plan_parts, run_parts
@@ -116,10 +124,7 @@ def _legacy(
 ) -> UploadOutcome:
     url = endpoint.url(f"v1/imagefile/{image_id}")
     body = FileBody(local.path, length=local.size, progress=progress)
-    response = endpoint.send("POST", url, body=body)
-    with response:
-        if response.status_code != 200:
-            raise error_for(response, "upload the image (legacy v1)")
+    endpoint.exchange("POST", url, Call("upload the image (legacy v1)", read="nothing"), body=body)
     return UploadOutcome("v1")
 
 
@@ -170,10 +175,14 @@ def _single(
     if _signs_sha256(url):
         headers["x-amz-content-sha256"] = local.sha256
     body = FileBody(local.path, length=local.size, progress=progress)
-    response = endpoint.send("PUT", url, body=body, headers=headers, authorized=False)
-    with response:
-        if response.status_code != 200:
-            raise error_for(response, "upload the image")
+    endpoint.exchange(
+        "PUT",
+        url,
+        Call("upload the image", read="nothing"),
+        body=body,
+        headers=headers,
+        authorized=False,
+    )
     done = endpoint.call(
         "PUT",
         f"v2/imagefile/{image_id}/_complete",
@@ -197,11 +206,11 @@ class _Multipart:
 def _start_multipart(endpoint: Endpoint, image_id: str, size: int) -> _Multipart | None:
     what = "start the multipart upload"
     url = endpoint.url(f"v2/imagefile/{image_id}/_multipart")
-    response = endpoint.send("POST", url, body=encode_json({"filesize": size}))
-    with response:
-        if response.status_code == 404:
-            return None
-        data = payload(response, what, ok=(200, 201))
+    data = endpoint.exchange(
+        "POST", url, Call(what, ok=(200, 201), absent=(404,)), body=encode_json({"filesize": size})
+    )
+    if data is ABSENT:
+        return None
     if not isinstance(data, dict):
         raise ServerError(f"{what}: the answer is not a JSON object")
     upload_id, total, part_size = data.get("uploadID"), data.get("totalParts"), data.get("partSize")
@@ -270,8 +279,7 @@ def _send_part(
             "PUT", url, body=body, headers=headers, authorized=False, retry=False
         )
         with response:
-            if response.status_code != 200:
-                raise error_for(response, f"upload part {part.number}")
+            interpret(response, Call(f"upload part {part.number}", read="nothing"))
             return str(response.headers.get("ETag", ""))
 
     return send

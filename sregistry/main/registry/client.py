@@ -163,7 +163,7 @@ class RegistryClient(Client):
 
     def _reference(self, name: str, *, tag: str | None = None) -> names.ImageName:
         ref = names.parse(name, tag=tag)
-        if ref.registry is not None and not _same_host(ref.registry, self.urls):
+        if ref.registry is not None and not self.urls.named_by(ref.registry):
             raise InvalidName(
                 f"{name!r} names the registry {ref.registry}, but this client talks to "
                 f"{self.urls.root}",
@@ -309,7 +309,7 @@ class RegistryClient(Client):
 
     def search(self, query: str | None = None) -> list[ImageInfo]:
         parsed = parse_query(query)
-        if parsed.registry is not None and not _same_host(parsed.registry, self.urls):
+        if parsed.registry is not None and not self.urls.named_by(parsed.registry):
             raise InvalidName(f"{query!r} names another registry than {self.urls.root}")
         if parsed.kind is QueryKind.ALL:
             rows = list(self._pages(self.urls.containers(), f"'{parsed}'"))
@@ -453,12 +453,6 @@ class RegistryClient(Client):
             )
             for label in labels
         ]
-
-
-def _same_host(host: str, urls: RegistryUrls) -> bool:
-    scheme = urlsplit(urls.root).scheme
-    default = {"http": ":80", "https": ":443"}[scheme]
-    return host.lower().removesuffix(default) == urls.host.lower()
 
 
 def _arch(manifest: Mapping[str, Any]) -> str | None:

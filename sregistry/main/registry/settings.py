@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sregistry.config import truthy
+from sregistry.credentials.urls import registry_base
 from sregistry.errors import ConfigError
-from sregistry.main.registry.urls import root_url
 
 __all__ = ["NOHTTPS_ENV", "Settings", "base_for_host", "resolve_settings"]
 
@@ -52,7 +52,7 @@ def resolve_settings(
             "no registry is configured",
             hint="pass --registry URL, set SREGISTRY_REGISTRY_BASE, or run `sregistry login`",
         )
-    return Settings(root_url(base, nohttps=nohttps), username, token_getter, sources)
+    return Settings(str(registry_base(base, nohttps=nohttps)), username, token_getter, sources)
 
 
 def base_for_host(host: str, base: str | None, env: Mapping[str, str]) -> str:
@@ -63,10 +63,6 @@ def base_for_host(host: str, base: str | None, env: Mapping[str, str]) -> str:
     configured as ``http://host:5000`` stays on http); otherwise the host alone,
     whose scheme follows ``SREGISTRY_REGISTRY_NOHTTPS``.
     """
-    from urllib.parse import urlsplit
-
-    from sregistry.credentials import normalize_base
-
     configured = base
     if configured is None:
         from sregistry.credentials import configured_registry_base
@@ -74,9 +70,9 @@ def base_for_host(host: str, base: str | None, env: Mapping[str, str]) -> str:
         configured = configured_registry_base(env)
     if configured:
         try:
-            netloc = urlsplit(normalize_base(configured, strip_api=True)).netloc
+            origin = registry_base(configured).origin
         except ConfigError:
             return host
-        if netloc == host.lower():
+        if origin.named_by(host):
             return configured
     return host

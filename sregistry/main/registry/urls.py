@@ -2,9 +2,10 @@
 
 A base is ``scheme://host[:port][/prefix]`` with or without a trailing ``/api``
 segment: ``https://host``, ``https://host/api`` and ``https://host/api/`` name
-one registry. The API lives under ``<root>/api``, the nginx upload route at
-``<root>/upload`` (the legacy client's ``str.replace("/api", "")`` broke hosts
-such as ``api.example.org``).
+one registry (:func:`sregistry.credentials.registry_base` gives the root). The
+API lives under ``<root>/api``, the nginx upload route at ``<root>/upload``
+(the legacy client's ``str.replace("/api", "")`` broke hosts such as
+``api.example.org``).
 """
 
 from __future__ import annotations
@@ -13,50 +14,13 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from sregistry.errors import ConfigError, ServerError
+from sregistry.errors import ServerError
 from sregistry.names import ImageName
+from sregistry.origin import Origin
 
-__all__ = ["RegistryUrls", "root_url"]
+__all__ = ["RegistryUrls"]
 
-_PORTS = {"http": 80, "https": 443}
 _DOWNLOAD_PATH = re.compile(r"^(?:/.*)?/containers/\d+/download/[^/]+/?$")
-
-
-def root_url(base: str, *, nohttps: bool = False) -> str:
-    """The server root for ``base``: scheme added when missing, ``/api`` and ``/`` dropped.
-
-    Never echoes user info or queries (a base URL may have been pasted with a password).
-    """
-    text = base.strip()
-    if not text:
-        raise ConfigError("the registry base URL is empty")
-    if "://" not in text:
-        text = ("http://" if nohttps else "https://") + text
-    parts = urlsplit(text)
-    scheme = parts.scheme.lower()
-    if scheme not in _PORTS:
-        raise ConfigError(
-            f"unsupported scheme {scheme!r} in the registry base URL: use http:// or https://"
-        )
-    if parts.username is not None or parts.password is not None:
-        raise ConfigError("the registry base URL must not contain user:password@")
-    if parts.query or parts.fragment:
-        raise ConfigError("the registry base URL must not have a query or fragment")
-    host = (parts.hostname or "").lower()
-    if not host:
-        raise ConfigError("the registry base URL has no host")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ConfigError(f"the registry base URL for {host} has an invalid port") from None
-    netloc = f"[{host}]" if ":" in host else host
-    if port is not None and port != _PORTS[scheme]:
-        netloc = f"{netloc}:{port}"
-    segments = [segment for segment in parts.path.split("/") if segment]
-    if segments and segments[-1] == "api":
-        segments.pop()
-    path = "".join(f"/{segment}" for segment in segments)
-    return urlunsplit((scheme, netloc, path, "", ""))
 
 
 def _segment(value: str) -> str:
@@ -75,9 +39,17 @@ class RegistryUrls:
         return f"{self.root}/api"
 
     @property
+    def origin(self) -> Origin:
+        return Origin.of(self.root, what="the registry base URL")
+
+    @property
     def host(self) -> str:
         """``host[:port]`` as it appears in references."""
-        return urlsplit(self.root).netloc
+        return self.origin.netloc
+
+    def named_by(self, host: str) -> bool:
+        """True when a reference's ``host[:port]`` names this registry."""
+        return self.origin.named_by(host)
 
     def push_start(self) -> str:
         """Step 1 of a push (HMAC ``push``)."""
@@ -123,10 +95,6 @@ class RegistryUrls:
         if value is not None:
             url += f"/{_segment(value)}/value"
         return url
-
-    def entity_probe(self) -> str:
-        """The library API's ``/v1/entities``: names the owner of a token (diagnostics only)."""
-        return f"{self.root}/v1/entities"
 
     def follow(self, url: str) -> str:
         """A pagination link, moved onto this root's scheme and host.
