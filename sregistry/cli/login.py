@@ -166,9 +166,7 @@ def logout(
         user = creds.username.value if creds.username else None
         removed = remove_token("registry", base=base_value, username=user)
         shown = (
-            str(registry_base(base_value, nohttps=creds.nohttps))
-            if base_value
-            else "the registry"
+            str(registry_base(base_value, nohttps=creds.nohttps)) if base_value else "the registry"
         )
         what = f"the registry token of {user} for {shown}" if user else f"the token for {shown}"
         variable = "SREGISTRY_REGISTRY_TOKEN"

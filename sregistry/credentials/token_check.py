@@ -46,9 +46,7 @@ def check_library_token(
     own = transport is None
     sender = Transport(verify=verify, timeout=timeout) if transport is None else transport
     try:
-        response = sender.request(
-            "GET", url, headers={"Authorization": f"Bearer {token.reveal()}"}
-        )
+        response = sender.request("GET", url, headers={"Authorization": f"Bearer {token.reveal()}"})
         with response:
             status = response.status_code
     finally:
