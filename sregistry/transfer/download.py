@@ -32,6 +32,7 @@ from sregistry.errors import (
     ServerError,
     TransferError,
 )
+from sregistry.results import ProgressCallback
 from sregistry.transfer.hashing import BufferPool, Digests, Hasher, make_hasher
 from sregistry.transfer.http import describe, redact
 from sregistry.transfer.stream import (
@@ -50,7 +51,6 @@ __all__ = ["Downloaded", "Expected", "download", "place", "temporary_path"]
 log = logging.getLogger("sregistry.transfer")
 
 ResponseCheck = Callable[[requests.Response], None]
-Progress = Callable[[int, "int | None"], None]
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 _TRANSIENT = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)
 
@@ -200,7 +200,7 @@ class _WriteFailed(Exception):
     """Writing the temporary file failed (full disk, quota, I/O error)."""
 
 
-def _receive(response: requests.Response, state: _State, progress: Progress | None) -> None:
+def _receive(response: requests.Response, state: _State, progress: ProgressCallback | None) -> None:
     """Copy the body to the file and the hasher, block by block.
 
     Blocks are received straight into pooled buffers (see
@@ -244,7 +244,7 @@ def _keep(state: _State, block: memoryview, release: Callable[[], None]) -> None
 
 
 def _one_try(
-    transport: Transport, request: _Request, state: _State, *, progress: Progress | None
+    transport: Transport, request: _Request, state: _State, *, progress: ProgressCallback | None
 ) -> None:
     sent = {"Accept-Encoding": "identity", **request.headers}
     if state.done:
@@ -292,7 +292,7 @@ def _fetch(
     request: _Request,
     state: _State,
     *,
-    progress: Progress | None,
+    progress: ProgressCallback | None,
     attempts: int,
 ) -> None:
     """Tries until the whole body is in the file: resumes, restarts, gives up after ``attempts``."""
@@ -340,7 +340,7 @@ def download(
     *,
     expected: Expected | None = None,
     overwrite: bool = False,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     check: ResponseCheck | None = None,
     headers: Mapping[str, str] | None = None,
     auth: requests.auth.AuthBase | None = None,

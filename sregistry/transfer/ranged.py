@@ -38,6 +38,7 @@ from sregistry.errors import (
     ServerError,
     TransferError,
 )
+from sregistry.results import ProgressCallback
 from sregistry.transfer.download import (
     Downloaded,
     Expected,
@@ -77,7 +78,6 @@ DEFAULT_THRESHOLD = 64 << 20
 """Files up to this size are fetched over one connection (still in ranges)."""
 
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$", re.IGNORECASE)
-Progress = Callable[[int, "int | None"], None]
 ResponseCheck = Callable[[requests.Response], None]
 
 
@@ -258,7 +258,7 @@ def download_ranged(
     *,
     expected: Expected | None = None,
     overwrite: bool = False,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     check: ResponseCheck | None = None,
     headers: Mapping[str, str] | None = None,
     auth: requests.auth.AuthBase | None = None,
@@ -383,7 +383,7 @@ def _ranged(
     *,
     expected: Expected,
     overwrite: bool,
-    progress: Progress | None,
+    progress: ProgressCallback | None,
 ) -> RangedResult:
     resumed = temp.reused
     slots = plan.slots(temp.spans)
