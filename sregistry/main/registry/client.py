@@ -56,7 +56,7 @@ from sregistry.main.registry.settings import base_for_host, resolve_settings
 from sregistry.main.registry.signing import Clock, HmacAuth, Signer
 from sregistry.main.registry.urls import RegistryUrls
 from sregistry.main.remote import Fetched, RemoteClient, Wanted
-from sregistry.transfer import Expected, Timeout, Transport
+from sregistry.transfer import Download, Expected, Timeout, Transport, download
 
 __all__ = ["RegistryClient"]
 
@@ -253,9 +253,9 @@ class RegistryClient(RemoteClient[_RegistryPull]):
     ) -> Fetched:
         """The verified download of the manifest's image file to ``target``."""
         subject = wanted.name
-        downloaded = self.transport.download(
-            self._image_url(wanted.manifest, subject),
-            target,
+        job = Download(
+            url=self._image_url(wanted.manifest, subject),
+            target=target,
             expected=wanted.expected,
             overwrite=force,
             progress=progress,
@@ -263,6 +263,7 @@ class RegistryClient(RemoteClient[_RegistryPull]):
             threaded_hash=self.hash_in_thread is not False,
             log_as=subject,
         )
+        downloaded = download(self.transport, job)
         warnings: tuple[str, ...] = ()
         if downloaded.restarts:
             warnings = (
