@@ -51,7 +51,14 @@ from sregistry.names import ImageName
 from sregistry.results import Label, ProgressCallback, destination
 from sregistry.store import db
 from sregistry.store.blobs import BlobDir, Staged, is_digest
-from sregistry.store.files import copy_hashing, create_temp, file_errors, place, remove_quietly
+from sregistry.store.files import (
+    copy_hashing,
+    create_temp,
+    file_errors,
+    hash_fd,
+    place,
+    remove_quietly,
+)
 from sregistry.store.identity import STORE_ID_FILE, bind
 from sregistry.store.records import (
     COLUMNS,
@@ -190,8 +197,6 @@ class ImageStore:
         missing = tuple(image.uri for image in images if image.sha256 not in present)
         corrupt: list[str] = []
         if verify:
-            from sregistry.store.files import hash_fd
-
             checked: dict[str, bool] = {}
             for image in images:
                 if image.sha256 not in present:

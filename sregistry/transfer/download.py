@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 import requests
 import requests.auth
@@ -34,7 +34,7 @@ from sregistry.errors import (
 )
 from sregistry.results import ProgressCallback
 from sregistry.transfer.hashing import BufferPool, Digests, Hasher, make_hasher
-from sregistry.transfer.http import describe, redact
+from sregistry.transfer.http import Transport, describe, redact
 from sregistry.transfer.stream import (
     RECEIVE_AHEAD,
     RECEIVE_BLOCK,
@@ -42,9 +42,6 @@ from sregistry.transfer.stream import (
     body_reader,
     read_full,
 )
-
-if TYPE_CHECKING:
-    from sregistry.transfer.http import Transport
 
 __all__ = ["Download", "Downloaded", "Expected", "Incomplete", "download", "place"]
 

@@ -26,7 +26,6 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import requests
 import requests.auth
@@ -39,7 +38,7 @@ from sregistry.errors import (
 )
 from sregistry.transfer.download import Download, Downloaded, download, place, verify
 from sregistry.transfer.hashing import Digests
-from sregistry.transfer.http import describe
+from sregistry.transfer.http import Transport, describe
 from sregistry.transfer.journal import Span, Temporary, open_temporary, resumable
 from sregistry.transfer.parallel import (
     DEFAULT_CONNECTIONS,
@@ -50,9 +49,6 @@ from sregistry.transfer.parallel import (
 )
 from sregistry.transfer.partfile import PartFile, PrefixHasher, Slot, layout
 from sregistry.transfer.stream import RECEIVE_BLOCK, BodyReadError, body_reader, read_full
-
-if TYPE_CHECKING:
-    from sregistry.transfer.http import Transport
 
 __all__ = [
     "DEFAULT_PART_SIZE",
