@@ -29,8 +29,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
+import requests
+import requests.adapters
+
+from sregistry.credentials import configured_library_base, library_base, resolve_library
 from sregistry.errors import ConfigError, InvalidName, NotFound, SregistryError
 from sregistry.main.base import (
     ImageInfo,
@@ -39,18 +43,17 @@ from sregistry.main.base import (
     ProgressCallback,
     PushResult,
 )
+from sregistry.main.library import query as q
 from sregistry.main.library.api import Call, interpret
 from sregistry.main.library.arch import check_arch, host_arch, image_arch
 from sregistry.main.library.endpoint import Endpoint, library_root
 from sregistry.main.library.models import Collection, Entity, Image
+from sregistry.main.library.pull import get_image, pull_image, store_name
+from sregistry.main.library.push import create_collection, push_image
 from sregistry.main.library.refs import LibraryRef, check_name, check_push, parse_library_ref
 from sregistry.main.library.settings import connections_setting, part_size_setting
 from sregistry.main.remote import Fetched, RemoteClient, Wanted
-
-if TYPE_CHECKING:
-    import requests
-
-    from sregistry.transfer import Timeout, Transport
+from sregistry.transfer import Timeout, Transport, make_session
 
 __all__ = ["LibraryClient"]
 
@@ -113,8 +116,6 @@ class LibraryClient(RemoteClient[_LibraryPull]):
         remote: str | None,
         env: Mapping[str, str],
     ) -> tuple[str | None, str | None, bool, str | None]:
-        from sregistry.credentials import configured_library_base, resolve_library
-
         if host and base:
             given = library_root(base)
             if not given.origin.named_by(host):
@@ -148,8 +149,6 @@ class LibraryClient(RemoteClient[_LibraryPull]):
 
     def _transport_(self) -> Transport:
         if self._transport is None:
-            from sregistry.transfer import Transport
-
             session = self._session
             if session is None:
                 session = _pooled_session(verify=not self._insecure, size=self.connections + 2)
@@ -235,8 +234,6 @@ class LibraryClient(RemoteClient[_LibraryPull]):
         The Library API stores no metadata: ``metadata`` and ``inspect`` are
         not used (a warning says so when ``metadata`` is given).
         """
-        from sregistry.main.library.push import push_image
-
         ref = self._ref(name, push=True, tag=tag)
         source = Path(path)
         if not source.is_file():
@@ -273,8 +270,6 @@ class LibraryClient(RemoteClient[_LibraryPull]):
 
     def _resolve_pull(self, name: str) -> _LibraryPull:
         """The image record of ``library://...[:tag|:sha256.<hex>]`` for the pull arch."""
-        from sregistry.main.library.pull import get_image, store_name
-
         ref = self._ref(name)
         endpoint = self.endpoint()
         arch = self.pull_arch()
@@ -299,8 +294,6 @@ class LibraryClient(RemoteClient[_LibraryPull]):
         force: bool,
         progress: ProgressCallback | None,
     ) -> Fetched:
-        from sregistry.main.library.pull import pull_image
-
         outcome = pull_image(
             self.endpoint(),
             wanted.ref,
@@ -320,8 +313,6 @@ class LibraryClient(RemoteClient[_LibraryPull]):
 
     def search(self, query: str | None = None) -> list[ImageInfo]:
         """``library://entity/collection[/container[:tag]]`` lists; other text searches."""
-        from sregistry.main.library import query as q
-
         if not query:
             raise InvalidName(
                 "listing a library needs library://entity/collection[/container] or a search term"
@@ -342,13 +333,10 @@ class LibraryClient(RemoteClient[_LibraryPull]):
 
     def get(self, name: str) -> ImageInfo:
         """The image record of ``name`` for this client's pull arch."""
-        from sregistry.main.library.pull import get_image
-        from sregistry.main.library.query import image_info
-
         ref = self._ref(name)
         arch = self.pull_arch()
         image = get_image(self.endpoint(), ref, arch)
-        return image_info(image, ref, ref.tag, arch, self.endpoint().base)
+        return q.image_info(image, ref, ref.tag, arch, self.endpoint().base)
 
     def display_name(self, name: str) -> str:
         """``[entity/][collection/]container:tag`` (the tag pull and delete use)."""
@@ -357,9 +345,7 @@ class LibraryClient(RemoteClient[_LibraryPull]):
 
     def delete(self, name: str) -> None:
         """Delete one tag (or hash) of an image for this client's arch."""
-        from sregistry.main.library.query import delete_image
-
-        delete_image(self.endpoint(), self._ref(name), self.pull_arch())
+        q.delete_image(self.endpoint(), self._ref(name), self.pull_arch())
 
     def labels(self, key: str | None = None, value: str | None = None) -> list[Label]:
         raise SregistryError(
@@ -374,8 +360,6 @@ class LibraryClient(RemoteClient[_LibraryPull]):
         The name is sent as given: servers may normalise it (Singularity
         Registry Server turns ``My Images`` into ``my-images``).
         """
-        from sregistry.main.library.push import create_collection
-
         text = name.strip()
         if text.lower().startswith("library://"):
             text = text[len("library://") :]
@@ -404,17 +388,11 @@ class LibraryClient(RemoteClient[_LibraryPull]):
 
 def _timeout(value: float | tuple[float, float] | None, env: Mapping[str, str]) -> Timeout:
     """The transport's timeout, read now: the client keeps no environment (it may hold tokens)."""
-    from sregistry.transfer import Timeout
-
     return Timeout.resolve(value, env)
 
 
 def _pooled_session(*, verify: bool, size: int) -> requests.Session:
     """A transport session keeping up to ``size`` connections per host alive."""
-    import requests.adapters
-
-    from sregistry.transfer import make_session
-
     session = make_session(verify=verify)
     for prefix in ("http://", "https://"):
         session.mount(prefix, requests.adapters.HTTPAdapter(pool_maxsize=max(10, size)))
@@ -423,8 +401,6 @@ def _pooled_session(*, verify: bool, size: int) -> requests.Session:
 
 def _names_host(base: str, host: str) -> bool:
     """True when a reference's ``host[:port]`` names the library at ``base``."""
-    from sregistry.credentials.urls import library_base
-
     try:
         return library_base(base).origin.named_by(host)
     except ConfigError:
