@@ -83,23 +83,22 @@ def child(args: argparse.Namespace) -> None:
 
 def ranged(args: argparse.Namespace) -> None:
     """The transport alone on the redirect target: hash in order, or after the last part."""
-    from sregistry.transfer import Expected, Transport
-    from sregistry.transfer.ranged import download_ranged
+    from sregistry.transfer import Download, Expected, Transport
+    from sregistry.transfer.ranged import Ranges, download_ranged
 
     transport = Transport(env={})
     try:
         start = time.perf_counter()
-        download_ranged(
-            transport,
-            args.ref,
-            args.file,
-            expected=Expected(sha256=args.sha),
-            overwrite=True,
+        job = Download(
+            url=args.ref, target=Path(args.file), expected=Expected(sha256=args.sha), overwrite=True
+        )
+        ranges = Ranges(
             connections=args.connections,
             part_size=args.part_size,
             threshold=2 * args.part_size,
             hash_after=args.hash_after,
         )
+        download_ranged(transport, job, ranges)
         seconds = time.perf_counter() - start
     finally:
         transport.close()

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sregistry.errors import IntegrityError
+from sregistry.results import ProgressCallback
 from sregistry.store.files import (
-    Progress,
     copy_hashing,
     copy_plain,
     create_temp,
@@ -143,7 +143,7 @@ class BlobDir:
         source: Path,
         *,
         sha256: str | None = None,
-        progress: Progress | None = None,
+        progress: ProgressCallback | None = None,
     ) -> Iterator[Staged]:
         """Copy ``source`` to a temporary blob, flushed to disk.
 
@@ -179,7 +179,7 @@ class BlobDir:
 
     @contextmanager
     def stage_link(
-        self, source: Path, *, sha256: str | None = None, progress: Progress | None = None
+        self, source: Path, *, sha256: str | None = None, progress: ProgressCallback | None = None
     ) -> Iterator[Staged | None]:
         """Hard-link ``source`` into the directory as a temporary blob (no copy).
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sregistry.config import truthy
 from sregistry.errors import (
@@ -30,11 +30,9 @@ from sregistry.errors import (
     NotFound,
     SregistryError,
 )
+from sregistry.results import ProgressCallback
 from sregistry.store.images import ImageStore
 from sregistry.store.records import StoredImage, digest_of
-
-if TYPE_CHECKING:
-    from sregistry.main.base import ProgressCallback
 
 __all__ = [
     "DISABLE_ENV",

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from sregistry.errors import DestinationExists, SregistryError
+from sregistry.results import ProgressCallback
 
 __all__ = [
     "CHUNK_SIZE",
@@ -33,7 +34,6 @@ __all__ = [
 CHUNK_SIZE = 1 << 20
 """Bytes per read: large enough for full speed, small enough to keep memory flat."""
 
-Progress = Callable[[int, "int | None"], None]
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -82,7 +82,7 @@ def create_temp(
 
 
 def copy_hashing(
-    src_fd: int, dst_fd: int, *, total: int | None = None, progress: Progress | None = None
+    src_fd: int, dst_fd: int, *, total: int | None = None, progress: ProgressCallback | None = None
 ) -> tuple[str, int]:
     """Copy ``src_fd`` to ``dst_fd`` from their current offsets to the end of the
     source, hashing on the way. Returns ``(sha256 hex, bytes copied)``."""
@@ -105,7 +105,7 @@ def copy_hashing(
 
 
 def hash_fd(
-    fd: int, *, total: int | None = None, progress: Progress | None = None
+    fd: int, *, total: int | None = None, progress: ProgressCallback | None = None
 ) -> tuple[str, int]:
     """``(sha256 hex, size)`` of what ``fd`` holds from its offset to the end."""
     digest = hashlib.sha256()
@@ -121,7 +121,9 @@ def hash_fd(
     return digest.hexdigest(), done
 
 
-def copy_plain(src_fd: int, dst_fd: int, *, total: int, progress: Progress | None = None) -> int:
+def copy_plain(
+    src_fd: int, dst_fd: int, *, total: int, progress: ProgressCallback | None = None
+) -> int:
     """Copy ``total`` bytes without hashing: ``copy_file_range`` where the
     kernel offers it (a server-side or reflink copy on some filesystems), a
     buffered loop otherwise. Returns the bytes copied."""

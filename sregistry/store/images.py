@@ -37,7 +37,7 @@ import stat
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from sregistry.config import default_storage_dir
 from sregistry.errors import (
@@ -48,9 +48,17 @@ from sregistry.errors import (
     SregistryError,
 )
 from sregistry.names import ImageName
+from sregistry.results import Label, ProgressCallback, destination
 from sregistry.store import db
 from sregistry.store.blobs import BlobDir, Staged, is_digest
-from sregistry.store.files import copy_hashing, create_temp, file_errors, place, remove_quietly
+from sregistry.store.files import (
+    copy_hashing,
+    create_temp,
+    file_errors,
+    hash_fd,
+    place,
+    remove_quietly,
+)
 from sregistry.store.identity import STORE_ID_FILE, bind
 from sregistry.store.records import (
     COLUMNS,
@@ -65,9 +73,6 @@ from sregistry.store.records import (
     query_condition,
     tag_given,
 )
-
-if TYPE_CHECKING:
-    from sregistry.main.base import Label, ProgressCallback
 
 __all__ = ["DATABASE_FILE", "SWEEP_MIN_AGE", "ImageStore"]
 
@@ -192,8 +197,6 @@ class ImageStore:
         missing = tuple(image.uri for image in images if image.sha256 not in present)
         corrupt: list[str] = []
         if verify:
-            from sregistry.store.files import hash_fd
-
             checked: dict[str, bool] = {}
             for image in images:
                 if image.sha256 not in present:
@@ -297,8 +300,6 @@ class ImageStore:
             rows = conn.execute(sql, (key, key, value, value)).fetchall()
         except sqlite3.Error as exc:
             raise db.store_error(self.database, exc) from None
-        from sregistry.main.base import Label
-
         grouped: dict[tuple[str, str], list[str]] = {}
         for label_key, label_value, uri in rows:
             grouped.setdefault((label_key, label_value), []).append(uri)
@@ -525,8 +526,6 @@ class ImageStore:
 
     def target_path(self, image: StoredImage, dest: PathLike | None) -> Path:
         """Where :meth:`export` writes: ``dest``, or the default name inside a folder."""
-        from sregistry.main.base import destination
-
         filename = f"{image.collection}-{image.name}_{image.tag}.sif"
         return Path(os.path.abspath(destination(dest, filename)))
 

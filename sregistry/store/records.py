@@ -8,14 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sregistry.errors import InvalidName
 from sregistry.names import ImageName, normalize_collection, parse, strip_image_suffix
+from sregistry.results import ImageInfo
 from sregistry.store.blobs import is_digest
-
-if TYPE_CHECKING:
-    from sregistry.main.base import ImageInfo
 
 __all__ = [
     "COLUMNS",
@@ -72,9 +70,7 @@ class StoredImage:
         return f"{self.uri}@{self.version}"
 
     def to_image_info(self) -> ImageInfo:
-        """The backend-neutral description :class:`~sregistry.main.base.Client` returns."""
-        from sregistry.main.base import ImageInfo
-
+        """The backend-neutral description every backend's ``get`` returns."""
         return ImageInfo(
             collection=self.collection,
             name=self.name,

@@ -13,7 +13,7 @@ build the requests and interpret the answers.
 from __future__ import annotations
 
 from sregistry.transfer.bodies import BLOCK_SIZE, FileBody, MultipartBody, SourceError
-from sregistry.transfer.download import Downloaded, Expected, download, place
+from sregistry.transfer.download import Download, Downloaded, Expected, download, place
 from sregistry.transfer.hashing import Digests, make_hasher
 from sregistry.transfer.http import Timeout, Transport, make_session, user_agent
 from sregistry.transfer.retry import RetryPolicy
@@ -21,6 +21,7 @@ from sregistry.transfer.retry import RetryPolicy
 __all__ = [
     "BLOCK_SIZE",
     "Digests",
+    "Download",
     "Downloaded",
     "Expected",
     "FileBody",

@@ -14,13 +14,14 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from sregistry.results import ProgressCallback
+
 __all__ = ["BLOCK_SIZE", "FileBody", "MultipartBody", "SourceError"]
 
 BLOCK_SIZE = 1 << 20
 """Bytes read from disk (and handed to the socket) at a time."""
 
 BlockCallback = Callable[[bytes], None]
-Progress = Callable[[int, "int | None"], None]
 
 
 class SourceError(RuntimeError):
@@ -45,7 +46,7 @@ class FileBody:
         offset: int = 0,
         length: int | None = None,
         on_block: BlockCallback | None = None,
-        progress: Progress | None = None,
+        progress: ProgressCallback | None = None,
         block_size: int = BLOCK_SIZE,
     ) -> None:
         self.path = Path(path)
@@ -110,7 +111,7 @@ class MultipartBody:
         file_type: str = "application/octet-stream",
         boundary: str | None = None,
         on_block: BlockCallback | None = None,
-        progress: Progress | None = None,
+        progress: ProgressCallback | None = None,
         block_size: int = BLOCK_SIZE,
     ) -> None:
         self.boundary = boundary or secrets.token_hex(16)

@@ -18,9 +18,9 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 import requests
 import requests.auth
@@ -32,8 +32,9 @@ from sregistry.errors import (
     ServerError,
     TransferError,
 )
+from sregistry.results import ProgressCallback
 from sregistry.transfer.hashing import BufferPool, Digests, Hasher, make_hasher
-from sregistry.transfer.http import describe, redact
+from sregistry.transfer.http import Transport, describe, redact
 from sregistry.transfer.stream import (
     RECEIVE_AHEAD,
     RECEIVE_BLOCK,
@@ -42,15 +43,11 @@ from sregistry.transfer.stream import (
     read_full,
 )
 
-if TYPE_CHECKING:
-    from sregistry.transfer.http import Transport
-
-__all__ = ["Downloaded", "Expected", "download", "place", "temporary_path"]
+__all__ = ["Download", "Downloaded", "Expected", "Incomplete", "download", "place"]
 
 log = logging.getLogger("sregistry.transfer")
 
 ResponseCheck = Callable[[requests.Response], None]
-Progress = Callable[[int, "int | None"], None]
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 _TRANSIENT = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)
 
@@ -62,6 +59,37 @@ class Expected:
     size: int | None = None
     sha256: str | None = None
     md5: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Download:
+    """One download: what to fetch, where to, what the bytes must be, how to ask."""
+
+    url: str
+    target: Path
+    expected: Expected = Expected()
+    overwrite: bool = False
+    """Replace an existing ``target``; without it, a ``target`` that exists is
+    refused before any request."""
+    progress: ProgressCallback | None = None
+    check: ResponseCheck | None = None
+    """Sees the answers and raises for those that are errors in the caller's
+    protocol (default: :func:`generic_check`)."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    auth: requests.auth.AuthBase | None = None
+    attempts: int = 5
+    threaded_hash: bool = True
+    """Hash on a worker thread (else inline); ranged downloads hash their own way."""
+    log_as: str | None = None
+    """Replaces the URL in logs and errors (for URLs carrying secrets)."""
+
+    @property
+    def where(self) -> str:
+        return self.log_as or redact(self.url)
+
+    def checked(self, response: requests.Response) -> None:
+        """Raise when ``response`` is an error (through :attr:`check`)."""
+        (self.check or generic_check)(response)
 
 
 @dataclass(frozen=True)
@@ -77,37 +105,33 @@ class Downloaded:
     """How often the server ignored ``Range`` and the download began again."""
 
 
-def temporary_path(target: Path) -> Path:
-    """``<target>.<random>.incomplete`` in the target's directory."""
-    return target.with_name(f"{target.name}.{secrets.token_hex(4)}.incomplete")
-
-
-class _Temporary:
-    """The ``.incomplete`` file beside the target, remembered *before* it is
-    created so that an interrupt at any moment leaves nothing behind."""
+class Incomplete:
+    """A new ``<target>.<random>.incomplete`` file beside the target, its name
+    remembered *before* it is created so that an interrupt at any moment
+    leaves nothing behind (:meth:`remove`)."""
 
     def __init__(self, target: Path) -> None:
         self.target = target
         self.path: Path | None = None
 
-    def create(self) -> tuple[Path, BinaryIO]:
+    def create(self, flags: int) -> tuple[Path, int]:
+        """Create the file exclusively (``O_CREAT | O_EXCL`` added to ``flags``)
+        under a fresh random name: its path and descriptor."""
         target = self.target
         if not target.parent.is_dir():
             raise NotFound(f"the directory {target.parent} does not exist")
         for _ in range(8):
-            self.path = temporary_path(target)
+            self.path = target.with_name(f"{target.name}.{secrets.token_hex(4)}.incomplete")
             try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                return self.path, os.open(self.path, flags | os.O_CREAT | os.O_EXCL, 0o666)
             except FileExistsError:
                 self.path = None
-                continue
             except OSError as exc:
                 self.path = None
                 raise TransferError(
                     f"cannot write in {target.parent}: {exc.strerror}",
                     hint="choose another -o PATH",
                 ) from None
-            return self.path, os.fdopen(fd, "wb")
         raise TransferError(f"cannot create a temporary file beside {target}")
 
     def remove(self) -> None:
@@ -200,7 +224,7 @@ class _WriteFailed(Exception):
     """Writing the temporary file failed (full disk, quota, I/O error)."""
 
 
-def _receive(response: requests.Response, state: _State, progress: Progress | None) -> None:
+def _receive(response: requests.Response, state: _State, progress: ProgressCallback | None) -> None:
     """Copy the body to the file and the hasher, block by block.
 
     Blocks are received straight into pooled buffers (see
@@ -244,7 +268,7 @@ def _keep(state: _State, block: memoryview, release: Callable[[], None]) -> None
 
 
 def _one_try(
-    transport: Transport, request: _Request, state: _State, *, progress: Progress | None
+    transport: Transport, request: Download, state: _State, *, progress: ProgressCallback | None
 ) -> None:
     sent = {"Accept-Encoding": "identity", **request.headers}
     if state.done:
@@ -253,7 +277,7 @@ def _one_try(
         "GET", request.url, headers=sent, auth=request.auth, stream=True, log_as=request.log_as
     )
     try:
-        request.check(response)
+        request.checked(response)
         if response.status_code not in {200, 206}:
             raise ServerError(
                 f"{request.where} answered HTTP {response.status_code} to a download",
@@ -272,27 +296,12 @@ def _one_try(
         response.close()
 
 
-@dataclass(frozen=True)
-class _Request:
-    """What each try sends."""
-
-    url: str
-    headers: Mapping[str, str]
-    auth: requests.auth.AuthBase | None
-    check: ResponseCheck
-    log_as: str | None
-
-    @property
-    def where(self) -> str:
-        return self.log_as or redact(self.url)
-
-
 def _fetch(
     transport: Transport,
-    request: _Request,
+    request: Download,
     state: _State,
     *,
-    progress: Progress | None,
+    progress: ProgressCallback | None,
     attempts: int,
 ) -> None:
     """Tries until the whole body is in the file: resumes, restarts, gives up after ``attempts``."""
@@ -333,46 +342,33 @@ def _fetch(
         return
 
 
-def download(
-    transport: Transport,
-    url: str,
-    target: str | os.PathLike[str],
-    *,
-    expected: Expected | None = None,
-    overwrite: bool = False,
-    progress: Progress | None = None,
-    check: ResponseCheck | None = None,
-    headers: Mapping[str, str] | None = None,
-    auth: requests.auth.AuthBase | None = None,
-    attempts: int = 5,
-    threaded_hash: bool = True,
-    log_as: str | None = None,
-) -> Downloaded:
-    """GET ``url`` into ``target``, verified against ``expected``, resuming on failures.
+def download(transport: Transport, job: Download) -> Downloaded:
+    """GET ``job.url`` into ``job.target``, verified against ``job.expected``,
+    resuming on failures.
 
-    ``check`` sees every response and raises for the ones that are errors in
-    the caller's protocol. Raises :class:`~sregistry.errors.DestinationExists`
-    (before any request) when ``target`` exists and ``overwrite`` is false,
+    Raises :class:`~sregistry.errors.DestinationExists` (before any request)
+    when the target exists and ``job.overwrite`` is false,
     :class:`~sregistry.errors.IntegrityError` on a size or digest mismatch and
-    :class:`~sregistry.errors.TransferError` when ``attempts`` tries failed or
-    the file cannot be written.
+    :class:`~sregistry.errors.TransferError` when ``job.attempts`` tries failed
+    or the file cannot be written.
     """
-    expected = expected or Expected()
-    target = Path(target)
-    request = _Request(url, headers or {}, auth, check or generic_check, log_as)
-    if target.exists() and not overwrite:
+    expected, target = job.expected, job.target
+    if target.exists() and not job.overwrite:
         raise DestinationExists.at(target)
-    hasher = make_hasher(md5=expected.md5 is not None, threaded=threaded_hash, depth=RECEIVE_AHEAD)
-    temporary = _Temporary(target)
+    hasher = make_hasher(
+        md5=expected.md5 is not None, threaded=job.threaded_hash, depth=RECEIVE_AHEAD
+    )
+    temporary = Incomplete(target)
     try:
-        path, handle = temporary.create()
+        path, fd = temporary.create(os.O_WRONLY)
+        handle = os.fdopen(fd, "wb")
         pool = BufferPool(RECEIVE_AHEAD + 2, RECEIVE_BLOCK)
         state = _State(handle, hasher, pool, total=expected.size)
         with handle:
-            _fetch(transport, request, state, progress=progress, attempts=attempts)
+            _fetch(transport, job, state, progress=job.progress, attempts=job.attempts)
         digests = hasher.result()
-        verify(state.done, digests, expected, request.where)
-        place(path, target, overwrite=overwrite)
+        verify(state.done, digests, expected, job.where)
+        place(path, target, overwrite=job.overwrite)
     except BaseException as exc:
         hasher.close()
         temporary.remove()

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -37,9 +37,6 @@ from sregistry import __version__
 from sregistry.errors import ConfigError, TransferError
 from sregistry.origin import same_origin
 from sregistry.transfer.retry import RetryPolicy, parse_retry_after
-
-if TYPE_CHECKING:
-    from sregistry.transfer.download import Downloaded, Expected
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -442,39 +439,6 @@ class Transport:
                     self.sleep(delay)
                     continue
             return response
-
-    def download(
-        self,
-        url: str,
-        target: str | os.PathLike[str],
-        *,
-        expected: Expected | None = None,
-        overwrite: bool = False,
-        progress: Callable[[int, int | None], None] | None = None,
-        check: Callable[[requests.Response], None] | None = None,
-        headers: Mapping[str, str] | None = None,
-        auth: requests.auth.AuthBase | None = None,
-        attempts: int = 5,
-        threaded_hash: bool = True,
-        log_as: str | None = None,
-    ) -> Downloaded:
-        """Stream ``url`` into ``target``: see :func:`sregistry.transfer.download.download`."""
-        from sregistry.transfer.download import download
-
-        return download(
-            self,
-            url,
-            target,
-            expected=expected,
-            overwrite=overwrite,
-            progress=progress,
-            check=check,
-            headers=headers,
-            auth=auth,
-            attempts=attempts,
-            threaded_hash=threaded_hash,
-            log_as=log_as,
-        )
 
 
 def _is_auth(name: str) -> bool:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sregistry.errors import NotFound, TransferError
-from sregistry.transfer.download import temporary_path
+from sregistry.transfer.download import Incomplete
 
 __all__ = ["Span", "Temporary", "coalesce", "open_temporary", "resumable"]
 
@@ -134,18 +134,8 @@ def _load(journal: Path, sha256: str, size: int) -> list[Span]:
 
 
 def _create_random(target: Path) -> Temporary:
-    for _ in range(8):
-        path = temporary_path(target)
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise TransferError(
-                f"cannot write in {target.parent}: {exc.strerror}", hint="choose another -o PATH"
-            ) from None
-        return Temporary(path, fd, [], None)
-    raise TransferError(f"cannot create a temporary file beside {target}")
+    path, fd = Incomplete(target).create(os.O_RDWR)
+    return Temporary(path, fd, [], None)
 
 
 def _lock(fd: int) -> bool:

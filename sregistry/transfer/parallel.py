@@ -18,6 +18,8 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TypeVar
 
+from sregistry.results import ProgressCallback
+
 __all__ = [
     "DEFAULT_CONNECTIONS",
     "Cancelled",
@@ -31,7 +33,6 @@ __all__ = [
 log = logging.getLogger("sregistry.transfer")
 
 DEFAULT_CONNECTIONS = 4
-Progress = Callable[[int, "int | None"], None]
 T = TypeVar("T")
 
 
@@ -77,7 +78,7 @@ def plan_parts(total: int, part_size: int, *, first: int | None = None) -> list[
 class ProgressMeter:
     """Sums per-part byte counts from many threads into one callback."""
 
-    def __init__(self, callback: Progress | None, total: int | None) -> None:
+    def __init__(self, callback: ProgressCallback | None, total: int | None) -> None:
         self._callback = callback
         self._total = total
         self._lock = threading.Lock()
@@ -107,7 +108,7 @@ def run_parts(
     connections: int,
     attempts: int = 3,
     retryable: Callable[[BaseException], bool],
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     total: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
     backoff: float = 0.5,

@@ -26,8 +26,6 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import requests
 import requests.auth
@@ -38,16 +36,9 @@ from sregistry.errors import (
     ServerError,
     TransferError,
 )
-from sregistry.transfer.download import (
-    Downloaded,
-    Expected,
-    download,
-    generic_check,
-    place,
-    verify,
-)
+from sregistry.transfer.download import Download, Downloaded, download, place, verify
 from sregistry.transfer.hashing import Digests
-from sregistry.transfer.http import describe, redact
+from sregistry.transfer.http import Transport, describe
 from sregistry.transfer.journal import Span, Temporary, open_temporary, resumable
 from sregistry.transfer.parallel import (
     DEFAULT_CONNECTIONS,
@@ -59,13 +50,11 @@ from sregistry.transfer.parallel import (
 from sregistry.transfer.partfile import PartFile, PrefixHasher, Slot, layout
 from sregistry.transfer.stream import RECEIVE_BLOCK, BodyReadError, body_reader, read_full
 
-if TYPE_CHECKING:
-    from sregistry.transfer.http import Transport
-
 __all__ = [
     "DEFAULT_PART_SIZE",
     "DEFAULT_THRESHOLD",
     "RangedResult",
+    "Ranges",
     "download_ranged",
     "probe_headers",
 ]
@@ -77,7 +66,6 @@ DEFAULT_THRESHOLD = 64 << 20
 """Files up to this size are fetched over one connection (still in ranges)."""
 
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$", re.IGNORECASE)
-Progress = Callable[[int, "int | None"], None]
 ResponseCheck = Callable[[requests.Response], None]
 
 
@@ -158,7 +146,8 @@ def _fetch_part(
     first: requests.Response | None,
 ) -> None:
     """Fetch one part, resuming it from its first missing byte after a failure."""
-    where = plan.where
+    job = plan.job
+    where = job.where
     failures = 0
     while not slot.complete:
         if state.cancel.is_set():
@@ -170,7 +159,7 @@ def _fetch_part(
             if response is None:
                 sent = {**plan.headers, "Range": f"bytes={start}-{slot.part.end}"}
                 response = transport.request(
-                    "GET", plan.url, headers=sent, auth=plan.auth, stream=True, log_as=where
+                    "GET", job.url, headers=sent, auth=job.auth, stream=True, log_as=where
                 )
             with response:
                 got = _parse_range(response)
@@ -191,7 +180,7 @@ def _fetch_part(
         except (requests.exceptions.RequestException, TransferError, ServerError) as exc:
             failures += 1
             reason = describe(exc) if isinstance(exc, requests.RequestException) else str(exc)
-            if failures >= plan.attempts:
+            if failures >= job.attempts:
                 raise TransferError(
                     f"part {slot.part.number} of {where} failed {failures} times: {reason}",
                     url=where,
@@ -223,28 +212,38 @@ class RangedResult:
     """Parts fetched in this run (0: the server ignored ``Range``, one stream was used)."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class Ranges:
+    """How a ranged download splits the file."""
+
+    connections: int = DEFAULT_CONNECTIONS
+    part_size: int = DEFAULT_PART_SIZE
+    threshold: int = DEFAULT_THRESHOLD
+    """Files up to this size are fetched over one connection (still in ranges)."""
+    hash_after: bool = False
+    """Hash in one pass after the last part instead of in order while parts
+    arrive (for measurements)."""
+    resume: bool = True
+    """Reuse what an earlier run left; ``False`` ignores (and replaces) it."""
+
+
 @dataclass(frozen=True)
 class _Plan:
     """How one ranged download runs."""
 
-    url: str
-    target: Path
+    job: Download
+    ranges: Ranges
     total: int
     head: int
     """Bytes the probe asked for (its part)."""
-    part_size: int
-    connections: int
-    threshold: int
-    attempts: int
-    where: str
     headers: Mapping[str, str]
-    auth: requests.auth.AuthBase | None
-    hash_after: bool
+    """The job's headers, asking for the identity coding."""
 
     def slots(self, spans: list[Span]) -> list[Slot]:
         """Parts to fetch around the spans already on disk (complete slots for those)."""
-        single = self.total <= self.threshold or self.connections <= 1
-        return layout(self.total, spans, head=self.head, part_size=self.part_size, single=single)
+        single = self.total <= self.ranges.threshold or self.ranges.connections <= 1
+        part_size = self.ranges.part_size
+        return layout(self.total, spans, head=self.head, part_size=part_size, single=single)
 
 
 class _ResumedMismatch(Exception):
@@ -253,54 +252,55 @@ class _ResumedMismatch(Exception):
 
 def download_ranged(
     transport: Transport,
-    url: str,
-    target: str | os.PathLike[str],
+    job: Download,
+    ranges: Ranges = Ranges(),
     *,
-    expected: Expected | None = None,
-    overwrite: bool = False,
-    progress: Progress | None = None,
-    check: ResponseCheck | None = None,
-    headers: Mapping[str, str] | None = None,
-    auth: requests.auth.AuthBase | None = None,
-    connections: int = DEFAULT_CONNECTIONS,
-    part_size: int = DEFAULT_PART_SIZE,
-    threshold: int = DEFAULT_THRESHOLD,
-    attempts: int = 5,
-    log_as: str | None = None,
     first: requests.Response | None = None,
-    hash_after: bool = False,
-    resume: bool = True,
 ) -> RangedResult:
-    """GET ``url`` into ``target`` in parallel ranges when the server allows it.
+    """GET ``job.url`` into ``job.target`` in parallel ranges when the server allows it.
 
-    See the module docstring. ``check`` sees the first response and raises
+    See the module docstring. ``job.check`` sees the first response and raises
     for the caller's protocol errors (e.g. 404 -> NotFound). ``first`` is an
     answer the caller already has to ``GET url`` with
     ``Range: bytes=0-<part_size - 1>`` (see :func:`probe_headers`); without it
-    that request is made here. ``hash_after`` hashes in one pass after the
-    last part instead of in order while parts arrive (for measurements);
-    ``resume=False`` ignores (and replaces) what an earlier run left.
+    that request is made here. A resumed file that does not verify is
+    downloaded again from scratch, once.
     """
-    expected = expected or Expected()
-    if expected.md5 is not None:
+    if job.expected.md5 is not None:
         raise ValueError("ranged downloads verify size and sha256 only, not md5")
-    target = Path(target)
-    where = log_as or redact(url)
-    if target.exists() and not overwrite:
-        raise DestinationExists.at(target)
-    base_headers = {"Accept-Encoding": "identity", **(headers or {})}
-    sha256 = expected.sha256.lower() if expected.sha256 else None
+    if job.target.exists() and not job.overwrite:
+        raise DestinationExists.at(job.target)
+    resume = ranges.resume
+    while True:
+        try:
+            return _download(transport, job, ranges, first=first, resume=resume)
+        except _ResumedMismatch:
+            log.info("%s: the resumed download did not verify: starting again", job.where)
+            first, resume = None, False
+
+
+def _download(
+    transport: Transport,
+    job: Download,
+    ranges: Ranges,
+    *,
+    first: requests.Response | None,
+    resume: bool,
+) -> RangedResult:
+    where = job.where
+    headers = {"Accept-Encoding": "identity", **job.headers}
+    sha256 = job.expected.sha256.lower() if job.expected.sha256 else None
     probe = first
     if probe is None:
         # resuming: the first part is probably on disk, so ask for one byte only
-        ask = 1 if resume and resumable(target, sha256) else part_size
+        ask = 1 if resume and resumable(job.target, sha256) else ranges.part_size
         probe = transport.request(
             "GET",
-            url,
-            headers={**base_headers, **probe_headers(ask)},
-            auth=auth,
+            job.url,
+            headers={**headers, **probe_headers(ask)},
+            auth=job.auth,
             stream=True,
-            log_as=log_as,
+            log_as=job.log_as,
         )
     got = _parse_range(probe) if probe.status_code == 206 else None
     if got is None or got[0] != 0:
@@ -308,83 +308,28 @@ def download_ranged(
             if probe.status_code in {200, 206, 416}:
                 log.debug("%s: no usable Range (HTTP %d): one stream", where, probe.status_code)
             else:
-                (check or generic_check)(probe)
+                job.checked(probe)
                 raise ServerError(
                     f"{where} answered HTTP {probe.status_code} to a download",
                     status=probe.status_code,
                 )
-        plain = download(
-            transport,
-            url,
-            target,
-            expected=expected,
-            overwrite=overwrite,
-            progress=progress,
-            check=check,
-            headers=headers,
-            auth=auth,
-            attempts=attempts,
-            log_as=log_as,
-        )
-        return RangedResult(plain, 0)
+        return RangedResult(download(transport, job), 0)
     _start, first_end, total = got
-    if expected.size is not None and expected.size != total:
+    if job.expected.size is not None and job.expected.size != total:
         probe.close()
         raise IntegrityError(
-            f"{where} holds {total} bytes, the registry says {expected.size}",
+            f"{where} holds {total} bytes, the registry says {job.expected.size}",
             hint="nothing was saved; the registry's record and its file disagree",
         )
-    plan = _Plan(
-        url=url,
-        target=target,
-        total=total,
-        head=first_end + 1,
-        part_size=part_size,
-        connections=connections,
-        threshold=threshold,
-        attempts=attempts,
-        where=where,
-        headers=base_headers,
-        auth=auth,
-        hash_after=hash_after,
-    )
-    temp = open_temporary(target, sha256=sha256 if resume else None, size=total)
-    try:
-        return _ranged(
-            transport, plan, temp, probe, expected=expected, overwrite=overwrite, progress=progress
-        )
-    except _ResumedMismatch:
-        log.info("%s: the resumed download did not verify: starting again", where)
-        return download_ranged(
-            transport,
-            url,
-            target,
-            expected=expected,
-            overwrite=overwrite,
-            progress=progress,
-            check=check,
-            headers=headers,
-            auth=auth,
-            connections=connections,
-            part_size=part_size,
-            threshold=threshold,
-            attempts=attempts,
-            log_as=log_as,
-            hash_after=hash_after,
-            resume=False,
-        )
+    plan = _Plan(job, ranges, total=total, head=first_end + 1, headers=headers)
+    temp = open_temporary(job.target, sha256=sha256 if resume else None, size=total)
+    return _ranged(transport, plan, temp, probe)
 
 
 def _ranged(
-    transport: Transport,
-    plan: _Plan,
-    temp: Temporary,
-    probe: requests.Response,
-    *,
-    expected: Expected,
-    overwrite: bool,
-    progress: Progress | None,
+    transport: Transport, plan: _Plan, temp: Temporary, probe: requests.Response
 ) -> RangedResult:
+    job = plan.job
     resumed = temp.reused
     slots = plan.slots(temp.spans)
     if resumed:
@@ -395,8 +340,8 @@ def _ranged(
     try:
         if not resumed:
             _allocate(temp.fd, plan.total)
-        hasher = PrefixHasher(state, after=plan.hash_after)
-        meter = ProgressMeter(progress, plan.total)
+        hasher = PrefixHasher(state, after=plan.ranges.hash_after)
+        meter = ProgressMeter(job.progress, plan.total)
         meter.start(resumed)
 
         def one(part: Part) -> None:
@@ -409,7 +354,7 @@ def _ranged(
                 first=None if resumed or part.number != 1 else probe,
             )
 
-        connections = 1 if plan.total <= plan.threshold else plan.connections
+        connections = 1 if plan.total <= plan.ranges.threshold else plan.ranges.connections
         try:
             run_all(todo, one, connections, state.cancel)
         except _DiskError as exc:
@@ -417,25 +362,25 @@ def _ranged(
         sha256 = hasher.result()
         hasher = None
         try:
-            verify(plan.total, Digests(sha256), expected, plan.where)
+            verify(plan.total, Digests(sha256), job.expected, job.where)
         except IntegrityError:
             temp.discard()
             if resumed:
                 raise _ResumedMismatch from None
             raise
         temp.close()
-        place(temp.path, plan.target, overwrite=overwrite)
+        place(temp.path, job.target, overwrite=job.overwrite)
         temp.forget_journal()
     except BaseException:
         probe.close()
         if hasher is not None:
             hasher.stop()
         if temp.fd >= 0 or temp.path.exists():
-            kept = temp.keep(_spans(state), expected.sha256 or "", plan.total)
+            kept = temp.keep(_spans(state), job.expected.sha256 or "", plan.total)
             if kept:
                 log.info("kept %s to resume later", temp.path)
         raise
-    downloaded = Downloaded(plan.target, plan.total, Digests(sha256), resumed)
+    downloaded = Downloaded(job.target, plan.total, Digests(sha256), resumed)
     return RangedResult(downloaded, len(todo))
 
 

@@ -6,12 +6,13 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
 from sregistry.errors import DestinationExists, IntegrityError, NotFound, TransferError
-from sregistry.transfer import Expected, Timeout, Transport, place
+from sregistry.transfer import Download, Downloaded, Expected, Timeout, Transport, download, place
 from sregistry.transfer.hashing import InlineHasher, ThreadedHasher
 from tests.unit.local_http import Handler, LocalServer, Request
 
@@ -38,6 +39,11 @@ def serve() -> Iterator[Callable[[Handler], LocalServer]]:
     yield start
     for server in servers:
         server.close()
+
+
+def fetch(transport: Transport, url: str, target: Path, **options: Any) -> Downloaded:
+    """One :func:`download` of ``url`` to ``target`` with ``options`` as the job's fields."""
+    return download(transport, Download(url=url, target=target, **options))
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -72,7 +78,8 @@ def test_download_verified_and_placed(serve, transport: Transport, tmp_path: Pat
     server = serve(plain)
     seen: list[tuple[int, int | None]] = []
     target = tmp_path / "image.sif"
-    result = transport.download(
+    result = fetch(
+        transport,
         server.url + "/f",
         target,
         expected=Expected(size=len(DATA), sha256=SHA256),
@@ -90,8 +97,12 @@ def test_download_verified_and_placed(serve, transport: Transport, tmp_path: Pat
 @pytest.mark.parametrize("threaded", [True, False])
 def test_md5_checked_when_asked(serve, transport: Transport, tmp_path: Path, threaded) -> None:
     server = serve(plain)
-    result = transport.download(
-        server.url + "/f", tmp_path / "x", expected=Expected(md5=MD5), threaded_hash=threaded
+    result = fetch(
+        transport,
+        server.url + "/f",
+        tmp_path / "x",
+        expected=Expected(md5=MD5),
+        threaded_hash=threaded,
     )
     assert result.digests.md5 == MD5
     assert result.digests.sha256 == SHA256
@@ -112,7 +123,7 @@ def test_mismatch_keeps_the_old_file(
     target = tmp_path / "image.sif"
     target.write_bytes(b"precious")
     with pytest.raises(IntegrityError, match=message):
-        transport.download(server.url + "/f", target, expected=expected, overwrite=True)
+        fetch(transport, server.url + "/f", target, expected=expected, overwrite=True)
     assert target.read_bytes() == b"precious"
     assert leftovers(tmp_path) == []
 
@@ -124,7 +135,7 @@ def test_existing_file_is_refused_before_any_request(
     target = tmp_path / "image.sif"
     target.write_bytes(b"precious")
     with pytest.raises(DestinationExists, match="exists") as caught:
-        transport.download(server.url + "/f", target)
+        fetch(transport, server.url + "/f", target)
     assert "--force" in (caught.value.hint or "")
     assert server.requests == []
     assert target.read_bytes() == b"precious"
@@ -134,7 +145,7 @@ def test_overwrite_replaces(serve, transport: Transport, tmp_path: Path) -> None
     server = serve(plain)
     target = tmp_path / "image.sif"
     target.write_bytes(b"old")
-    transport.download(server.url + "/f", target, overwrite=True)
+    fetch(transport, server.url + "/f", target, overwrite=True)
     assert target.read_bytes() == DATA
 
 
@@ -142,7 +153,7 @@ def test_resume_with_range_after_a_cut(serve, transport: Transport, tmp_path: Pa
     # every byte that arrived before a cut is kept
     server = serve(ranged([1_500_000, 2_600_000]))
     target = tmp_path / "image.sif"
-    result = transport.download(server.url + "/f", target, expected=Expected(sha256=SHA256))
+    result = fetch(transport, server.url + "/f", target, expected=Expected(sha256=SHA256))
     assert target.read_bytes() == DATA
     assert [r.headers.get("Range") for r in server.requests] == [
         None,
@@ -163,7 +174,7 @@ def test_restart_from_zero_when_range_is_ignored(
 
     server = serve(ignores_range)
     target = tmp_path / "image.sif"
-    result = transport.download(server.url + "/f", target, expected=Expected(sha256=SHA256))
+    result = fetch(transport, server.url + "/f", target, expected=Expected(sha256=SHA256))
     assert target.read_bytes() == DATA  # not the first 1.5 MB twice
     assert result.restarts == 1
     assert result.resumed_from == 0
@@ -183,7 +194,7 @@ def test_wrong_content_range_restarts(serve, transport: Transport, tmp_path: Pat
             request.send(200, DATA)
 
     server = serve(handler)
-    result = transport.download(server.url + "/f", tmp_path / "x", expected=Expected(sha256=SHA256))
+    result = fetch(transport, server.url + "/f", tmp_path / "x", expected=Expected(sha256=SHA256))
     assert (tmp_path / "x").read_bytes() == DATA
     assert result.restarts == 1
     assert server.requests[2].headers.get("Range") is None
@@ -192,7 +203,7 @@ def test_wrong_content_range_restarts(serve, transport: Transport, tmp_path: Pat
 def test_gives_up_after_bounded_attempts(serve, transport: Transport, tmp_path: Path) -> None:
     server = serve(lambda request: request.send(200, DATA, cut_after=100))
     with pytest.raises(TransferError, match="after 5 tries"):
-        transport.download(server.url + "/f", tmp_path / "x", attempts=5)
+        fetch(transport, server.url + "/f", tmp_path / "x", attempts=5)
     assert len(server.requests) == 5
     assert leftovers(tmp_path) == []
     assert not (tmp_path / "x").exists()
@@ -206,7 +217,7 @@ def test_interrupt_removes_the_temporary_file(serve, transport: Transport, tmp_p
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        transport.download(server.url + "/f", tmp_path / "x", progress=interrupt)
+        fetch(transport, server.url + "/f", tmp_path / "x", progress=interrupt)
     assert leftovers(tmp_path) == []
     assert not (tmp_path / "x").exists()
 
@@ -214,7 +225,7 @@ def test_interrupt_removes_the_temporary_file(serve, transport: Transport, tmp_p
 def test_error_status_goes_through_check(serve, transport: Transport, tmp_path: Path) -> None:
     server = serve(lambda request: request.send(404, b'{"detail": "Not found."}'))
     with pytest.raises(NotFound):
-        transport.download(server.url + "/f", tmp_path / "x")
+        fetch(transport, server.url + "/f", tmp_path / "x")
 
     class Refused(Exception):
         pass
@@ -224,13 +235,13 @@ def test_error_status_goes_through_check(serve, transport: Transport, tmp_path: 
             raise Refused(response.text)
 
     with pytest.raises(Refused, match="Not found"):
-        transport.download(server.url + "/f", tmp_path / "x", check=check)
+        fetch(transport, server.url + "/f", tmp_path / "x", check=check)
     assert leftovers(tmp_path) == []
 
 
 def test_missing_directory_is_not_found(transport: Transport, tmp_path: Path) -> None:
     with pytest.raises(NotFound, match="does not exist"):
-        transport.download("http://127.0.0.1:9/", tmp_path / "no" / "x")
+        fetch(transport, "http://127.0.0.1:9/", tmp_path / "no" / "x")
 
 
 def test_temporary_file_sits_beside_the_target(serve, transport: Transport, tmp_path) -> None:
@@ -240,7 +251,7 @@ def test_temporary_file_sits_beside_the_target(serve, transport: Transport, tmp_
         names.extend(leftovers(tmp_path))
 
     server = serve(plain)
-    transport.download(server.url + "/f", tmp_path / "image.sif", progress=look)
+    fetch(transport, server.url + "/f", tmp_path / "image.sif", progress=look)
     assert names
     assert all(re.fullmatch(r"image\.sif\.[0-9a-f]{8}\.incomplete", name) for name in names)
 
@@ -273,12 +284,13 @@ def test_hashers_agree_and_reset(hasher_type: type[InlineHasher] | type[Threaded
 
 _FULL_DISK = """
 import resource, signal, sys
+from pathlib import Path
 from sregistry.errors import TransferError
-from sregistry.transfer import Transport
+from sregistry.transfer import Download, Transport, download
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
 try:
-    Transport().download(sys.argv[1], sys.argv[2])
+    download(Transport(), Download(url=sys.argv[1], target=Path(sys.argv[2])))
 except TransferError as exc:
     print(exc.message, "|", exc.hint)
 """

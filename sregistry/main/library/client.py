@@ -27,38 +27,49 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
+import requests
+import requests.adapters
+
+from sregistry.credentials import configured_library_base, library_base, resolve_library
 from sregistry.errors import ConfigError, InvalidName, NotFound, SregistryError
 from sregistry.main.base import (
-    Client,
     ImageInfo,
     Label,
     PathLike,
     ProgressCallback,
-    PullResult,
     PushResult,
-    destination,
 )
+from sregistry.main.library import query as q
 from sregistry.main.library.api import Call, interpret
 from sregistry.main.library.arch import check_arch, host_arch, image_arch
 from sregistry.main.library.endpoint import Endpoint, library_root
+from sregistry.main.library.models import Collection, Entity, Image
+from sregistry.main.library.pull import get_image, pull_image, store_name
+from sregistry.main.library.push import create_collection, push_image
 from sregistry.main.library.refs import LibraryRef, check_name, check_push, parse_library_ref
 from sregistry.main.library.settings import connections_setting, part_size_setting
-
-if TYPE_CHECKING:
-    import requests
-
-    from sregistry.main.library.models import Collection
-    from sregistry.transfer import Transport
+from sregistry.main.remote import Fetched, RemoteClient, Wanted
+from sregistry.transfer import Timeout, Transport, make_session
 
 __all__ = ["LibraryClient"]
 
 log = logging.getLogger(__name__)
 
 
-class LibraryClient(Client):
+@dataclass(frozen=True, kw_only=True)
+class _LibraryPull(Wanted):
+    """A pull's image record, and the arch asked for."""
+
+    ref: LibraryRef
+    image: Image
+    pull_arch: str
+
+
+class LibraryClient(RemoteClient[_LibraryPull]):
     """A Library API server (Sylabs-compatible, Singularity Registry Server, Hinkskalle)."""
 
     kind: ClassVar[str] = "library"
@@ -79,29 +90,32 @@ class LibraryClient(Client):
         env: Mapping[str, str] | None = None,
         cache: bool = True,
     ) -> None:
-        self._env = dict(os.environ if env is None else env)
-        self.cache = cache
+        env = os.environ if env is None else env
+        super().__init__(env=env, cache=cache)
         self.arch = check_arch(arch) if arch else None
-        self.connections = connections_setting(connections, self._env)
-        self.part_size = part_size_setting(part_size, self._env)
+        self.connections = connections_setting(connections, env)
+        self.part_size = part_size_setting(part_size, env)
         self._insecure = insecure
-        self._timeout = timeout
+        self._timeout = _timeout(timeout, env)
         self._session = session
         self._transport: Transport | None = None
         self._owns_session = False
         self._endpoint: Endpoint | None = None
         host = parse_library_ref(uri).host if uri else None
         self._base, self._token, self._discover, self.remote = self._resolve(
-            base, host, token, remote
+            base, host, token, remote, env
         )
 
     # -- configuration -----------------------------------------------------------------------
 
     def _resolve(
-        self, base: str | None, host: str | None, token: str | None, remote: str | None
+        self,
+        base: str | None,
+        host: str | None,
+        token: str | None,
+        remote: str | None,
+        env: Mapping[str, str],
     ) -> tuple[str | None, str | None, bool, str | None]:
-        from sregistry.credentials import configured_library_base, resolve_library
-
         if host and base:
             given = library_root(base)
             if not given.origin.named_by(host):
@@ -112,11 +126,11 @@ class LibraryClient(Client):
                 )
         chosen = base
         if chosen is None and host:
-            configured = configured_library_base(remote=remote, env=self._env)
+            configured = configured_library_base(remote=remote, env=env)
             chosen = f"https://{host}"
             if configured is not None and _names_host(configured, host):
                 chosen = configured
-        creds = resolve_library(base=chosen, remote=remote, env=self._env)
+        creds = resolve_library(base=chosen, remote=remote, env=env)
         resolved = None
         if creds.base is not None:
             log.debug("library URL from %s", creds.base.source)
@@ -135,8 +149,6 @@ class LibraryClient(Client):
 
     def _transport_(self) -> Transport:
         if self._transport is None:
-            from sregistry.transfer import Transport
-
             session = self._session
             if session is None:
                 session = _pooled_session(verify=not self._insecure, size=self.connections + 2)
@@ -144,7 +156,6 @@ class LibraryClient(Client):
                 session=session,
                 verify=not self._insecure,
                 timeout=self._timeout,
-                env=self._env,
             )
             self._owns_session = self._session is None
         return self._transport
@@ -223,8 +234,6 @@ class LibraryClient(Client):
         The Library API stores no metadata: ``metadata`` and ``inspect`` are
         not used (a warning says so when ``metadata`` is given).
         """
-        from sregistry.main.library.push import push_image
-
         ref = self._ref(name, push=True, tag=tag)
         source = Path(path)
         if not source.is_file():
@@ -256,71 +265,54 @@ class LibraryClient(Client):
             warnings=tuple(warnings),
         )
 
-    def pull(
-        self,
-        name: str,
-        dest: PathLike | None = None,
-        force: bool = False,
-        *,
-        progress: ProgressCallback | None = None,
-    ) -> PullResult:
-        """Download ``library://...[:tag|:sha256.<hex>]``, verified, into ``dest``."""
-        from sregistry.errors import DestinationExists
-        from sregistry.main.library.pull import get_image, pull_image, store_name
-        from sregistry.store.cache import PullCache
+    def _pull_filename(self, name: str) -> str:
+        return self._ref(name).filename
 
+    def _resolve_pull(self, name: str) -> _LibraryPull:
+        """The image record of ``library://...[:tag|:sha256.<hex>]`` for the pull arch."""
         ref = self._ref(name)
-        target = destination(dest, ref.filename)
-        if target.exists() and not force:
-            raise DestinationExists.at(target)
         endpoint = self.endpoint()
         arch = self.pull_arch()
         image = get_image(endpoint, ref, arch)
-        warnings: list[str] = []
-        with PullCache(self._env, enabled=self.cache) as cache:
-            served = cache.serve(image.sha256, target, force, progress=progress)
-            if served is not None and image.sha256 is not None:
-                path, sha256, resumed_from = served, image.sha256, 0
-            else:
-                outcome = pull_image(
-                    endpoint,
-                    ref,
-                    image,
-                    target,
-                    arch=arch,
-                    force=force,
-                    connections=self.connections,
-                    part_size=self.part_size,
-                    threshold=2 * self.part_size,
-                    progress=progress,
-                )
-                path, sha256 = outcome.downloaded.path, outcome.downloaded.digests.sha256
-                resumed_from = outcome.downloaded.resumed_from
-                warnings.extend(outcome.warnings)
-            stored = cache.record(
-                path,
-                store_name(ref, image),
-                sha256=sha256,
-                source=f"{self.kind}://{endpoint.root.netloc}",
-                arch=image.arch or arch,
-            )
-        warnings.extend(cache.warnings)
-        return PullResult(
-            path=path,
+        return _LibraryPull(
             name=str(ref),
-            size=path.stat().st_size,
-            sha256=sha256,
+            store_name=store_name(ref, image),
+            host=endpoint.root.netloc,
+            sha256=image.sha256,
             version=image.hash,
-            from_cache=served is not None,
-            resumed_from=resumed_from,
-            warnings=tuple(warnings),
-            stored_as=stored.uri if stored is not None else None,
+            arch=image.arch or arch,
+            ref=ref,
+            image=image,
+            pull_arch=arch,
+        )
+
+    def _fetch(
+        self,
+        wanted: _LibraryPull,
+        target: Path,
+        *,
+        force: bool,
+        progress: ProgressCallback | None,
+    ) -> Fetched:
+        outcome = pull_image(
+            self.endpoint(),
+            wanted.ref,
+            wanted.image,
+            target,
+            arch=wanted.pull_arch,
+            force=force,
+            connections=self.connections,
+            part_size=self.part_size,
+            threshold=2 * self.part_size,
+            progress=progress,
+        )
+        downloaded = outcome.downloaded
+        return Fetched(
+            downloaded.path, downloaded.digests.sha256, downloaded.resumed_from, outcome.warnings
         )
 
     def search(self, query: str | None = None) -> list[ImageInfo]:
         """``library://entity/collection[/container[:tag]]`` lists; other text searches."""
-        from sregistry.main.library import query as q
-
         if not query:
             raise InvalidName(
                 "listing a library needs library://entity/collection[/container] or a search term"
@@ -341,13 +333,10 @@ class LibraryClient(Client):
 
     def get(self, name: str) -> ImageInfo:
         """The image record of ``name`` for this client's pull arch."""
-        from sregistry.main.library.pull import get_image
-        from sregistry.main.library.query import image_info
-
         ref = self._ref(name)
         arch = self.pull_arch()
         image = get_image(self.endpoint(), ref, arch)
-        return image_info(image, ref, ref.tag, arch, self.endpoint().base)
+        return q.image_info(image, ref, ref.tag, arch, self.endpoint().base)
 
     def display_name(self, name: str) -> str:
         """``[entity/][collection/]container:tag`` (the tag pull and delete use)."""
@@ -356,9 +345,7 @@ class LibraryClient(Client):
 
     def delete(self, name: str) -> None:
         """Delete one tag (or hash) of an image for this client's arch."""
-        from sregistry.main.library.query import delete_image
-
-        delete_image(self.endpoint(), self._ref(name), self.pull_arch())
+        q.delete_image(self.endpoint(), self._ref(name), self.pull_arch())
 
     def labels(self, key: str | None = None, value: str | None = None) -> list[Label]:
         raise SregistryError(
@@ -373,9 +360,6 @@ class LibraryClient(Client):
         The name is sent as given: servers may normalise it (Singularity
         Registry Server turns ``My Images`` into ``my-images``).
         """
-        from sregistry.main.library.models import Entity
-        from sregistry.main.library.push import create_collection
-
         text = name.strip()
         if text.lower().startswith("library://"):
             text = text[len("library://") :]
@@ -402,12 +386,13 @@ class LibraryClient(Client):
         return create_collection(endpoint, entity, collection, private=private)
 
 
+def _timeout(value: float | tuple[float, float] | None, env: Mapping[str, str]) -> Timeout:
+    """The transport's timeout, read now: the client keeps no environment (it may hold tokens)."""
+    return Timeout.resolve(value, env)
+
+
 def _pooled_session(*, verify: bool, size: int) -> requests.Session:
     """A transport session keeping up to ``size`` connections per host alive."""
-    import requests.adapters
-
-    from sregistry.transfer import make_session
-
     session = make_session(verify=verify)
     for prefix in ("http://", "https://"):
         session.mount(prefix, requests.adapters.HTTPAdapter(pool_maxsize=max(10, size)))
@@ -416,8 +401,6 @@ def _pooled_session(*, verify: bool, size: int) -> requests.Session:
 
 def _names_host(base: str, host: str) -> bool:
     """True when a reference's ``host[:port]`` names the library at ``base``."""
-    from sregistry.credentials.urls import library_base
-
     try:
         return library_base(base).origin.named_by(host)
     except ConfigError:

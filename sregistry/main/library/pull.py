@@ -31,8 +31,8 @@ from sregistry.main.library.api import Call, Refusal, interpret, redact_url
 from sregistry.main.library.endpoint import Endpoint
 from sregistry.main.library.models import Image
 from sregistry.main.library.refs import LibraryRef
-from sregistry.transfer import Downloaded, Expected
-from sregistry.transfer.ranged import download_ranged, probe_headers
+from sregistry.transfer import Download, Downloaded, Expected
+from sregistry.transfer.ranged import Ranges, download_ranged, probe_headers
 
 __all__ = ["PullOutcome", "get_image", "pull_image", "store_name"]
 
@@ -131,19 +131,16 @@ def pull_image(
     def check(response: requests.Response) -> None:
         interpret(response, streamed)
 
-    result = download_ranged(
-        endpoint.transport,
-        url,
-        target,
+    job = Download(
+        url=url,
+        target=target,
         expected=expected,
         overwrite=force,
         progress=progress,
         check=check,
         auth=None if redirected else endpoint.auth_for(url),
-        connections=connections,
-        part_size=part_size,
-        threshold=threshold,
         log_as=redact_url(url),
-        first=first,
     )
+    ranges = Ranges(connections=connections, part_size=part_size, threshold=threshold)
+    result = download_ranged(endpoint.transport, job, ranges, first=first)
     return PullOutcome(result.downloaded, result.parts, redirected, tuple(warnings))

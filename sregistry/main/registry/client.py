@@ -13,7 +13,7 @@ import os
 import re
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -24,20 +24,16 @@ from sregistry import names
 from sregistry.config import truthy
 from sregistry.errors import (
     AuthenticationError,
-    DestinationExists,
     InvalidName,
     NotFound,
     ServerError,
 )
 from sregistry.main.base import (
-    Client,
     ImageInfo,
     Label,
     PathLike,
     ProgressCallback,
-    PullResult,
     PushResult,
-    destination,
 )
 from sregistry.main.registry.api import Exchange, Op, interpret
 from sregistry.main.registry.convert import (
@@ -59,7 +55,8 @@ from sregistry.main.registry.queries import Query, QueryKind, parse_query
 from sregistry.main.registry.settings import base_for_host, resolve_settings
 from sregistry.main.registry.signing import Clock, HmacAuth, Signer
 from sregistry.main.registry.urls import RegistryUrls
-from sregistry.transfer import Downloaded, Expected, Timeout, Transport
+from sregistry.main.remote import Fetched, RemoteClient, Wanted
+from sregistry.transfer import Download, Expected, Timeout, Transport, download
 
 __all__ = ["RegistryClient"]
 
@@ -74,7 +71,15 @@ _VERSION = re.compile(r"^(sha256\.[0-9a-f]{64}|[0-9a-f]{32})$")
 """A version where a tag would be: how the server names a frozen container."""
 
 
-class RegistryClient(Client):
+@dataclass(frozen=True, kw_only=True)
+class _RegistryPull(Wanted):
+    """A pull's manifest and the digests its version promises."""
+
+    manifest: Mapping[str, Any]
+    expected: Expected
+
+
+class RegistryClient(RemoteClient[_RegistryPull]):
     """A Singularity Registry Server, spoken to through its registry API.
 
     ``base`` is the server's address (``/api`` optional); ``username`` and
@@ -114,11 +119,7 @@ class RegistryClient(Client):
         cache: bool = True,
     ) -> None:
         env = os.environ if env is None else env
-        self.cache = cache
-        from sregistry.store.cache import cache_settings
-
-        self._cache_env = cache_settings(env)
-        """The store settings of ``env`` (never the whole of it: it may hold tokens)."""
+        super().__init__(env=env, cache=cache)
         host = names.parse(uri).registry if uri else None
         if host is not None:
             base = base_for_host(host, base, env)
@@ -209,18 +210,11 @@ class RegistryClient(Client):
             warnings=tuple(warnings),
         )
 
-    def pull(
-        self,
-        name: str,
-        dest: PathLike | None = None,
-        force: bool = False,
-        *,
-        progress: ProgressCallback | None = None,
-    ) -> PullResult:
+    def _pull_filename(self, name: str) -> str:
+        return self._reference(name).filename
+
+    def _resolve_pull(self, name: str) -> _RegistryPull:
         ref = self._reference(name)
-        target = destination(dest, ref.filename)
-        if target.exists() and not force:
-            raise DestinationExists.at(target)
         manifest = fetch_manifest(
             self.transport, self.urls, ref, signer=self._signer(), clock=self.clock
         )
@@ -236,64 +230,48 @@ class RegistryClient(Client):
             )
         elif expected.sha256 is None:
             warnings.append("the registry has no sha256 for this image yet: checked its md5")
-        from sregistry.store.cache import PullCache
-
-        with PullCache(self._cache_env, enabled=self.cache) as cache:
-            served = cache.serve(expected.sha256, target, force, progress=progress)
-            if served is not None and expected.sha256 is not None:
-                path, sha256, resumed_from = served, expected.sha256, 0
-            else:
-                downloaded = self._download(
-                    manifest, subject, target, expected=expected, force=force, progress=progress
-                )
-                path, sha256 = downloaded.path, downloaded.digests.sha256
-                resumed_from = downloaded.resumed_from
-                if downloaded.restarts:
-                    warnings.append(
-                        "the registry cannot resume downloads: the transfer started again "
-                        f"from the beginning {downloaded.restarts} time(s)"
-                    )
-            stored = cache.record(
-                path,
-                subject,
-                sha256=sha256,
-                source=f"{self.kind}://{self.urls.host}",
-                metadata=attributes(manifest.get("metadata")),
-                arch=_arch(manifest),
-            )
-        warnings.extend(cache.warnings)
-        return PullResult(
-            path=path,
+        return _RegistryPull(
             name=subject,
-            size=path.stat().st_size,
-            sha256=sha256,
+            store_name=subject,
+            host=self.urls.host,
+            sha256=expected.sha256,
             version=None if version is None else str(version),
-            from_cache=served is not None,
-            resumed_from=resumed_from,
+            metadata=attributes(manifest.get("metadata")),
+            arch=_arch(manifest),
             warnings=tuple(warnings),
-            stored_as=stored.uri if stored is not None else None,
+            manifest=manifest,
+            expected=expected,
         )
 
-    def _download(
+    def _fetch(
         self,
-        manifest: Mapping[str, Any],
-        subject: str,
+        wanted: _RegistryPull,
         target: Path,
         *,
-        expected: Expected,
         force: bool,
         progress: ProgressCallback | None,
-    ) -> Downloaded:
+    ) -> Fetched:
         """The verified download of the manifest's image file to ``target``."""
-        return self.transport.download(
-            self._image_url(manifest, subject),
-            target,
-            expected=expected,
+        subject = wanted.name
+        job = Download(
+            url=self._image_url(wanted.manifest, subject),
+            target=target,
+            expected=wanted.expected,
             overwrite=force,
             progress=progress,
             check=lambda response: interpret(response, Exchange(Op.DOWNLOAD, subject)),
             threaded_hash=self.hash_in_thread is not False,
             log_as=subject,
+        )
+        downloaded = download(self.transport, job)
+        warnings: tuple[str, ...] = ()
+        if downloaded.restarts:
+            warnings = (
+                "the registry cannot resume downloads: the transfer started again "
+                f"from the beginning {downloaded.restarts} time(s)",
+            )
+        return Fetched(
+            downloaded.path, downloaded.digests.sha256, downloaded.resumed_from, warnings
         )
 
     def _image_url(self, manifest: Mapping[str, Any], subject: str) -> str:
