@@ -13,6 +13,7 @@ turns these into a one-line message, an optional hint and an exit code::
     ├── IntegrityError                  exit 5   size or checksum mismatch
     ├── DestinationExists (FileExistsError) exit 1   refusing to overwrite without force
     ├── MetadataError                   exit 1   an image's metadata cannot be read
+    ├── NotSupported                    exit 1   this backend cannot do that
     ├── TransferError (OSError)         exit 1   network failure, timeout, cut-off transfer
     └── ServerError                     exit 1   5xx, HTML error pages, protocol violations
         ├── PayloadTooLarge             exit 1   413 from the server or its proxy
@@ -32,6 +33,7 @@ __all__ = [
     "InvalidName",
     "MetadataError",
     "NotFound",
+    "NotSupported",
     "PayloadTooLarge",
     "PermissionDenied",
     "RateLimited",
@@ -124,6 +126,10 @@ class DestinationExists(SregistryError, FileExistsError):
 class MetadataError(SregistryError):
     """An image's metadata cannot be read: not a SIF file, truncated or corrupt,
     an unsupported compression, or ``singularity inspect`` failed or timed out."""
+
+
+class NotSupported(SregistryError):
+    """The backend cannot do this (e.g. labels on the Library API)."""
 
 
 class TransferError(SregistryError, OSError):

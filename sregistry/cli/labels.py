@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sregistry.cli.common import client_options, open_client
+from sregistry.cli.common import BackendOptions, client_options, open_client
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.transfers import no_urllib3_tls_warnings
 from sregistry.errors import NotFound
@@ -16,7 +16,7 @@ __all__ = ["labels"]
 @click.option("-k", "--key", metavar="KEY", help="Only labels with this key.")
 @click.option("-v", "--value", metavar="VALUE", help="Only labels with this value.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@client_options
+@client_options("labels")
 @pass_app
 def labels(
     app: AppContext,
@@ -24,26 +24,14 @@ def labels(
     key: str | None,
     value: str | None,
     as_json: bool,
-    registry: str | None,
-    username: str | None,
-    library: str | None,
-    remote: str | None,
-    insecure: bool,
+    backend_options: BackendOptions,
 ) -> None:
     """List the labels of the registry's images and the images that carry them.
 
     Exits 3 when --key or --value matches nothing (with --json, after printing []).
     """
     with no_urllib3_tls_warnings():
-        client = open_client(
-            app,
-            None,
-            registry=registry,
-            username=username,
-            library=library,
-            remote=remote,
-            insecure=insecure,
-        )
+        client = open_client(app, None, backend_options)
         with client:
             found = client.labels(key=key, value=value)
     if as_json:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from sregistry.cli.common import client_options, open_client
+from sregistry.cli.common import BackendOptions, client_options, open_client
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.legacy import retired_option
 from sregistry.cli.transfers import no_urllib3_tls_warnings
@@ -118,7 +118,7 @@ def _print_sections(app: AppContext, images: list[ImageInfo], wanted: Sequence[s
     "it searched a Globus endpoint (a backend that is not supported); "
     "type `sregistry list [QUERY]` to search the configured registry",
 )
-@client_options
+@client_options("search")
 @pass_app
 def list_images(
     app: AppContext,
@@ -129,11 +129,7 @@ def list_images(
     runscript: bool,
     test: bool,
     deffile: bool,
-    registry: str | None,
-    username: str | None,
-    library: str | None,
-    remote: str | None,
-    insecure: bool,
+    backend_options: BackendOptions,
 ) -> None:
     """List images, all of them or those QUERY matches.
 
@@ -158,15 +154,7 @@ def list_images(
         if flag
     ]
     with no_urllib3_tls_warnings():
-        client = open_client(
-            app,
-            query,
-            registry=registry,
-            username=username,
-            library=library,
-            remote=remote,
-            insecure=insecure,
-        )
+        client = open_client(app, query, backend_options)
         with client:
             images = client.search(query)  # search results carry the stored metadata
     if as_json:
