@@ -127,7 +127,7 @@ class LibraryClient(RemoteClient[_LibraryPull]):
             given = library_root(base)
             if not given.origin.named_by(host):
                 raise ConfigError(
-                    f"conflicting library servers: --library {given} and the reference's "
+                    f"conflicting library servers: the base option {given} and the reference's "
                     f"host {host}",
                     hint="drop one of them",
                 )
@@ -173,8 +173,9 @@ class LibraryClient(RemoteClient[_LibraryPull]):
             if self._base is None:
                 raise ConfigError(
                     "no library server configured",
-                    hint="use --library URL, library://HOST/entity/collection/container, "
-                    "SREGISTRY_LIBRARY_BASE, or a Singularity remote (`singularity remote add`)",
+                    hint="give a library URL (SREGISTRY_LIBRARY_BASE or the base option), a "
+                    "library://HOST/entity/collection/container reference, or a Singularity "
+                    "remote (`singularity remote add`)",
                 )
             base = self._base
             if self._discover:
@@ -208,12 +209,12 @@ class LibraryClient(RemoteClient[_LibraryPull]):
 
     def _ref(self, name: str, *, push: bool = False, tag: str | None = None) -> LibraryRef:
         """``name`` parsed, with ``tag`` (comma-separated) replacing its tags; a push
-        reference is checked after the replacement, so ``--tag`` cannot name a hash."""
+        reference is checked after the replacement, so ``tag`` cannot name a hash."""
         ref = parse_library_ref(name)
         if tag is not None:
             ref = ref.with_tags(*tag.split(","))
         if push:
-            check_push(ref, name if tag is None else f"{name} --tag {tag}")
+            check_push(ref, name if tag is None else f"{name} with tag {tag}")
         if ref.host and self._base and not _names_host(self._base, ref.host):
             raise ConfigError(
                 f"{name} names the library {ref.host}, but this client talks to {self.location}"
@@ -249,7 +250,7 @@ class LibraryClient(RemoteClient[_LibraryPull]):
         if arch is None:
             raise InvalidName(
                 f"the architecture of {source} is unknown (not in its SIF header)",
-                hint="give it with --arch (e.g. amd64)",
+                hint="give it as the arch option (e.g. amd64)",
             )
         outcome = push_image(
             self.endpoint(),
@@ -372,7 +373,7 @@ class LibraryClient(RemoteClient[_LibraryPull]):
         if not collection.strip() or "/" in entity_name:
             raise InvalidName(
                 f"invalid collection name {name!r}: expected [ENTITY/]NAME",
-                hint="the server is chosen with --library URL or a Singularity remote",
+                hint="the server is the client's library URL or Singularity remote",
             )
         if entity_name:
             check_name("entity", entity_name)

@@ -168,7 +168,7 @@ class RegistryClient(RemoteClient[_RegistryPull]):
             raise InvalidName(
                 f"{name!r} names the registry {ref.registry}, but this client talks to "
                 f"{self.urls.root}",
-                hint="use --registry (or get_client with that URI) to talk to another registry",
+                hint="open a client for that registry to talk to it",
             )
         return ref
 

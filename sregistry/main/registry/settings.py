@@ -79,7 +79,7 @@ def resolve_settings(
     if not base:
         raise ConfigError(
             "no registry is configured",
-            hint="pass --registry URL, set SREGISTRY_REGISTRY_BASE, or run `sregistry login`",
+            hint="set SREGISTRY_REGISTRY_BASE, pass the base option, or run `sregistry login`",
         )
     return Settings(str(registry_base(base, nohttps=nohttps)), username, token_getter, sources)
 
