@@ -203,3 +203,21 @@ def test_the_cli_names_no_backend() -> None:
         and (found := backend_mentions(path.read_text(encoding="utf-8"), backends))
     }
     assert offenders == {}
+
+
+def test_docs_api_documents_every_constructor_option() -> None:
+    documented: dict[str, set[str]] = {}
+    text = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and re.fullmatch(r"all|`\w+`", cells[0]):
+            names = set(re.findall(r"`(\w+)`", cells[1]))
+            documented.setdefault(cells[0].strip("`"), set()).update(names)
+    shared = documented.pop("all")
+    from sregistry.main import client_class
+    from sregistry.main.backend import option_names
+
+    for name, backend in load_backends().items():
+        settings = client_class(backend).settings_type
+        assert settings is not None, name
+        assert set(option_names(settings)) == documented[name] | shared, name
