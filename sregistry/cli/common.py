@@ -17,7 +17,7 @@ import click
 
 from sregistry.cli.context import AppContext
 from sregistry.config import choose_backend
-from sregistry.main import client_class, get_client, load_backends
+from sregistry.main import client_class, load_backends, make_client
 from sregistry.main.backend import Backend, Capability, Option
 from sregistry.main.base import Client
 
@@ -161,7 +161,7 @@ def open_client(
         raise click.UsageError(f"{', '.join(foreign)}: only for {schemes} images")
     if reference and "://" in reference:
         options["uri"] = reference
-    client = get_client(kind, **options)
+    client = make_client(backend, **options)
     if client.insecure:
         app.out.warn("TLS certificate verification is off (--insecure / SREGISTRY_HTTPS_NOVERIFY)")
     app.out.info(f"{kind}: {client.location}")

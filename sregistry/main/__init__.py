@@ -35,6 +35,7 @@ __all__ = [
     "client_class",
     "get_client",
     "load_backends",
+    "make_client",
 ]
 
 ENTRY_POINT_GROUP = "sregistry.backends"
@@ -90,8 +91,10 @@ def client_class(backend: Backend) -> type[Client]:
     return cls
 
 
-def _build(cls: type[Client], name: str, options: dict[str, Any]) -> Client:
-    """The one place options become settings, then a client."""
+def make_client(backend: Backend, **options: Any) -> Client:
+    """The client of ``backend`` for ``options``: the one place options become
+    settings (the client class's ``settings_type``), then a client."""
+    cls, name = client_class(backend), backend.name
     if cls.settings_type is not None:
         return cls.from_settings(cls.settings_type.from_options(name, options))
     parameters = inspect.signature(cls).parameters
@@ -131,7 +134,6 @@ def get_client(name_or_uri: str | None = None, **options: Any) -> Client:
     kind, _reason = choose_backend(
         name_or_uri, frozenset(backends), registry_option=options.get("base")
     )
-    cls = client_class(_describe(kind, backends[kind]))
     if name_or_uri and "://" in name_or_uri:
         options.setdefault("uri", name_or_uri)
-    return _build(cls, kind, options)
+    return make_client(_describe(kind, backends[kind]), **options)
