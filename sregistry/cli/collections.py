@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sregistry.cli.common import BackendOptions, client_options, open_client
+from sregistry.cli.common import BackendCommand, BackendOptions, open_client
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.transfers import no_urllib3_tls_warnings
 from sregistry.main.backend import Capability
@@ -17,7 +17,9 @@ def collections() -> None:
     """Manage collections on a Library API server (library://)."""
 
 
-@collections.command(short_help="Create a collection.")
+@collections.command(
+    cls=BackendCommand, operation="create_collection", short_help="Create a collection."
+)
 @click.argument("name", metavar="[ENTITY/]NAME")
 @click.option(
     "--private/--public",
@@ -25,7 +27,6 @@ def collections() -> None:
     show_default=True,
     help="Whether only its owners may see and pull it.",
 )
-@client_options("create_collection")
 @pass_app
 def create(app: AppContext, *, name: str, private: bool, backend_options: BackendOptions) -> None:
     """Create collection NAME owned by ENTITY (default: the token's own entity).

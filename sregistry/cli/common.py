@@ -8,22 +8,19 @@ apply to it.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from sregistry.cli.context import AppContext
+from sregistry.cli.legacy import OneArgumentCommand
 from sregistry.config import choose_backend
 from sregistry.main import client_class, load_backends, make_client
 from sregistry.main.backend import Backend, Capability, Option
 from sregistry.main.base import Client
 
-__all__ = ["BackendOptions", "client_options", "open_client"]
-
-F = TypeVar("F", bound=Callable[..., Any])
+__all__ = ["BackendCommand", "BackendOptions", "OneArgumentBackendCommand", "open_client"]
 
 
 def _parameter(flag: str) -> str:
@@ -39,7 +36,11 @@ class BackendOptions:
 
     def given(self) -> dict[str, Any]:
         """The flags given on the command line (``None`` and ``False`` are not)."""
-        return {flag: value for flag, value in self.values.items() if value not in (None, False)}
+        return {
+            flag: value
+            for flag, value in self.values.items()
+            if value is not None and value is not False
+        }
 
     def owners(self, flag: str) -> list[str]:
         """The backends that declare ``flag``."""
@@ -60,37 +61,56 @@ class BackendOptions:
         return found
 
 
-def _click_option(option: Option) -> Callable[[F], F]:
+def _click_option(option: Option) -> click.Option:
     if option.is_flag:
-        return click.option(option.flag, _parameter(option.flag), is_flag=True, help=option.help)
+        return click.Option([option.flag, _parameter(option.flag)], is_flag=True, help=option.help)
     kind: Any = click.IntRange(*option.integer) if option.integer else None
-    return click.option(
-        option.flag, _parameter(option.flag), type=kind, metavar=option.metavar, help=option.help
+    return click.Option(
+        [option.flag, _parameter(option.flag)], type=kind, metavar=option.metavar, help=option.help
     )
 
 
-def client_options(operation: str) -> Callable[[F], F]:
-    """Every backend's options for the client method ``operation``, as click
-    options; the command receives them as one ``backend_options`` argument."""
-    backends = load_backends()
-    options: dict[str, Option] = {}
-    for backend in backends.values():
-        for option in backend.options:
-            if operation in option.operations:
-                options.setdefault(option.flag, option)
+class BackendCommand(click.Command):
+    """A command that also takes every backend's flags for the client method
+    ``operation``, and passes them to its callback as one ``backend_options``.
 
-    def decorate(func: F) -> F:
-        @functools.wraps(func)
-        def command(*args: Any, **kwargs: Any) -> Any:
-            values = {flag: kwargs.pop(_parameter(flag)) for flag in options}
-            return func(*args, backend_options=BackendOptions(backends, values), **kwargs)
+    The backends are looked up when the command parses or shows its help
+    (once per run, kept in ``ctx.meta``), never when the module is imported.
+    """
 
-        decorated: Any = command
-        for option in reversed(options.values()):
-            decorated = _click_option(option)(decorated)
-        return decorated  # type: ignore[no-any-return]
+    def __init__(self, *args: Any, operation: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.operation = operation
 
-    return decorate
+    def _backend_params(self, ctx: click.Context) -> tuple[dict[str, Backend], list[Option]]:
+        key = f"{__name__}.backends"
+        if key not in ctx.meta:
+            backends = load_backends()
+            options: dict[str, Option] = {}
+            for backend in backends.values():
+                for option in backend.options:
+                    if self.operation in option.operations:
+                        options.setdefault(option.flag, option)
+            ctx.meta[key] = (backends, list(options.values()))
+        found: tuple[dict[str, Backend], list[Option]] = ctx.meta[key]
+        return found
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        _backends, options = self._backend_params(ctx)
+        params: list[click.Parameter] = [*self.params, *map(_click_option, options)]
+        help_option = self.get_help_option(ctx)
+        return [*params, help_option] if help_option is not None else params
+
+    def invoke(self, ctx: click.Context) -> Any:
+        backends, options = self._backend_params(ctx)
+        values = {option.flag: ctx.params.pop(_parameter(option.flag)) for option in options}
+        ctx.params["backend_options"] = BackendOptions(backends, values)
+        return super().invoke(ctx)
+
+
+class OneArgumentBackendCommand(OneArgumentCommand, BackendCommand):
+    """A :class:`BackendCommand` with one positional argument (``several``
+    says what to type when given more; see ``OneArgumentCommand``)."""
 
 
 def _backend_kind(

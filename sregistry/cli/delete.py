@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from sregistry.cli.common import BackendOptions, client_options, open_client
+from sregistry.cli.common import BackendCommand, BackendOptions, open_client
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.transfers import no_urllib3_tls_warnings
 from sregistry.errors import SregistryError
@@ -21,10 +21,11 @@ def confirmed(answer: str) -> bool:
     return answer.strip().lower() in YES
 
 
-@click.command(short_help="Delete one tag of an image from a registry.")
+@click.command(
+    cls=BackendCommand, operation="delete", short_help="Delete one tag of an image from a registry."
+)
 @click.argument("image", metavar="IMAGE")
 @click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
-@client_options("delete")
 @pass_app
 def delete(
     app: AppContext,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sregistry.cli.common import BackendOptions, client_options, open_client
+from sregistry.cli.common import BackendCommand, BackendOptions, open_client
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.transfers import no_urllib3_tls_warnings
 from sregistry.errors import NotFound
@@ -12,11 +12,12 @@ from sregistry.errors import NotFound
 __all__ = ["labels"]
 
 
-@click.command(short_help="List labels, filtered by key and/or value.")
+@click.command(
+    cls=BackendCommand, operation="labels", short_help="List labels, filtered by key and/or value."
+)
 @click.option("-k", "--key", metavar="KEY", help="Only labels with this key.")
 @click.option("-v", "--value", metavar="VALUE", help="Only labels with this value.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@client_options("labels")
 @pass_app
 def labels(
     app: AppContext,

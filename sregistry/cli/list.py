@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from sregistry.cli.common import BackendOptions, client_options, open_client
+from sregistry.cli.common import BackendCommand, BackendOptions, open_client
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.legacy import retired_option
 from sregistry.cli.transfers import no_urllib3_tls_warnings
@@ -106,7 +106,9 @@ def _print_sections(app: AppContext, images: list[ImageInfo], wanted: Sequence[s
             app.out.result(text.rstrip("\n") if text is not None else f"(no {section})")
 
 
-@click.command(short_help="List or search images on a registry.")
+@click.command(
+    cls=BackendCommand, operation="search", short_help="List or search images on a registry."
+)
 @click.argument("query", required=False, metavar="[QUERY]")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.option("-e", "--env", is_flag=True, help="Show the stored %environment.")
@@ -118,7 +120,6 @@ def _print_sections(app: AppContext, images: list[ImageInfo], wanted: Sequence[s
     "it searched a Globus endpoint (a backend that is not supported); "
     "type `sregistry list [QUERY]` to search the configured registry",
 )
-@client_options("search")
 @pass_app
 def list_images(
     app: AppContext,

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import click
 
-from sregistry.cli.common import BackendOptions, client_options, open_client
+from sregistry.cli.common import BackendOptions, OneArgumentBackendCommand, open_client
 from sregistry.cli.context import AppContext, pass_app
-from sregistry.cli.legacy import OneArgumentCommand
 from sregistry.cli.transfers import human_size, no_urllib3_tls_warnings
 
 __all__ = ["pull"]
 
 
 @click.command(
-    cls=OneArgumentCommand,
+    cls=OneArgumentBackendCommand,
+    operation="pull",
     several="pull takes one image, got {count}: type `sregistry pull IMAGE -o FILE` once per image",
     short_help="Download an image, verified, into a file.",
 )
@@ -41,7 +41,6 @@ __all__ = ["pull"]
     help="Download even when the local store holds the image, and do not record it there "
     "(also SREGISTRY_DISABLE=1).",
 )
-@client_options("pull")
 @pass_app
 def pull(
     app: AppContext,

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import click
 
-from sregistry.cli.common import BackendOptions, client_options, open_client
+from sregistry.cli.common import BackendOptions, OneArgumentBackendCommand, open_client
 from sregistry.cli.context import AppContext, pass_app
-from sregistry.cli.legacy import OneArgumentCommand
 from sregistry.cli.transfers import human_size, no_urllib3_tls_warnings
 
 __all__ = ["push"]
 
 
 @click.command(
-    cls=OneArgumentCommand,
+    cls=OneArgumentBackendCommand,
+    operation="push",
     several="push takes one FILE, got {count}: type "
     "`sregistry push FILE --name COLLECTION/NAME[:TAG]` once per file",
     short_help="Upload a SIF image to a registry.",
@@ -41,7 +41,6 @@ __all__ = ["push"]
     is_flag=True,
     help="Do not read and send the image's labels, scripts and definition file.",
 )
-@client_options("push")
 @pass_app
 def push(
     app: AppContext,

@@ -91,6 +91,20 @@ def test_import_sregistry_does_not_import_get_client() -> None:
     assert done.returncode == 0, done.stderr
 
 
+def test_loading_a_command_looks_up_no_backend() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        import sregistry.cli.collections, sregistry.cli.pull, sregistry.cli.push
+        found = [name for name in sys.modules if name.startswith("importlib.metadata")
+                 or name.startswith(("sregistry.main.registry", "sregistry.main.library"))]
+        assert found == [], found
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
 def test_get_client_is_typed_per_backend(tmp_path: Path) -> None:
     from mypy import api
 
