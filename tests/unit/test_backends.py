@@ -9,12 +9,14 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sregistry.errors import ConfigError, NotSupported, SregistryError
-from sregistry.main import get_client, load_backends
-from sregistry.main.backend import Capability
+from sregistry.main import get_client, load_backends, make_client
+from sregistry.main.backend import Backend, Capability
+from sregistry.main.base import Client, ImageInfo, Label, PullResult, PushResult
 from sregistry.main.library.settings import LibrarySettings
 from sregistry.main.registry.settings import RegistrySettings
 
@@ -31,6 +33,45 @@ def test_an_unknown_option_is_a_config_error_naming_the_valid_ones() -> None:
     assert "arch, base, cache, connections" in (caught.value.hint or "")
     with pytest.raises(ConfigError, match="no option 'folder'"):
         get_client("local", folder="/tmp")
+
+
+class Plain(Client):
+    """A backend without a settings class: its constructor's keywords are its options."""
+
+    kind = "plain"
+
+    def __init__(self, *, uri: str | None = None, shelf: str = "") -> None:
+        self.shelf = shelf
+
+    location = "(plain)"
+
+    def push(self, *args: Any, **kwargs: Any) -> PushResult:
+        raise NotSupported("no")
+
+    def pull(self, *args: Any, **kwargs: Any) -> PullResult:
+        raise NotSupported("no")
+
+    def search(self, query: str | None = None) -> list[ImageInfo]:
+        return []
+
+    def get(self, name: str) -> ImageInfo:
+        raise NotSupported("no")
+
+    def delete(self, name: str) -> None:
+        raise NotSupported("no")
+
+    def labels(self, key: str | None = None, value: str | None = None) -> list[Label]:
+        return []
+
+
+def test_without_settings_the_constructor_names_the_options() -> None:
+    backend = Backend(name="plain", client=f"{__name__}:Plain")
+    built = make_client(backend, shelf="top")
+    assert isinstance(built, Plain)
+    assert built.shelf == "top"
+    with pytest.raises(ConfigError, match="the plain backend has no option 'colour'") as caught:
+        make_client(backend, colour="red")
+    assert caught.value.hint == "its options: shelf, uri"
 
 
 def test_an_unsupported_operation_raises_not_supported(tmp_path: Path) -> None:
@@ -185,7 +226,7 @@ def backend_mentions(source: str, backends: set[str]) -> list[str]:
             names = [node.value]
         for name in names:
             if _words(name) & backends or classes.search(name):
-                found.append(f"{node.lineno}: {name}")
+                found.append(f"{getattr(node, 'lineno', 0)}: {name}")
     return found
 
 
