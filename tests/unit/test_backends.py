@@ -192,6 +192,10 @@ CREDENTIAL_COMMANDS = {"login.py", "config.py"}
 built-in protocols (:mod:`sregistry.credentials`); they open no client."""
 
 
+NOT_BACKENDS = {"local_time"}
+"""Identifiers where a backend's name is the ordinary word (the local time zone)."""
+
+
 def _words(identifier: str) -> set[str]:
     return {w.lower() for w in re.split(r"[._]|(?<=[a-z])(?=[A-Z])", identifier) if w}
 
@@ -225,6 +229,8 @@ def backend_mentions(source: str, backends: set[str]) -> list[str]:
         ):
             names = [node.value]
         for name in names:
+            if name in NOT_BACKENDS:
+                continue
             if _words(name) & backends or classes.search(name):
                 found.append(f"{getattr(node, 'lineno', 0)}: {name}")
     return found

@@ -73,8 +73,6 @@ KNOWN = {
     "main/library/__init__.py",
     "main/backend.py",
     "credentials/resolve.py",  # where a value came from, as `sregistry config` shows it
-    "credentials/token_check.py",  # rewritten in issue 10 item 4 (b-origins)
-    "main/library/endpoint.py",  # idem
 }
 
 
