@@ -1,22 +1,25 @@
 """The one exception hierarchy of sregistry.
 
-Every failure the library reports is a :class:`SregistryError`. The CLI alone
-turns these into a one-line message, an optional hint and an exit code::
+Every failure the library reports is a :class:`SregistryError`. Messages and
+hints say what happened in words for any caller (a Python caller passes
+``force=True``); the CLI alone turns these into a one-line message, a hint and
+an exit code (``sregistry.cli.status.ERRORS``)::
 
-    SregistryError                      exit 1
-    ├── ConfigError                     exit 1   missing/invalid settings, unreadable secrets
-    ├── InvalidName (ValueError)        exit 2   a reference that cannot be parsed
-    ├── NotFound (LookupError)          exit 3   no such collection, container, tag or file
-    ├── PermissionDenied                exit 4   authenticated but not allowed
-    │   └── Frozen                      exit 4   the tag is frozen on the server
-    ├── AuthenticationError             exit 4   missing, wrong or stale credentials
-    ├── IntegrityError                  exit 5   size or checksum mismatch
-    ├── DestinationExists (FileExistsError) exit 1   refusing to overwrite without force
-    ├── MetadataError                   exit 1   an image's metadata cannot be read
-    ├── TransferError (OSError)         exit 1   network failure, timeout, cut-off transfer
-    └── ServerError                     exit 1   5xx, HTML error pages, protocol violations
-        ├── PayloadTooLarge             exit 1   413 from the server or its proxy
-        └── RateLimited                 exit 1   429 or the registry's weekly limit
+    SregistryError
+    ├── ConfigError                     missing/invalid settings, unreadable secrets
+    ├── InvalidName (ValueError)        a reference that cannot be parsed
+    ├── NotFound (LookupError)          no such collection, container, tag or file
+    ├── PermissionDenied                authenticated but not allowed
+    │   └── Frozen                      the tag is frozen on the server
+    ├── AuthenticationError             missing, wrong or stale credentials
+    ├── IntegrityError                  size or checksum mismatch
+    ├── DestinationExists (FileExistsError) refusing to overwrite without force
+    ├── MetadataError                   an image's metadata cannot be read
+    ├── NotSupported                    this backend cannot do that
+    ├── TransferError (OSError)         network failure, timeout, cut-off transfer
+    └── ServerError                     5xx, HTML error pages, protocol violations
+        ├── PayloadTooLarge             413 from the server or its proxy
+        └── RateLimited                 429 or the registry's weekly limit
 
 This module imports nothing from sregistry and nothing heavy.
 """
@@ -32,6 +35,7 @@ __all__ = [
     "InvalidName",
     "MetadataError",
     "NotFound",
+    "NotSupported",
     "PayloadTooLarge",
     "PermissionDenied",
     "RateLimited",
@@ -48,8 +52,6 @@ class SregistryError(Exception):
     do about it. ``url`` and ``status`` describe the HTTP exchange when there
     was one, ``server_message`` is what the server said (never a credential).
     """
-
-    exit_code: int = 1
 
     def __init__(
         self,
@@ -78,19 +80,13 @@ class ConfigError(SregistryError):
 class InvalidName(SregistryError, ValueError):
     """An image reference or name that cannot be parsed or is not allowed."""
 
-    exit_code = 2
-
 
 class NotFound(SregistryError, LookupError):
     """The collection, container, tag, image or local file does not exist."""
 
-    exit_code = 3
-
 
 class PermissionDenied(SregistryError):
     """The credentials are valid but do not allow this action."""
-
-    exit_code = 4
 
 
 class Frozen(PermissionDenied):
@@ -100,13 +96,9 @@ class Frozen(PermissionDenied):
 class AuthenticationError(SregistryError):
     """Credentials are missing, malformed, wrong, or signed in another hour."""
 
-    exit_code = 4
-
 
 class IntegrityError(SregistryError):
     """Transferred bytes do not match the expected size or checksum."""
-
-    exit_code = 5
 
 
 class DestinationExists(SregistryError, FileExistsError):
@@ -114,16 +106,17 @@ class DestinationExists(SregistryError, FileExistsError):
 
     @classmethod
     def at(cls, target: object) -> DestinationExists:
-        """The error for ``target``, with the hint every command gives."""
-        return cls(
-            f"{target} already exists",
-            hint="use --force to replace it, or -o to choose another path",
-        )
+        """The error for ``target``, with the same hint everywhere."""
+        return cls(f"{target} already exists", hint="pass force=True to replace it")
 
 
 class MetadataError(SregistryError):
     """An image's metadata cannot be read: not a SIF file, truncated or corrupt,
     an unsupported compression, or ``singularity inspect`` failed or timed out."""
+
+
+class NotSupported(SregistryError):
+    """The backend cannot do this (e.g. labels on the Library API)."""
 
 
 class TransferError(SregistryError, OSError):

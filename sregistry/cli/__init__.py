@@ -15,7 +15,7 @@ import click
 
 from sregistry import __version__
 from sregistry.cli.context import AppContext
-from sregistry.cli.status import ExitStatus, describe_error
+from sregistry.cli.status import ExitStatus, describe_error, exit_status
 
 __all__ = ["COMMANDS", "cli", "main"]
 
@@ -90,7 +90,7 @@ class LazyGroup(click.Group):
 
                 traceback.print_exc(file=sys.stderr)
             click.echo(describe_error(exc), err=True)
-            ctx.exit(exc.exit_code)
+            ctx.exit(exit_status(exc))
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(ExitStatus.INTERRUPTED)

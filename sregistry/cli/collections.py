@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from sregistry.cli.common import open_client
+from sregistry.cli.common import BackendCommand, BackendOptions, open_client
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.transfers import no_urllib3_tls_warnings
+from sregistry.main.backend import Capability
 
 __all__ = ["collections", "create"]
 
@@ -16,7 +17,9 @@ def collections() -> None:
     """Manage collections on a Library API server (library://)."""
 
 
-@collections.command(short_help="Create a collection.")
+@collections.command(
+    cls=BackendCommand, operation="create_collection", short_help="Create a collection."
+)
 @click.argument("name", metavar="[ENTITY/]NAME")
 @click.option(
     "--private/--public",
@@ -24,27 +27,8 @@ def collections() -> None:
     show_default=True,
     help="Whether only its owners may see and pull it.",
 )
-@click.option("--library", metavar="URL", help="Library API base URL.")
-@click.option(
-    "--remote",
-    metavar="NAME",
-    help="Singularity/Apptainer remote (remote.yaml) to take the server and token from.",
-)
-@click.option(
-    "--insecure",
-    is_flag=True,
-    help="Do not verify TLS certificates (also SREGISTRY_HTTPS_NOVERIFY).",
-)
 @pass_app
-def create(
-    app: AppContext,
-    *,
-    name: str,
-    private: bool,
-    library: str | None,
-    remote: str | None,
-    insecure: bool,
-) -> None:
+def create(app: AppContext, *, name: str, private: bool, backend_options: BackendOptions) -> None:
     """Create collection NAME owned by ENTITY (default: the token's own entity).
 
     \b
@@ -54,14 +38,10 @@ def create(
     The server may normalise NAME (e.g. "My Images" -> "my-images"); the name
     it stored is printed.
     """
-    from sregistry.main.library.client import LibraryClient
-
     with no_urllib3_tls_warnings():
-        client = open_client(
-            app, None, backend="library", library=library, remote=remote, insecure=insecure
-        )
-        if not isinstance(client, LibraryClient):  # a third-party "library" backend
-            raise click.UsageError("collections create needs the built-in library backend")
+        client = open_client(app, None, backend_options, capability=Capability.CREATE_COLLECTION)
+        if not client.supports(Capability.CREATE_COLLECTION):
+            raise click.UsageError(f"the {client.kind} backend cannot create collections")
         with client:
             created = client.create_collection(name, private=private)
     visibility = "private" if created.private else "public"

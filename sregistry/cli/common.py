@@ -1,155 +1,188 @@
-"""Options shared by the commands that talk to a registry, and opening the client."""
+"""The options backends declare, as click options, and opening the client they pick.
+
+No backend is named here: each backend's entry point describes its options
+(:class:`sregistry.main.backend.Option`), and a command says which client
+method it calls (``push``, ``pull``, ``search``...) to get the options that
+apply to it.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import Any
 
 import click
 
 from sregistry.cli.context import AppContext
-from sregistry.config import choose_backend, truthy
-from sregistry.main import available_backends, get_client
+from sregistry.cli.legacy import OneArgumentCommand
+from sregistry.config import choose_backend
+from sregistry.main import client_class, load_backends, make_client
+from sregistry.main.backend import Backend, Capability, Option
 from sregistry.main.base import Client
 
-__all__ = ["arch_option", "client_options", "open_client", "transfer_options"]
-
-F = TypeVar("F", bound=Callable[..., Any])
+__all__ = ["BackendCommand", "BackendOptions", "OneArgumentBackendCommand", "open_client"]
 
 
-def client_options(func: F) -> F:
-    """``--registry``, ``--username``, ``--library``, ``--remote``, ``--insecure``."""
-    options = [
-        click.option(
-            "--registry",
-            "registry",
-            metavar="URL",
-            help="Registry base URL (overrides SREGISTRY_REGISTRY_BASE).",
-        ),
-        click.option(
-            "--username",
-            metavar="NAME",
-            help="Registry username (overrides SREGISTRY_REGISTRY_USERNAME).",
-        ),
-        click.option(
-            "--library",
-            "library",
-            metavar="URL",
-            help="Library API base URL for library:// references.",
-        ),
-        click.option(
-            "--remote",
-            metavar="NAME",
-            help="Singularity/Apptainer remote (remote.yaml) to take the library token from.",
-        ),
-        click.option(
-            "--insecure",
-            is_flag=True,
-            default=False,
-            help="Do not verify TLS certificates (also SREGISTRY_HTTPS_NOVERIFY).",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+def _parameter(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
 
 
-def arch_option(func: F) -> F:
-    """``--arch`` (library:// images only)."""
-    return click.option(
-        "--arch",
-        metavar="ARCH",
-        help="Architecture of a library:// image (amd64, arm64, ...). Default: the image's "
-        "own (push) or this machine's (pull, delete).",
-    )(func)
+@dataclass(frozen=True)
+class BackendOptions:
+    """What a command's backend flags said: flag -> value, and who declared each."""
+
+    backends: dict[str, Backend]
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def given(self) -> dict[str, Any]:
+        """The flags given on the command line (``None`` and ``False`` are not)."""
+        return {
+            flag: value
+            for flag, value in self.values.items()
+            if value is not None and value is not False
+        }
+
+    def owners(self, flag: str) -> list[str]:
+        """The backends that declare ``flag``."""
+        return [
+            name
+            for name, backend in self.backends.items()
+            if any(option.flag == flag for option in backend.options)
+        ]
+
+    def selected(self) -> dict[str, list[str]]:
+        """Backend -> its given flags that pick it when no reference has a scheme."""
+        found: dict[str, list[str]] = {}
+        given = self.given()
+        for name, backend in self.backends.items():
+            flags = [option.flag for option in backend.options if option.selects]
+            if any(flag in given for flag in flags):
+                found[name] = flags
+        return found
 
 
-def transfer_options(*, part_size: bool) -> Callable[[F], F]:
-    """``--connections`` (and ``--part-size``) for library:// transfers."""
+def _click_option(option: Option) -> click.Option:
+    if option.is_flag:
+        return click.Option([option.flag, _parameter(option.flag)], is_flag=True, help=option.help)
+    kind: Any = click.IntRange(*option.integer) if option.integer else None
+    return click.Option(
+        [option.flag, _parameter(option.flag)], type=kind, metavar=option.metavar, help=option.help
+    )
 
-    def decorate(func: F) -> F:
-        if part_size:
-            func = click.option(
-                "--part-size",
-                metavar="BYTES",
-                help="Size of each parallel part of a library:// pull, e.g. 64M "
-                "(also SREGISTRY_LIBRARY_PART_SIZE; default 32M).",
-            )(func)
-        return click.option(
-            "--connections",
-            type=click.IntRange(1, 32),
-            metavar="N",
-            help="Parallel connections for library:// transfers "
-            "(also SREGISTRY_LIBRARY_CONNECTIONS; default 4).",
-        )(func)
 
-    return decorate
+class BackendCommand(click.Command):
+    """A command that also takes every backend's flags for the client method
+    ``operation``, and passes them to its callback as one ``backend_options``.
+
+    The backends are looked up when the command parses or shows its help
+    (once per run, kept in ``ctx.meta``), never when the module is imported.
+    """
+
+    def __init__(self, *args: Any, operation: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.operation = operation
+
+    def _backend_params(self, ctx: click.Context) -> tuple[dict[str, Backend], list[Option]]:
+        key = f"{__name__}.backends"
+        if key not in ctx.meta:
+            backends = load_backends()
+            options: dict[str, Option] = {}
+            for backend in backends.values():
+                for option in backend.options:
+                    if self.operation in option.operations:
+                        options.setdefault(option.flag, option)
+            ctx.meta[key] = (backends, list(options.values()))
+        found: tuple[dict[str, Backend], list[Option]] = ctx.meta[key]
+        return found
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        _backends, options = self._backend_params(ctx)
+        params: list[click.Parameter] = [*self.params, *map(_click_option, options)]
+        help_option = self.get_help_option(ctx)
+        return [*params, help_option] if help_option is not None else params
+
+    def invoke(self, ctx: click.Context) -> Any:
+        backends, options = self._backend_params(ctx)
+        values = {option.flag: ctx.params.pop(_parameter(option.flag)) for option in options}
+        ctx.params["backend_options"] = BackendOptions(backends, values)
+        return super().invoke(ctx)
+
+
+class OneArgumentBackendCommand(OneArgumentCommand, BackendCommand):
+    """A :class:`BackendCommand` with one positional argument (``several``
+    says what to type when given more; see ``OneArgumentCommand``)."""
 
 
 def _backend_kind(
-    reference: str | None, backend: str | None, *, registry: str | None, library: str | None
+    reference: str | None, chosen: BackendOptions, capability: Capability | None
 ) -> str:
-    known = frozenset(available_backends())
+    known = frozenset(chosen.backends)
     if reference and "://" in reference:
         return choose_backend(reference, known)[0]
-    if backend is not None:
-        return choose_backend(backend, known)[0]
-    if registry and library:
+    selected = chosen.selected()
+    if len(selected) > 1:
+        names = list(selected)
+        flags = " and ".join("/".join(selected[name]) for name in names)
+        schemes = " or ".join(f"{name}://" for name in names)
         raise click.UsageError(
-            "--registry and --library/--remote name two servers: "
-            "use a registry:// or library:// reference to say which one"
+            f"{flags} name two servers: use a {schemes} reference to say which one"
         )
-    if library:
-        return "library"
-    if registry:
-        return "registry"
+    if selected:
+        return next(iter(selected))
+    if capability is not None:
+        able = [
+            name
+            for name, backend in chosen.backends.items()
+            if client_class(backend).supports(capability)
+        ]
+        if len(able) == 1:
+            return able[0]
     return choose_backend(None, known)[0]
 
 
 def open_client(
     app: AppContext,
     reference: str | None,
+    chosen: BackendOptions,
     *,
-    registry: str | None = None,
-    username: str | None = None,
-    library: str | None = None,
-    remote: str | None = None,
-    insecure: bool = False,
-    library_options: dict[str, Any] | None = None,
-    cache: bool = True,
-    backend: str | None = None,
+    capability: Capability | None = None,
+    settings: dict[str, object] | None = None,
 ) -> Client:
     """Build the client ``reference`` calls for and say on stderr what it acts on.
 
-    The backend is, in order: the scheme of ``reference`` (``registry://``,
-    ``library://``, ``local://``), ``backend`` when a command names it, the
-    ``--library``/``--remote`` or ``--registry`` options (both without a
-    scheme is a usage error), then the configuration
+    The backend is, in order: the scheme of ``reference`` (``scheme://...``),
+    a given flag that names one backend's server (two such flags of two
+    backends are a usage error), the only backend with ``capability`` when
+    one is asked for, then the configuration
     (:func:`sregistry.config.choose_backend`). A plain word (a search query,
-    say ``local``) never picks a backend.
+    say) never picks a backend.
 
-    ``library_options`` (``arch``, ``connections``, ``part_size``; ``None``
-    values are dropped) go to the library backend only; given for another
-    backend they are a usage error. ``cache=False`` keeps the remote
-    backends' pulls away from the local store (the local backend is the store).
+    The given flags the picked backend declares become its options; a
+    ``strict`` flag of another backend is a usage error, the others are
+    ignored. ``settings`` (e.g. ``cache=False``) go to every backend.
     """
-    kind = _backend_kind(reference, backend, registry=registry, library=library or remote)
-    insecure = insecure or truthy(os.environ.get("SREGISTRY_HTTPS_NOVERIFY"))
-    extra = {key: value for key, value in (library_options or {}).items() if value is not None}
-    if extra and kind != "library":
-        flags = ", ".join("--" + key.replace("_", "-") for key in extra)
-        raise click.UsageError(f"{flags}: only for library:// images")
-    options: dict[str, Any] = {}
-    if kind == "registry":
-        options = {"base": registry, "username": username, "insecure": insecure, "cache": cache}
-    elif kind == "library":
-        options = {"base": library, "remote": remote, "insecure": insecure, "cache": cache}
-        options.update(extra)
+    kind = _backend_kind(reference, chosen, capability)
+    backend = chosen.backends[kind]
+    names = {option.flag: option.name for option in backend.options}
+    options: dict[str, Any] = dict(settings or {})
+    foreign: list[str] = []
+    for flag, value in chosen.given().items():
+        if flag in names:
+            options[names[flag]] = value
+        elif any(
+            option.strict and option.flag == flag
+            for name in chosen.owners(flag)
+            for option in chosen.backends[name].options
+        ):
+            foreign.append(flag)
+    if foreign:
+        owners = sorted({name for flag in foreign for name in chosen.owners(flag)})
+        schemes = ", ".join(f"{name}://" for name in owners)
+        raise click.UsageError(f"{', '.join(foreign)}: only for {schemes} images")
     if reference and "://" in reference:
         options["uri"] = reference
-    client = get_client(kind, **options)
-    if insecure and kind != "local":
+    client = make_client(backend, **options)
+    if client.insecure:
         app.out.warn("TLS certificate verification is off (--insecure / SREGISTRY_HTTPS_NOVERIFY)")
     app.out.info(f"{kind}: {client.location}")
     return client

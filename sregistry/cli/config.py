@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from sregistry.cli.context import AppContext, pass_app
+from sregistry.cli.status import cli_hint
 from sregistry.config import choose_backend, default_storage_dir, secrets_path
 from sregistry.credentials import keyring_status, resolve_library, resolve_registry
 from sregistry.credentials.secrets_file import display_path
@@ -83,7 +84,8 @@ def gather(
 
 
 def _message(exc: ConfigError) -> str:
-    return f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+    hint = cli_hint(exc)
+    return f"{exc.message}; {hint}" if hint else exc.message
 
 
 def _errors(report: dict[str, Any]) -> list[str]:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from sregistry.cli.common import arch_option, client_options, open_client
+from sregistry.cli.common import BackendCommand, BackendOptions, open_client
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.transfers import no_urllib3_tls_warnings
 from sregistry.errors import SregistryError
@@ -21,23 +21,18 @@ def confirmed(answer: str) -> bool:
     return answer.strip().lower() in YES
 
 
-@click.command(short_help="Delete one tag of an image from a registry.")
+@click.command(
+    cls=BackendCommand, operation="delete", short_help="Delete one tag of an image from a registry."
+)
 @click.argument("image", metavar="IMAGE")
 @click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
-@arch_option
-@client_options
 @pass_app
 def delete(
     app: AppContext,
     *,
     image: str,
     force: bool,
-    arch: str | None,
-    registry: str | None,
-    username: str | None,
-    library: str | None,
-    remote: str | None,
-    insecure: bool,
+    backend_options: BackendOptions,
 ) -> None:
     """Delete IMAGE (one tag) from the registry.
 
@@ -50,16 +45,7 @@ def delete(
     nothing is deleted unless --force is given.
     """
     with no_urllib3_tls_warnings():
-        client = open_client(
-            app,
-            image,
-            registry=registry,
-            username=username,
-            library=library,
-            remote=remote,
-            insecure=insecure,
-            library_options={"arch": arch},
-        )
+        client = open_client(app, image, backend_options)
         with client:
             shown = client.display_name(image)
             if not force:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sregistry.cli.common import client_options, open_client
+from sregistry.cli.common import BackendCommand, BackendOptions, open_client
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.transfers import no_urllib3_tls_warnings
 from sregistry.errors import NotFound
@@ -12,11 +12,12 @@ from sregistry.errors import NotFound
 __all__ = ["labels"]
 
 
-@click.command(short_help="List labels, filtered by key and/or value.")
+@click.command(
+    cls=BackendCommand, operation="labels", short_help="List labels, filtered by key and/or value."
+)
 @click.option("-k", "--key", metavar="KEY", help="Only labels with this key.")
 @click.option("-v", "--value", metavar="VALUE", help="Only labels with this value.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@client_options
 @pass_app
 def labels(
     app: AppContext,
@@ -24,26 +25,14 @@ def labels(
     key: str | None,
     value: str | None,
     as_json: bool,
-    registry: str | None,
-    username: str | None,
-    library: str | None,
-    remote: str | None,
-    insecure: bool,
+    backend_options: BackendOptions,
 ) -> None:
     """List the labels of the registry's images and the images that carry them.
 
     Exits 3 when --key or --value matches nothing (with --json, after printing []).
     """
     with no_urllib3_tls_warnings():
-        client = open_client(
-            app,
-            None,
-            registry=registry,
-            username=username,
-            library=library,
-            remote=remote,
-            insecure=insecure,
-        )
+        client = open_client(app, None, backend_options)
         with client:
             found = client.labels(key=key, value=value)
     if as_json:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from sregistry.cli.common import client_options, open_client
+from sregistry.cli.common import BackendCommand, BackendOptions, open_client
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.legacy import retired_option
 from sregistry.cli.transfers import no_urllib3_tls_warnings
@@ -106,7 +106,9 @@ def _print_sections(app: AppContext, images: list[ImageInfo], wanted: Sequence[s
             app.out.result(text.rstrip("\n") if text is not None else f"(no {section})")
 
 
-@click.command(short_help="List or search images on a registry.")
+@click.command(
+    cls=BackendCommand, operation="search", short_help="List or search images on a registry."
+)
 @click.argument("query", required=False, metavar="[QUERY]")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.option("-e", "--env", is_flag=True, help="Show the stored %environment.")
@@ -118,7 +120,6 @@ def _print_sections(app: AppContext, images: list[ImageInfo], wanted: Sequence[s
     "it searched a Globus endpoint (a backend that is not supported); "
     "type `sregistry list [QUERY]` to search the configured registry",
 )
-@client_options
 @pass_app
 def list_images(
     app: AppContext,
@@ -129,11 +130,7 @@ def list_images(
     runscript: bool,
     test: bool,
     deffile: bool,
-    registry: str | None,
-    username: str | None,
-    library: str | None,
-    remote: str | None,
-    insecure: bool,
+    backend_options: BackendOptions,
 ) -> None:
     """List images, all of them or those QUERY matches.
 
@@ -158,15 +155,7 @@ def list_images(
         if flag
     ]
     with no_urllib3_tls_warnings():
-        client = open_client(
-            app,
-            query,
-            registry=registry,
-            username=username,
-            library=library,
-            remote=remote,
-            insecure=insecure,
-        )
+        client = open_client(app, query, backend_options)
         with client:
             images = client.search(query)  # search results carry the stored metadata
     if as_json:

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import click
 
-from sregistry.cli.common import arch_option, client_options, open_client, transfer_options
+from sregistry.cli.common import BackendOptions, OneArgumentBackendCommand, open_client
 from sregistry.cli.context import AppContext, pass_app
-from sregistry.cli.legacy import OneArgumentCommand
 from sregistry.cli.transfers import human_size, no_urllib3_tls_warnings
 
 __all__ = ["pull"]
 
 
 @click.command(
-    cls=OneArgumentCommand,
+    cls=OneArgumentBackendCommand,
+    operation="pull",
     several="pull takes one image, got {count}: type `sregistry pull IMAGE -o FILE` once per image",
     short_help="Download an image, verified, into a file.",
 )
@@ -41,9 +41,6 @@ __all__ = ["pull"]
     help="Download even when the local store holds the image, and do not record it there "
     "(also SREGISTRY_DISABLE=1).",
 )
-@arch_option
-@transfer_options(part_size=True)
-@client_options
 @pass_app
 def pull(
     app: AppContext,
@@ -53,14 +50,7 @@ def pull(
     legacy_name: Path | None,
     force: bool,
     no_cache: bool,
-    arch: str | None,
-    connections: int | None,
-    part_size: str | None,
-    registry: str | None,
-    username: str | None,
-    library: str | None,
-    remote: str | None,
-    insecure: bool,
+    backend_options: BackendOptions,
 ) -> None:
     """Download IMAGE, check its size and checksum, then move it into place.
 
@@ -85,17 +75,8 @@ def pull(
             raise click.UsageError("--name is another spelling of -o: give one of them")
         output = legacy_name
     with no_urllib3_tls_warnings():
-        client = open_client(
-            app,
-            image,
-            registry=registry,
-            username=username,
-            library=library,
-            remote=remote,
-            insecure=insecure,
-            library_options={"arch": arch, "connections": connections, "part_size": part_size},
-            cache=not no_cache,
-        )
+        no_store: dict[str, object] = {"cache": False} if no_cache else {}
+        client = open_client(app, image, backend_options, settings=no_store)
         with client, app.out.progress(f"pull {image}") as progress:
             result = client.pull(image, output, force=force, progress=progress)
     for warning in result.warnings:

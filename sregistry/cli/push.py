@@ -6,16 +6,16 @@ from pathlib import Path
 
 import click
 
-from sregistry.cli.common import arch_option, client_options, open_client, transfer_options
+from sregistry.cli.common import BackendOptions, OneArgumentBackendCommand, open_client
 from sregistry.cli.context import AppContext, pass_app
-from sregistry.cli.legacy import OneArgumentCommand
 from sregistry.cli.transfers import human_size, no_urllib3_tls_warnings
 
 __all__ = ["push"]
 
 
 @click.command(
-    cls=OneArgumentCommand,
+    cls=OneArgumentBackendCommand,
+    operation="push",
     several="push takes one FILE, got {count}: type "
     "`sregistry push FILE --name COLLECTION/NAME[:TAG]` once per file",
     short_help="Upload a SIF image to a registry.",
@@ -41,9 +41,6 @@ __all__ = ["push"]
     is_flag=True,
     help="Do not read and send the image's labels, scripts and definition file.",
 )
-@arch_option
-@transfer_options(part_size=False)
-@client_options
 @pass_app
 def push(
     app: AppContext,
@@ -53,13 +50,7 @@ def push(
     tag: str | None,
     unsigned: bool,
     no_metadata: bool,
-    arch: str | None,
-    connections: int | None,
-    registry: str | None,
-    username: str | None,
-    library: str | None,
-    remote: str | None,
-    insecure: bool,
+    backend_options: BackendOptions,
 ) -> None:
     """Upload FILE as COLLECTION/NAME[:TAG], verified against the registry's checksum.
 
@@ -73,16 +64,7 @@ def push(
     terminal and --quiet is not given.
     """
     with no_urllib3_tls_warnings():
-        client = open_client(
-            app,
-            name,
-            registry=registry,
-            username=username,
-            library=library,
-            remote=remote,
-            insecure=insecure,
-            library_options={"arch": arch, "connections": connections},
-        )
+        client = open_client(app, name, backend_options)
         with client:
             total = image.stat().st_size if image.is_file() else None
             with app.out.progress(f"push {image.name}", total) as progress:

@@ -51,7 +51,7 @@ def check_registry_username(username: str | None) -> str:
     if not name:
         raise ConfigError(
             "a registry token needs a username",
-            hint="pass --username or set SREGISTRY_REGISTRY_USERNAME",
+            hint="give the username (SREGISTRY_REGISTRY_USERNAME or the username option)",
         )
     if "/" in base64.b64encode(name.encode("utf-8")).decode("ascii"):
         raise ConfigError(

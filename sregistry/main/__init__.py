@@ -1,54 +1,121 @@
 """``get_client``: pick a backend by URI, name or configuration and build its client.
 
 Backends are found through the ``sregistry.backends`` entry-point group, so a
-third-party package can add one::
+third-party package can add one with one entry point naming a
+:class:`~sregistry.main.backend.Backend` (its options for the command line
+and its client class) or simply its ``Client`` subclass::
 
     [project.entry-points."sregistry.backends"]
-    mykind = "mypackage.backend:Client"
+    mykind = "mypackage:BACKEND"
 
 The built-in backends are also known without installed metadata (running from
-a source tree).
+a source tree), and their names always mean the built-in ones.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+import inspect
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from sregistry.config import choose_backend
 from sregistry.errors import ConfigError
+from sregistry.main.backend import Backend
 from sregistry.main.base import Client
 
-__all__ = ["BUILTIN_BACKENDS", "ENTRY_POINT_GROUP", "available_backends", "get_client"]
+if TYPE_CHECKING:
+    from sregistry.main.library.client import LibraryClient
+    from sregistry.main.local.client import LocalClient
+    from sregistry.main.registry.client import RegistryClient
+
+__all__ = [
+    "BUILTIN_BACKENDS",
+    "ENTRY_POINT_GROUP",
+    "available_backends",
+    "client_class",
+    "get_client",
+    "load_backends",
+    "make_client",
+]
 
 ENTRY_POINT_GROUP = "sregistry.backends"
 BUILTIN_BACKENDS: dict[str, str] = {
-    "registry": "sregistry.main.registry.client:RegistryClient",
-    "library": "sregistry.main.library.client:LibraryClient",
-    "local": "sregistry.main.local.client:LocalClient",
+    "registry": "sregistry.main.registry:BACKEND",
+    "library": "sregistry.main.library:BACKEND",
+    "local": "sregistry.main.local:BACKEND",
 }
 
 
 def available_backends() -> dict[str, str]:
-    """Backend name -> ``module:attribute``: entry points over the built-ins."""
+    """Backend name -> ``module:attribute``: the built-ins, then other entry points by name."""
     from importlib.metadata import entry_points  # ~25 ms: only when a backend is needed
 
     found = dict(BUILTIN_BACKENDS)
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        found[point.name] = point.value
+    for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda point: point.name):
+        found.setdefault(point.name, point.value)
     return found
 
 
-def _load(name: str, target: str) -> type[Client]:
+def _import(name: str, target: str) -> object:
     module_name, _, attribute = target.partition(":")
     try:
-        module = importlib.import_module(module_name)
-        cls = getattr(module, attribute)
+        return getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"the {name!r} backend cannot be loaded ({target}): {exc}") from exc
+
+
+def _describe(name: str, target: str) -> Backend:
+    """The :class:`Backend` an entry point names (a Client class has no options)."""
+    found = _import(name, target)
+    if isinstance(found, Backend):
+        return found
+    if isinstance(found, type) and issubclass(found, Client):
+        return Backend(name=name, client=target)
+    raise ConfigError(f"the {name!r} backend ({target}) is neither a Backend nor a Client")
+
+
+def load_backends(names: dict[str, str] | None = None) -> dict[str, Backend]:
+    """Every backend's description (``names``: :func:`available_backends`), in order.
+
+    Imports each backend's entry-point module, never its client.
+    """
+    names = available_backends() if names is None else names
+    return {name: _describe(name, target) for name, target in names.items()}
+
+
+def client_class(backend: Backend) -> type[Client]:
+    """Import the client class ``backend`` names."""
+    cls = _import(backend.name, backend.client)
     if not (isinstance(cls, type) and issubclass(cls, Client)):
-        raise ConfigError(f"the {name!r} backend ({target}) is not a sregistry Client")
+        raise ConfigError(f"the {backend.name!r} backend ({backend.client}) is not a Client")
     return cls
+
+
+def make_client(backend: Backend, **options: Any) -> Client:
+    """The client of ``backend`` for ``options``: the one place options become
+    settings (the client class's ``settings_type``), then a client."""
+    cls, name = client_class(backend), backend.name
+    if cls.settings_type is not None:
+        return cls.from_settings(cls.settings_type.from_options(name, options))
+    parameters = inspect.signature(cls).parameters
+    valid = sorted(key for key, item in parameters.items() if item.kind is item.KEYWORD_ONLY)
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ConfigError(
+            f"the {name} backend has no option {', '.join(map(repr, unknown))}",
+            hint=f"its options: {', '.join(valid)}",
+        )
+    return cls(**options)
+
+
+@overload
+def get_client(name_or_uri: Literal["registry"], **options: Any) -> RegistryClient: ...
+@overload
+def get_client(name_or_uri: Literal["library"], **options: Any) -> LibraryClient: ...
+@overload
+def get_client(name_or_uri: Literal["local"], **options: Any) -> LocalClient: ...
+@overload
+def get_client(name_or_uri: str | None = None, **options: Any) -> Client: ...
 
 
 def get_client(name_or_uri: str | None = None, **options: Any) -> Client:
@@ -58,14 +125,15 @@ def get_client(name_or_uri: str | None = None, **options: Any) -> Client:
     scheme (``"registry://host/collection/name:tag"``, ``"library://..."``) or
     ``None`` to follow the configuration (``$SREGISTRY_CLIENT``, the secrets
     file, then ``registry`` when one is configured, else ``local``).
-    ``options`` go to the backend's constructor (e.g. ``base``, ``username``,
-    ``token``, ``insecure``); a host in the URI sets the base URL.
+    ``options`` are the backend's settings (its constructor's keywords, e.g.
+    ``base``, ``username``, ``token``, ``insecure``); an unknown one is a
+    :class:`~sregistry.errors.ConfigError` naming the valid ones. A host in
+    the URI sets the base URL.
     """
     backends = available_backends()
     kind, _reason = choose_backend(
         name_or_uri, frozenset(backends), registry_option=options.get("base")
     )
-    cls = _load(kind, backends[kind])
     if name_or_uri and "://" in name_or_uri:
         options.setdefault("uri", name_or_uri)
-    return cls(**options)
+    return make_client(_describe(kind, backends[kind]), **options)

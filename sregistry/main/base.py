@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from sregistry.errors import NotSupported
+from sregistry.main.backend import BackendSettings, Capability
 from sregistry.results import (
     ImageInfo,
     Label,
@@ -20,6 +22,9 @@ from sregistry.results import (
     PushResult,
     destination,
 )
+
+if TYPE_CHECKING:
+    from sregistry.main.backend import CreatedCollection
 
 __all__ = [
     "Client",
@@ -33,6 +38,9 @@ __all__ = [
 ]
 
 
+_C = TypeVar("_C", bound="Client")
+
+
 class Client(ABC):
     """A connection to one registry of one kind.
 
@@ -43,6 +51,26 @@ class Client(ABC):
 
     kind: ClassVar[str]
     """The backend name, e.g. ``registry``; also its URI scheme."""
+
+    settings_type: ClassVar[type[BackendSettings] | None] = None
+    """The constructor's options as a :class:`BackendSettings` subclass;
+    ``None``: ``get_client`` checks option names against the constructor."""
+
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    """What this backend can do beyond the abstract methods."""
+
+    @classmethod
+    def supports(cls, capability: Capability) -> bool:
+        """Whether this backend has ``capability``."""
+        return capability in cls.capabilities
+
+    @classmethod
+    def from_settings(cls: type[_C], settings: BackendSettings) -> _C:
+        """The client for ``settings`` (built by ``settings_type.from_options``)."""
+        return cls(**settings.as_options())
+
+    insecure: bool = False
+    """True when TLS certificates are not verified."""
 
     @property
     @abstractmethod
@@ -101,6 +129,10 @@ class Client(ABC):
     @abstractmethod
     def labels(self, key: str | None = None, value: str | None = None) -> list[Label]:
         """Labels, optionally filtered by key, value or both."""
+
+    def create_collection(self, name: str, *, private: bool = False) -> CreatedCollection:
+        """Create collection ``name`` (:attr:`Capability.CREATE_COLLECTION`)."""
+        raise NotSupported(f"the {self.kind} backend cannot create collections")
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release network connections or database handles."""

@@ -84,7 +84,7 @@ def _run(argv: list[str], deadline: float, timeout: float) -> bytes:
         argv,
         deadline=deadline,
         timeout=timeout,
-        hint="raise the timeout or read the image natively (--native)",
+        hint="raise the timeout or read the image natively",
     )
     if done.returncode != 0:
         command = f"{os.path.basename(argv[0])} {argv[1]}"
@@ -121,7 +121,7 @@ def inspect_with_runtime(
     if executable is None:
         raise MetadataError(
             "neither singularity nor apptainer is on PATH",
-            hint="install one, or read the image natively (--native)",
+            hint="install one, or read the image natively",
         )
     with ImageFile(path) as handle:
         size, image = handle.size, handle.path

@@ -130,7 +130,7 @@ class Incomplete:
                 self.path = None
                 raise TransferError(
                     f"cannot write in {target.parent}: {exc.strerror}",
-                    hint="choose another -o PATH",
+                    hint="choose another destination",
                 ) from None
         raise TransferError(f"cannot create a temporary file beside {target}")
 
@@ -149,7 +149,7 @@ def place(source: Path, target: Path, *, overwrite: bool) -> None:
             raise
         raise TransferError(
             f"cannot move the download to {target}: {exc.strerror or exc}",
-            hint="choose another -o PATH",
+            hint="choose another destination",
         ) from exc
 
 
@@ -374,7 +374,8 @@ def download(transport: Transport, job: Download) -> Downloaded:
         temporary.remove()
         if isinstance(exc, _WriteFailed):
             raise TransferError(
-                f"cannot write {target}: {exc}", hint="free some space or choose another -o PATH"
+                f"cannot write {target}: {exc}",
+                hint="free some space or choose another destination",
             ) from exc
         raise
     return Downloaded(target, state.done, digests, state.resumed_from, state.restarts)

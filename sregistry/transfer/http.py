@@ -202,7 +202,7 @@ def _tls_error(exc: BaseException, where: str) -> TransferError:
     if isinstance(cause, ssl.SSLCertVerificationError):
         return TransferError(
             f"TLS verification failed for {where}: {cause.verify_message or cause.reason}",
-            hint="point REQUESTS_CA_BUNDLE at your site's CA bundle, or use --insecure "
+            hint="point REQUESTS_CA_BUNDLE at your site's CA bundle, or turn verification off "
             "(SREGISTRY_HTTPS_NOVERIFY=1) only if you trust the network",
             url=where,
         )
@@ -220,7 +220,7 @@ def _classify_connection(exc: requests.exceptions.RequestException, where: str) 
         return _Failure(
             TransferError(
                 f"cannot resolve the host name {host!r}",
-                hint="check the registry URL (--registry / SREGISTRY_REGISTRY_BASE)",
+                hint="check the server URL",
                 url=where,
             ),
             transient=False,
@@ -230,8 +230,7 @@ def _classify_connection(exc: requests.exceptions.RequestException, where: str) 
         return _Failure(
             TransferError(
                 f"cannot connect to {where}: {_short(reason)}",
-                hint="check the registry URL (--registry / SREGISTRY_REGISTRY_BASE) and that "
-                "the server is up",
+                hint="check the server URL and that the server is up",
                 url=where,
             ),
             transient=True,

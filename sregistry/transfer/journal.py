@@ -171,7 +171,7 @@ def open_temporary(target: Path, *, sha256: str | None, size: int) -> Temporary:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     except OSError as exc:
         raise TransferError(
-            f"cannot write in {target.parent}: {exc.strerror}", hint="choose another -o PATH"
+            f"cannot write in {target.parent}: {exc.strerror}", hint="choose another destination"
         ) from None
     if not _lock(fd):
         os.close(fd)

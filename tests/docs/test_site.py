@@ -59,7 +59,7 @@ def _options(command: click.Command, *, hidden: bool = False) -> list[str]:
     ones, or with ``hidden`` the hidden ones (0.2.39 spellings)."""
     return [
         opt
-        for param in command.params
+        for param in command.get_params(click.Context(command))  # backend flags too
         if isinstance(param, click.Option) and param.hidden == hidden
         for opt in (*param.opts, *param.secondary_opts)
         if opt not in {"-h", "--help"}

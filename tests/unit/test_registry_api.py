@@ -206,7 +206,8 @@ def test_redirected_post(mocked: responses.RequestsMock) -> None:
             status=301,
             headers={"Location": "https://new/api/upload/chunked_upload"},
         )
-    assert "--registry" in (caught.value.hint or "")
+    assert "SREGISTRY_REGISTRY_BASE" in (caught.value.hint or "")
+    assert "--registry" not in (caught.value.hint or "")
 
 
 def test_push_start_without_cid(mocked: responses.RequestsMock) -> None:

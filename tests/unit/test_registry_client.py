@@ -386,7 +386,7 @@ def test_no_registry_configured() -> None:
 
     with pytest.raises(ConfigError, match="no registry is configured") as caught:
         RegistryClient()
-    assert "--registry" in (caught.value.hint or "")
+    assert "SREGISTRY_REGISTRY_BASE" in (caught.value.hint or "")
 
 
 def test_an_upload_refused_just_after_the_hour_turned_is_resent(

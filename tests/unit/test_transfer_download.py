@@ -136,7 +136,7 @@ def test_existing_file_is_refused_before_any_request(
     target.write_bytes(b"precious")
     with pytest.raises(DestinationExists, match="exists") as caught:
         fetch(transport, server.url + "/f", target)
-    assert "--force" in (caught.value.hint or "")
+    assert "force=True" in (caught.value.hint or "")
     assert server.requests == []
     assert target.read_bytes() == b"precious"
 

@@ -170,7 +170,7 @@ def test_connection_refused_is_retried_then_explained(sleeps: list[float]) -> No
     with pytest.raises(TransferError, match=r"cannot connect to http://127\.0\.0\.1:9/") as caught:
         transport.request("POST", "http://127.0.0.1:9/upload", data=b"x")
     assert len(sleeps) == RetryPolicy().attempts - 1  # nothing was sent: safe for POST too
-    assert "registry URL" in (caught.value.hint or "")
+    assert "server URL" in (caught.value.hint or "")
 
 
 def test_reset_connection_is_retried_for_get(

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from click.testing import CliRunner
 from urllib3.exceptions import InsecureRequestWarning
 
 from sregistry.cli import cli
-from sregistry.errors import TransferError
+from sregistry.errors import SregistryError, TransferError
+from sregistry.main import get_client
 from sregistry.main.registry.client import RegistryClient
 from sregistry.transfer import Transport
 from tests.unit.local_http import LocalServer, Request
@@ -50,7 +51,8 @@ def test_self_signed_certificate_is_refused_by_default(https: LocalServer) -> No
         Transport().request("GET", https.url + "/api/containers/")
     hint = caught.value.hint or ""
     assert "REQUESTS_CA_BUNDLE" in hint
-    assert "--insecure" in hint
+    assert "SREGISTRY_HTTPS_NOVERIFY" in hint
+    assert "--insecure" not in hint  # the library names no command-line flag
     assert "NOHTTPS" not in hint  # the legacy client's advice was to drop TLS
     assert https.requests == []
 
@@ -80,6 +82,29 @@ def test_noverify_environment_reaches_the_client(https: LocalServer) -> None:
         assert client.search() == []
     strict = RegistryClient(base=https.url, username="u", token="t", env={})
     assert strict.transport.verify is True
+
+
+@pytest.mark.parametrize("kind", ["registry", "library"])
+def test_noverify_environment_reaches_every_backend(
+    https: LocalServer, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SREGISTRY_HTTPS_NOVERIFY", "1")
+    query = "library://lab/tools" if kind == "library" else None
+    with get_client(kind, base=https.url, token="t") as client:
+        assert client.insecure
+        with pytest.warns(InsecureRequestWarning):
+            outcome = _outcome(client.search, query)
+    assert "TLS" not in outcome
+    assert https.requests, "the request never reached the server"
+
+
+def _outcome(call: Callable[[str | None], object], query: str | None) -> str:
+    """``ok``, or the message of the error (the fake answers registry JSON only)."""
+    try:
+        call(query)
+    except SregistryError as exc:
+        return exc.message
+    return "ok"
 
 
 @pytest.mark.parametrize("how", ["--insecure", "SREGISTRY_HTTPS_NOVERIFY"])

@@ -58,7 +58,7 @@ _SEMVER = re.compile(
     r"(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?$"
 )
 _AUTH_HINT = (
-    "check the library token (SREGISTRY_LIBRARY_TOKEN, `sregistry login --library URL`, "
+    "check the library token (SREGISTRY_LIBRARY_TOKEN, one stored by `sregistry login`, "
     "or `singularity remote login`)"
 )
 

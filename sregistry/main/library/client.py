@@ -35,7 +35,8 @@ import requests
 import requests.adapters
 
 from sregistry.credentials import configured_library_base, library_base, resolve_library
-from sregistry.errors import ConfigError, InvalidName, NotFound, SregistryError
+from sregistry.errors import ConfigError, InvalidName, NotFound, NotSupported, SregistryError
+from sregistry.main.backend import Capability, insecure_setting
 from sregistry.main.base import (
     ImageInfo,
     Label,
@@ -51,7 +52,11 @@ from sregistry.main.library.models import Collection, Entity, Image
 from sregistry.main.library.pull import get_image, pull_image, store_name
 from sregistry.main.library.push import create_collection, push_image
 from sregistry.main.library.refs import LibraryRef, check_name, check_push, parse_library_ref
-from sregistry.main.library.settings import connections_setting, part_size_setting
+from sregistry.main.library.settings import (
+    LibrarySettings,
+    connections_setting,
+    part_size_setting,
+)
 from sregistry.main.remote import Fetched, RemoteClient, Wanted
 from sregistry.transfer import Timeout, Transport, make_session
 
@@ -73,6 +78,8 @@ class LibraryClient(RemoteClient[_LibraryPull]):
     """A Library API server (Sylabs-compatible, Singularity Registry Server, Hinkskalle)."""
 
     kind: ClassVar[str] = "library"
+    settings_type: ClassVar[type[LibrarySettings]] = LibrarySettings
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.CREATE_COLLECTION})
 
     def __init__(
         self,
@@ -95,7 +102,7 @@ class LibraryClient(RemoteClient[_LibraryPull]):
         self.arch = check_arch(arch) if arch else None
         self.connections = connections_setting(connections, env)
         self.part_size = part_size_setting(part_size, env)
-        self._insecure = insecure
+        self.insecure = insecure_setting(insecure, env)
         self._timeout = _timeout(timeout, env)
         self._session = session
         self._transport: Transport | None = None
@@ -120,7 +127,7 @@ class LibraryClient(RemoteClient[_LibraryPull]):
             given = library_root(base)
             if not given.origin.named_by(host):
                 raise ConfigError(
-                    f"conflicting library servers: --library {given} and the reference's "
+                    f"conflicting library servers: the base option {given} and the reference's "
                     f"host {host}",
                     hint="drop one of them",
                 )
@@ -151,10 +158,10 @@ class LibraryClient(RemoteClient[_LibraryPull]):
         if self._transport is None:
             session = self._session
             if session is None:
-                session = _pooled_session(verify=not self._insecure, size=self.connections + 2)
+                session = _pooled_session(verify=not self.insecure, size=self.connections + 2)
             self._transport = Transport(
                 session=session,
-                verify=not self._insecure,
+                verify=not self.insecure,
                 timeout=self._timeout,
             )
             self._owns_session = self._session is None
@@ -166,8 +173,9 @@ class LibraryClient(RemoteClient[_LibraryPull]):
             if self._base is None:
                 raise ConfigError(
                     "no library server configured",
-                    hint="use --library URL, library://HOST/entity/collection/container, "
-                    "SREGISTRY_LIBRARY_BASE, or a Singularity remote (`singularity remote add`)",
+                    hint="give a library URL (SREGISTRY_LIBRARY_BASE or the base option), a "
+                    "library://HOST/entity/collection/container reference, or a Singularity "
+                    "remote (`singularity remote add`)",
                 )
             base = self._base
             if self._discover:
@@ -201,12 +209,12 @@ class LibraryClient(RemoteClient[_LibraryPull]):
 
     def _ref(self, name: str, *, push: bool = False, tag: str | None = None) -> LibraryRef:
         """``name`` parsed, with ``tag`` (comma-separated) replacing its tags; a push
-        reference is checked after the replacement, so ``--tag`` cannot name a hash."""
+        reference is checked after the replacement, so ``tag`` cannot name a hash."""
         ref = parse_library_ref(name)
         if tag is not None:
             ref = ref.with_tags(*tag.split(","))
         if push:
-            check_push(ref, name if tag is None else f"{name} --tag {tag}")
+            check_push(ref, name if tag is None else f"{name} with tag {tag}")
         if ref.host and self._base and not _names_host(self._base, ref.host):
             raise ConfigError(
                 f"{name} names the library {ref.host}, but this client talks to {self.location}"
@@ -242,7 +250,7 @@ class LibraryClient(RemoteClient[_LibraryPull]):
         if arch is None:
             raise InvalidName(
                 f"the architecture of {source} is unknown (not in its SIF header)",
-                hint="give it with --arch (e.g. amd64)",
+                hint="give it as the arch option (e.g. amd64)",
             )
         outcome = push_image(
             self.endpoint(),
@@ -348,9 +356,7 @@ class LibraryClient(RemoteClient[_LibraryPull]):
         q.delete_image(self.endpoint(), self._ref(name), self.pull_arch())
 
     def labels(self, key: str | None = None, value: str | None = None) -> list[Label]:
-        raise SregistryError(
-            "the Library API has no labels", hint="labels live on registry:// servers"
-        )
+        raise NotSupported("the Library API has no labels", hint="labels live on registry servers")
 
     def create_collection(self, name: str, *, private: bool = False) -> Collection:
         """Create ``[entity/]collection`` as the server's docs show with curl:
@@ -367,7 +373,7 @@ class LibraryClient(RemoteClient[_LibraryPull]):
         if not collection.strip() or "/" in entity_name:
             raise InvalidName(
                 f"invalid collection name {name!r}: expected [ENTITY/]NAME",
-                hint="the server is chosen with --library URL or a Singularity remote",
+                hint="the server is the client's library URL or Singularity remote",
             )
         if entity_name:
             check_name("entity", entity_name)

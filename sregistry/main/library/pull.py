@@ -64,7 +64,7 @@ def get_image(endpoint: Endpoint, ref: LibraryRef, arch: str) -> Image:
         raise NotFound(
             f"the image {ref.api_ref} ({arch}) does not exist in the library {endpoint.base}",
             hint="check the name and tag "
-            "(`sregistry list library://entity/collection/container`), or pick another --arch",
+            "(`sregistry list library://entity/collection/container`), or ask for another arch",
         )
     return Image.from_json(found, what)
 

@@ -272,7 +272,7 @@ def push_image(
     if not endpoint.has_token:
         raise AuthenticationError(
             f"pushing to {endpoint.base} needs a library token",
-            hint="set SREGISTRY_LIBRARY_TOKEN, run `sregistry login --library URL`, "
+            hint="set SREGISTRY_LIBRARY_TOKEN, store one with `sregistry login`, "
             "or `singularity remote login`",
         )
     try:

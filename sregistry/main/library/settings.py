@@ -7,16 +7,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sregistry.errors import ConfigError
+from sregistry.main.backend import BackendSettings, insecure_setting
 from sregistry.transfer.parallel import DEFAULT_CONNECTIONS
 from sregistry.transfer.ranged import DEFAULT_PART_SIZE
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "CONNECTIONS_ENV",
     "PART_SIZE_ENV",
+    "LibrarySettings",
     "connections_setting",
     "parse_size",
     "part_size_setting",
@@ -71,3 +79,29 @@ def part_size_setting(value: int | str | None, env: Mapping[str, str]) -> int:
     if not MIN_PART_SIZE <= size <= MAX_PART_SIZE:
         raise ConfigError(f"{where}: the part size must be between 1 MiB and 5 GiB")
     return size
+
+
+@dataclass(frozen=True, kw_only=True)
+class LibrarySettings(BackendSettings):
+    """The options of :class:`~sregistry.main.library.client.LibraryClient`."""
+
+    base: str | None = None
+    token: str | None = field(default=None, repr=False)
+    remote: str | None = None
+    insecure: bool = False
+    arch: str | None = None
+    connections: int | None = None
+    part_size: int | str | None = None
+    timeout: float | tuple[float, float] | None = None
+    session: requests.Session | None = None
+    cache: bool = True
+
+    def resolved(self) -> LibrarySettings:
+        """``insecure``, ``connections`` and ``part_size`` also from the environment."""
+        env = self.environ()
+        return dataclasses.replace(
+            self,
+            insecure=insecure_setting(self.insecure, env),
+            connections=connections_setting(self.connections, env),
+            part_size=part_size_setting(self.part_size, env),
+        )

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
+from sregistry.main.backend import BackendSettings
 from sregistry.main.base import (
     Client,
     ImageInfo,
@@ -27,7 +29,16 @@ from sregistry.store import ImageStore
 from sregistry.store.describe import describe_image
 from sregistry.store.records import parse_name
 
-__all__ = ["LocalClient"]
+__all__ = ["LocalClient", "LocalSettings"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalSettings(BackendSettings):
+    """The options of :class:`LocalClient`."""
+
+    storage: str | os.PathLike[str] | None = None
+    cache: bool = True
+    """Accepted like the remote backends' option; the local store is the store."""
 
 
 class LocalClient(Client):
@@ -36,10 +47,12 @@ class LocalClient(Client):
     ``storage`` is the store's folder (default ``$SREGISTRY_STORAGE``, else
     the user data directory); ``env`` replaces ``os.environ`` when looking
     settings up. ``uri`` (``local://...``) is accepted for symmetry with the
-    remote backends and names nothing to connect to.
+    remote backends and names nothing to connect to; so is ``cache`` (pulls
+    from the store are never recorded again in it).
     """
 
     kind = "local"
+    settings_type: ClassVar[type[LocalSettings]] = LocalSettings
 
     def __init__(
         self,
@@ -47,6 +60,7 @@ class LocalClient(Client):
         uri: str | None = None,
         storage: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
+        cache: bool = True,
     ) -> None:
         self.uri = uri
         self.store = ImageStore(storage, env=env)

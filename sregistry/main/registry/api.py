@@ -178,7 +178,7 @@ def _success(response: requests.Response, body: _Body, exchange: Exchange) -> An
         raise ServerError(
             f"the registry answered {op.value} {subject} with "
             + (f"a web page ({body.title})" if body.html else "something that is not JSON"),
-            hint="check the registry URL (--registry / SREGISTRY_REGISTRY_BASE)",
+            hint="check the registry URL (SREGISTRY_REGISTRY_BASE or the base option)",
             url=url,
             status=response.status_code,
             server_message=body.title,
@@ -312,8 +312,8 @@ def _not_found(response: requests.Response, body: _Body, exchange: Exchange) -> 
     if body.html:
         return NotFound(
             f"the registry has no route {response.url}",
-            hint="check the registry URL (--registry / SREGISTRY_REGISTRY_BASE): it must be the "
-            "server's address, with or without /api",
+            hint="check the registry URL (SREGISTRY_REGISTRY_BASE or the base option): it must "
+            "be the server's address, with or without /api",
             url=response.url,
             status=404,
             server_message=body.title,
@@ -398,7 +398,7 @@ def _throttled(response: requests.Response, body: _Body, exchange: Exchange) -> 
 def _redirected(response: requests.Response, body: _Body, exchange: Exchange) -> SregistryError:
     return ConfigError(
         f"the registry redirected the request to {response.headers.get('Location', '?')}",
-        hint="use that address as the registry URL (--registry / SREGISTRY_REGISTRY_BASE)",
+        hint="use that address as the registry URL (SREGISTRY_REGISTRY_BASE or the base option)",
         url=response.url,
         status=response.status_code,
     )

@@ -21,13 +21,13 @@ from urllib.parse import urlsplit
 import requests
 
 from sregistry import names
-from sregistry.config import truthy
 from sregistry.errors import (
     AuthenticationError,
     InvalidName,
     NotFound,
     ServerError,
 )
+from sregistry.main.backend import insecure_setting
 from sregistry.main.base import (
     ImageInfo,
     Label,
@@ -52,7 +52,7 @@ from sregistry.main.registry.push import (
     verify_push,
 )
 from sregistry.main.registry.queries import Query, QueryKind, parse_query
-from sregistry.main.registry.settings import base_for_host, resolve_settings
+from sregistry.main.registry.settings import RegistrySettings, base_for_host, resolve_settings
 from sregistry.main.registry.signing import Clock, HmacAuth, Signer
 from sregistry.main.registry.urls import RegistryUrls
 from sregistry.main.remote import Fetched, RemoteClient, Wanted
@@ -62,7 +62,6 @@ __all__ = ["RegistryClient"]
 
 log = logging.getLogger("sregistry.registry")
 
-NOVERIFY_ENV = "SREGISTRY_HTTPS_NOVERIFY"
 PAGE_LIMIT = 100
 """Rows asked for per page (the server's default is 10; every page counts
 toward its anonymous request throttle)."""
@@ -102,6 +101,7 @@ class RegistryClient(RemoteClient[_RegistryPull]):
     """
 
     kind: ClassVar[str] = "registry"
+    settings_type: ClassVar[type[RegistrySettings]] = RegistrySettings
 
     def __init__(
         self,
@@ -129,7 +129,7 @@ class RegistryClient(RemoteClient[_RegistryPull]):
         """Where base, username and token came from (never the token itself)."""
         self._token = settings.token
         self.urls = RegistryUrls(settings.root)
-        self.insecure = insecure or truthy(env.get(NOVERIFY_ENV))
+        self.insecure = insecure_setting(insecure, env)
         if self.insecure:
             log.info("TLS certificate verification is off for %s", settings.root)
         self.clock: Clock = clock or time.time
@@ -168,7 +168,7 @@ class RegistryClient(RemoteClient[_RegistryPull]):
             raise InvalidName(
                 f"{name!r} names the registry {ref.registry}, but this client talks to "
                 f"{self.urls.root}",
-                hint="use --registry (or get_client with that URI) to talk to another registry",
+                hint="open a client for that registry to talk to it",
             )
         return ref
 

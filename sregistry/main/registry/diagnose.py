@@ -133,7 +133,7 @@ def _identity(probe: Probe, common: dict[str, Any]) -> tuple[SregistryError | No
     if owner is not None and owner != user:
         return AuthenticationError(
             f"the token belongs to {owner!r}, not to {user!r}",
-            hint=f"sign as {owner!r} (--username / SREGISTRY_REGISTRY_USERNAME) or use "
+            hint=f"sign as {owner!r} (SREGISTRY_REGISTRY_USERNAME or the username option) or use "
             f"{user!r}'s own token",
             **common,
         ), owner

@@ -3,14 +3,43 @@ credentials chain (:func:`sregistry.credentials.resolve_registry`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sregistry.config import truthy
 from sregistry.credentials.urls import registry_base
 from sregistry.errors import ConfigError
+from sregistry.main.backend import BackendSettings, insecure_setting
 
-__all__ = ["NOHTTPS_ENV", "Settings", "base_for_host", "resolve_settings"]
+if TYPE_CHECKING:
+    import requests
+
+    from sregistry.main.registry.signing import Clock
+    from sregistry.transfer import Timeout
+
+__all__ = ["NOHTTPS_ENV", "RegistrySettings", "Settings", "base_for_host", "resolve_settings"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistrySettings(BackendSettings):
+    """The options of :class:`~sregistry.main.registry.client.RegistryClient`."""
+
+    base: str | None = None
+    username: str | None = None
+    token: str | None = field(default=None, repr=False)
+    insecure: bool = False
+    timeout: Timeout | float | tuple[float, float] | None = None
+    session: requests.Session | None = None
+    clock: Clock | None = None
+    hash_in_thread: bool | None = None
+    cache: bool = True
+
+    def resolved(self) -> RegistrySettings:
+        """``insecure`` also from ``$SREGISTRY_HTTPS_NOVERIFY``."""
+        return dataclasses.replace(self, insecure=insecure_setting(self.insecure, self.environ()))
+
 
 NOHTTPS_ENV = "SREGISTRY_REGISTRY_NOHTTPS"
 
@@ -50,7 +79,7 @@ def resolve_settings(
     if not base:
         raise ConfigError(
             "no registry is configured",
-            hint="pass --registry URL, set SREGISTRY_REGISTRY_BASE, or run `sregistry login`",
+            hint="set SREGISTRY_REGISTRY_BASE, pass the base option, or run `sregistry login`",
         )
     return Settings(str(registry_base(base, nohttps=nohttps)), username, token_getter, sources)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sregistry.cli.status import exit_status
 from sregistry.errors import MetadataError, NotFound, SregistryError
 from sregistry.metadata import METHODS, InspectResult, inspect_image, inspect_native
 from tests.unit.metadata import standin
@@ -27,7 +28,7 @@ def bindir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_metadata_error_is_an_sregistry_error() -> None:
     assert issubclass(MetadataError, SregistryError)
-    assert MetadataError("x").exit_code == 1
+    assert exit_status(MetadataError("x")) == 1
 
 
 def test_auto_without_runtime_is_native(bindir: Path, real_sif: Path) -> None:
