@@ -36,10 +36,16 @@ import pytest
 from tests.server import faults
 from tests.server import queries as db_ops
 from tests.server.blobs import copy_stream
+from tests.server.config import FIXED_PROFILE, PROFILES, REAL_PROFILE, Quirks
 from tests.server.registry_push import parse_metadata
 from tests.server.store import Collection, Container, Store, User
 
-__all__ = ["RegistryServer", "make_registry_server", "registry_server"]
+__all__ = [
+    "RegistryServer",
+    "make_registry_server",
+    "registry_server",
+    "server_profile",
+]
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 30.0
@@ -56,6 +62,10 @@ _FLAGS: dict[str, Callable[[Any], list[str]]] = {
     "throttle": lambda v: [] if v is None else ["--throttle", str(v)],
     "registry_range": lambda v: ["--registry-range"] if v else [],
     "get_limit": lambda v: ["--get-limit", str(v)],
+    "profile": lambda v: ["--profile", str(v)],
+    "quirks": lambda v: [
+        arg for name, on in v.items() for arg in ("--quirk" if on else "--no-quirk", name)
+    ],
 }
 
 
@@ -98,6 +108,16 @@ class RegistryServer:
         self._process: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.start()
+
+    @property
+    def profile(self) -> str:
+        """The profile it runs (the command line's default when no flag names one)."""
+        return str(self.flags.get("profile", REAL_PROFILE))
+
+    @property
+    def quirks(self) -> Quirks:
+        """The real server's behaviours it has: its profile's, changed by the ``quirks`` flag."""
+        return PROFILES[self.profile].quirks.with_switches(self.flags.get("quirks", {}))
 
     # -- process ---------------------------------------------------------------------------
 
@@ -361,13 +381,21 @@ class RegistryServer:
 
 
 @pytest.fixture
+def server_profile() -> str:
+    """The profile servers start with unless a test names one: ``fixed`` here; the
+    end-to-end suite overrides it to run against both profiles."""
+    return FIXED_PROFILE
+
+
+@pytest.fixture
 def make_registry_server(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, server_profile: str
 ) -> Iterator[Callable[..., RegistryServer]]:
     """Factory: ``make_registry_server(**flags)`` starts a server with its own data dir."""
     started: list[RegistryServer] = []
 
     def make(**flags: Any) -> RegistryServer:
+        flags.setdefault("profile", server_profile)
         server = RegistryServer(tmp_path_factory.mktemp("registry"), flags)
         started.append(server)
         return server
