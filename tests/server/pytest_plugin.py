@@ -9,6 +9,9 @@ its image files are then deleted (the database and ``server.log`` stay).
 The handle talks to the server's SQLite database directly (the server keeps
 no cache), so users, collaborators, frozen tags, clock skew and faults set up
 through it apply to the next request. Flags (keyword arguments):
+``profile`` (``sregistry-2.1.2`` or ``fixed``; default: the
+``server_profile`` fixture, ``fixed`` unless overridden), ``quirks``
+(``{name: bool}``, see :class:`tests.server.config.Quirks`),
 ``user_collections``, ``private_default``, ``page_size``, ``redirect_status``,
 ``ranges``, ``api_version`` (``None`` = no ``/version``), ``multipart``,
 ``part_size``, ``throttle`` (``"N/day"``), ``registry_range``, ``get_limit``.

@@ -8,8 +8,8 @@ the arch when the server supports them, else v1 -> every tag read back.
 The read-back (``/v1/images``, which is not a download) reports what the
 library holds: a tag it did not keep (Singularity Registry Server keeps one
 tag per image) or one another push moved meanwhile is
-:class:`~sregistry.errors.NotKept`. An upload answered with a 5xx is looked up
-before it is reported as failed: it may have been stored all the same. A
+:class:`~sregistry.errors.NotKept`. An upload that ends with an error is looked
+up before it is reported as failed: it may have been stored all the same. A
 missing entity is explained from the token: one the library does not accept,
 or another user's.
 """
@@ -27,6 +27,7 @@ from sregistry.errors import (
     NotKept,
     PermissionDenied,
     ServerError,
+    SregistryError,
     TransferError,
 )
 from sregistry.main.base import ProgressCallback
@@ -98,10 +99,6 @@ def _audit() -> dict[str, Any]:
         "owner": "",
         "id": "",
     }
-
-
-_AMBIGUOUS = frozenset({500, 502, 503, 504})
-"""Upload answers after which the image may have been stored all the same."""
 
 
 def check_token_for(endpoint: Endpoint, name: str) -> None:
@@ -369,12 +366,15 @@ def _push(
             outcome = upload(
                 endpoint, image.id, local, version, connections=connections, progress=progress
             )
-        except ServerError as exc:
-            if exc.status not in _AMBIGUOUS or not _uploaded(endpoint, ref, local, arch):
+        except SregistryError as exc:
+            # a gateway error after the last step (and the retry it causes) can follow an
+            # upload that was stored all the same: look before reporting a failure
+            if not _uploaded(endpoint, ref, local, arch):
                 raise
+            status = f" (HTTP {exc.status})" if exc.status else ""
             warnings.append(
-                f"the library answered HTTP {exc.status} to the upload, but it holds the "
-                "image: verified"
+                f"the upload ended with an error{status}, but the library holds the image: "
+                "verified"
             )
     tags_api = apply_tags(
         endpoint,

@@ -38,7 +38,6 @@ from sregistry.errors import (
     InvalidName,
     NotFound,
     NotKept,
-    ServerError,
     SregistryError,
     TransferError,
 )
@@ -253,6 +252,15 @@ def upload(
                 progress=progress,
                 warnings=warnings,
             )
+            if response.status_code in _AMBIGUOUS_ERRORS:
+                digests = hasher.result()
+                if _holds(ctx, ref, path, digests):
+                    response.close()
+                    warnings.append(
+                        f"the registry answered HTTP {response.status_code} to the upload, but "
+                        "it holds the image: verified"
+                    )
+                    return digests
             interpret(response, ctx.refusal(ref, exchange))
         except _HourTurned:
             hasher.close()
@@ -281,15 +289,6 @@ def upload(
                     "turned: sent again, freshly signed"
                 )
                 continue
-            raise
-        except ServerError as exc:
-            digests = hasher.result()
-            if exc.status in _AMBIGUOUS_ERRORS and _holds(ctx, ref, path, digests):
-                warnings.append(
-                    f"the registry answered HTTP {exc.status} to the upload, but it holds the "
-                    "image: verified"
-                )
-                return digests
             raise
         except BaseException:
             hasher.close()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sregistry.main.library.client import LibraryClient
 from tests.e2e.conftest import Registry, run_sregistry
 from tests.server.config import REAL_PROFILE
 
@@ -96,3 +97,31 @@ def test_a_private_image_pulled_without_a_token_says_one_may_be_needed(
     )  # fmt: skip
     assert pulled.returncode == 3, pulled.stderr
     assert "a token may be needed" in pulled.stderr
+
+
+@pytest.mark.parametrize(
+    ("size", "route"), [(1 << 20, r"/_complete$"), (65 << 20, r"/_multipart_complete$")]
+)
+def test_a_502_after_the_upload_completed_is_checked_first(
+    registry: Registry, make_sif: Callable[[int], Path], size: int, route: str
+) -> None:
+    image = make_sif(size)
+    registry.server.inject_fault("PUT", route, status=502, body="Bad Gateway", passthrough=True)
+    with LibraryClient(base=registry.url, token=registry.tokens["vsoch"], env={}) as client:
+        result = client.push(image, f"{LIBRARY_REF}:v1")
+    answers = [entry["status"] for entry in registry.server.requests(route)]
+    assert answers[0] == 502
+    if len(answers) == 1:  # not retried: the read-back saw the image stored
+        assert any("HTTP 502" in w and "verified" in w for w in result.warnings)
+    with LibraryClient(base=registry.url, token=registry.tokens["vsoch"], env={}) as client:
+        assert client.pull(f"{LIBRARY_REF}:v1", image.with_suffix(".back")).sha256 == result.sha256
+
+
+def test_frozen_is_unknown_where_the_library_api_does_not_say(
+    registry: Registry, make_sif: Callable[[int], Path]
+) -> None:
+    with LibraryClient(base=registry.url, token=registry.tokens["vsoch"], env={}) as client:
+        client.push(make_sif(1 << 20), f"{LIBRARY_REF}:v1")
+        (info,) = client.search(LIBRARY_REF)
+    assert info.frozen is None
+    assert info.to_json()["frozen"] is None
