@@ -47,7 +47,9 @@ from sregistry.main.registry.manifest import check_version, expected_digest, fet
 from sregistry.main.registry.push import (
     PushContext,
     already_there,
+    check_elsewhere,
     metadata_field,
+    same_tag_elsewhere,
     start_push,
     upload,
     verify_push,
@@ -209,11 +211,13 @@ class RegistryClient(RemoteClient[_RegistryPull]):
                 warnings=tuple(warnings),
                 already_there=True,
             )
+        elsewhere = same_tag_elsewhere(ctx, ref)
         cid = start_push(ctx, ref)
         digests = upload(ctx, ref, cid, source, sent_metadata, progress=progress, warnings=warnings)
         version = verify_push(
             ctx, ref, source, digests, warnings, metadata_sent=bool(sent_metadata)
         )
+        check_elsewhere(ctx, ref, elsewhere, warnings)
         return PushResult(
             name=f"{ref.collection}/{ref.name}:{ref.tag}",
             size=source.stat().st_size,

@@ -54,7 +54,9 @@ from sregistry.transfer.hashing import Hasher, make_hasher
 __all__ = [
     "PushContext",
     "already_there",
+    "check_elsewhere",
     "metadata_field",
+    "same_tag_elsewhere",
     "start_push",
     "upload",
     "verify_push",
@@ -329,6 +331,44 @@ def already_there(ctx: PushContext, ref: ImageName, path: Path) -> tuple[str, st
     local = hasher.result()
     same = expected.sha256 == local.sha256 if expected.sha256 else expected.md5 == local.md5
     return (str(version), local.sha256) if same else None
+
+
+def same_tag_elsewhere(ctx: PushContext, ref: ImageName) -> dict[str, str]:
+    """``{container id: uri}`` of public containers called ``name:tag`` in other collections
+    (best effort: ``{}`` when the search fails). Singularity Registry Server 2.1.2 does not
+    scope tags by collection: a push may delete these."""
+    url = ctx.urls.search(collection=None, name=ref.name, tag=ref.tag)
+    try:
+        response = ctx.transport.request("GET", url)
+        rows = interpret(response, Exchange(Op.SEARCH, f"{ref.name}:{ref.tag}"))
+    except SregistryError as exc:
+        log.debug("the search for %s:%s failed: %s", ref.name, ref.tag, exc)
+        return {}
+    found: dict[str, str] = {}
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict) or row.get("id") is None:
+            continue
+        collection = row.get("collection")
+        if collection == ref.collection:
+            continue
+        where = collection if isinstance(collection, str) else "another collection"
+        found[str(row["id"])] = f"{where}/{ref.name}:{ref.tag}"
+    return found
+
+
+def check_elsewhere(
+    ctx: PushContext, ref: ImageName, before: Mapping[str, str], warnings: list[str]
+) -> None:
+    """A warning for each ``before`` container the push made disappear."""
+    if not before:
+        return
+    after = same_tag_elsewhere(ctx, ref)
+    for container_id, uri in before.items():
+        if container_id not in after:
+            warnings.append(
+                f"the registry deleted {uri} when {ctx.subject(ref)} was pushed (it does not "
+                "scope tags by collection)"
+            )
 
 
 def verify_push(

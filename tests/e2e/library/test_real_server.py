@@ -125,3 +125,23 @@ def test_frozen_is_unknown_where_the_library_api_does_not_say(
         (info,) = client.search(LIBRARY_REF)
     assert info.frozen is None
     assert info.to_json()["frozen"] is None
+
+
+def test_item6_a_push_that_deletes_the_tag_elsewhere_says_so(
+    registry: Registry, make_image: Callable[..., Path]
+) -> None:
+    first = run_sregistry(
+        "push", str(make_image(name="a.sif")), "--name", "dinosaur/avocado:v1",
+        env=registry.env("vsoch"),
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    second = run_sregistry(
+        "push", str(make_image(name="b.sif")), "--name", "alice/avocado:v1",
+        env=registry.env("alice"),
+    )  # fmt: skip
+    assert second.returncode == 0, second.stderr
+    assert (
+        "warning: the registry deleted dinosaur/avocado:v1 when alice/avocado:v1 was pushed "
+        "(it does not scope tags by collection)"
+    ) in second.stderr
+    assert registry.server.container("dinosaur", "avocado", "v1") is None
