@@ -26,7 +26,6 @@ from sregistry.errors import (
     NotFound,
     NotKept,
     PermissionDenied,
-    ServerError,
     SregistryError,
     TransferError,
 )
@@ -111,8 +110,7 @@ def check_token_for(endpoint: Endpoint, name: str) -> None:
     if status in {401, 403, 404}:
         raise AuthenticationError(
             f"the library {endpoint.base} does not accept this token",
-            hint="check SREGISTRY_LIBRARY_TOKEN, or log in again "
-            "(`sregistry login --library URL`)",
+            hint="check the library token, or log in to the library again",
             url=endpoint.url("v1/token-status"),
             status=status,
         )
