@@ -13,6 +13,7 @@ an exit code (``sregistry.cli.status.ERRORS``)::
     │   └── Frozen                      the tag is frozen on the server
     ├── AuthenticationError             missing, wrong or stale credentials
     ├── IntegrityError                  size or checksum mismatch
+    ├── NotKept                         a push the server did not keep as asked
     ├── DestinationExists (FileExistsError) refusing to overwrite without force
     ├── MetadataError                   an image's metadata cannot be read
     ├── NotSupported                    this backend cannot do that
@@ -35,6 +36,7 @@ __all__ = [
     "InvalidName",
     "MetadataError",
     "NotFound",
+    "NotKept",
     "NotSupported",
     "PayloadTooLarge",
     "PermissionDenied",
@@ -99,6 +101,13 @@ class AuthenticationError(SregistryError):
 
 class IntegrityError(SregistryError):
     """Transferred bytes do not match the expected size or checksum."""
+
+
+class NotKept(SregistryError):
+    """A push arrived but the server does not hold it as asked: a tag did not land or
+    was dropped (a server keeping one tag per image), or another push replaced the
+    tag meanwhile. Read back after the push; not a transfer error, so pushing the
+    same thing again does not help by itself."""
 
 
 class DestinationExists(SregistryError, FileExistsError):

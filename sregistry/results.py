@@ -63,7 +63,8 @@ class ImageInfo:
     """``sha256.<hex>`` when known; some servers report an md5 hex or nothing."""
     size: int | None = None
     """Bytes, when the backend knows them."""
-    frozen: bool = False
+    frozen: bool | None = False
+    """Whether the tag is frozen; ``None`` when the backend does not say (Library API)."""
     private: bool = False
     id: str | None = None
     created: str | None = None
@@ -104,6 +105,8 @@ class PushResult:
     metadata_sent: bool = False
     warnings: tuple[str, ...] = ()
     """Things the caller may want to tell the user (e.g. metadata skipped)."""
+    already_there: bool = False
+    """The server already held these bytes under this name: nothing was uploaded."""
 
     def to_json(self) -> dict[str, Any]:
         return dict(_plain(asdict(self)))

@@ -74,5 +74,8 @@ def push(
     for warning in result.warnings:
         app.out.warn(warning)
     version = f", version {result.version}" if result.version else ""
-    app.out.info(f"pushed {human_size(result.size)}{version}")
+    if result.already_there:
+        app.out.info(f"already there{version}: not uploaded again")
+    else:
+        app.out.info(f"pushed {human_size(result.size)}{version}")
     app.out.result(result.name)

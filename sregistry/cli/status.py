@@ -14,6 +14,7 @@ from sregistry.errors import (
     IntegrityError,
     InvalidName,
     NotFound,
+    NotKept,
     PermissionDenied,
     SregistryError,
 )
@@ -31,6 +32,8 @@ class ExitStatus(IntEnum):
     NOT_FOUND = 3
     PERMISSION = 4
     INTEGRITY = 5
+    NOT_KEPT = 6
+    """A push arrived but the server does not hold it as asked."""
     INTERRUPTED = 130
 
 
@@ -40,6 +43,7 @@ ERRORS: tuple[tuple[type[SregistryError], ExitStatus, str | None], ...] = (
     (PermissionDenied, ExitStatus.PERMISSION, None),  # Frozen too
     (AuthenticationError, ExitStatus.PERMISSION, None),
     (IntegrityError, ExitStatus.INTEGRITY, None),
+    (NotKept, ExitStatus.NOT_KEPT, None),
     (
         DestinationExists,
         ExitStatus.ERROR,

@@ -1,6 +1,8 @@
 """End-to-end fixtures: the reference server over loopback, a user, the CLI three ways.
 
-``registry`` starts a reference server with user ``vsoch`` (owner of what it
+Every test runs against both server profiles (``server_profile``): the real
+Singularity Registry Server 2.1.2 and the fixed one. ``registry`` starts a
+reference server with user ``vsoch`` (owner of what it
 pushes) and ``alice``; ``client`` is a library client for vsoch; ``as_vsoch``
 puts vsoch's settings in the environment for the CLI; ``cli`` runs a command
 in-process through click's runner and ``sregistry_process`` as a real
@@ -22,6 +24,7 @@ from click.testing import CliRunner, Result
 
 from sregistry.cli import cli as sregistry_cli
 from sregistry.main.registry.client import RegistryClient
+from tests.server.config import FIXED_PROFILE, REAL_PROFILE
 from tests.server.pytest_plugin import RegistryServer
 
 
@@ -44,6 +47,19 @@ class Registry:
             "SREGISTRY_REGISTRY_USERNAME": user,
             "SREGISTRY_REGISTRY_TOKEN": self.tokens[user],
         }
+
+
+@pytest.fixture(params=[REAL_PROFILE, FIXED_PROFILE])
+def server_profile(request: pytest.FixtureRequest) -> str:
+    """Every end-to-end test runs against the real server's profile and the fixed one;
+    a module that needs one profile overrides this fixture."""
+    return str(request.param)
+
+
+def needs_fixed(server: RegistryServer, why: str) -> None:
+    """Skip a test of behaviour the real server does not have (``why``: what it lacks)."""
+    if server.profile != FIXED_PROFILE:
+        pytest.skip(f"sregistry 2.1.2 {why}")
 
 
 @pytest.fixture

@@ -10,8 +10,16 @@ import pytest
 
 from tests.e2e.conftest import Registry, sregistry_executable
 from tests.e2e.measure import run_measured
+from tests.server.config import REAL_PROFILE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture
+def server_profile() -> str:
+    """One profile: the real server's. The large transfer exercises the client's memory,
+    which does not depend on the server's quirks, and is too slow to run twice."""
+    return REAL_PROFILE
 
 GIB = 1 << 30
 RSS_LIMIT = 100 * 1000 * 1000

@@ -18,6 +18,16 @@ NAME = "fixtures/with-descriptors:v1"
 def test_push_sends_the_images_metadata(as_vsoch: Registry, fixtures_dir: Path) -> None:
     pushed = cli("push", str(fixtures_dir / "with-descriptors.sif"), "--name", NAME)
     assert pushed.exit_code == 0, pushed.stderr
+    if as_vsoch.server.quirks.drop_metadata:  # sregistry 2.1.2 drops it (item 2): say so once
+        warnings = [line for line in pushed.stderr.splitlines() if line.startswith("warning")]
+        assert warnings == [
+            "warning: the registry did not keep the image's metadata (labels, scripts, "
+            "definition file): `list` and `labels` will not show them for this image"
+        ]
+        labels = cli("labels", "--key", "maintainer", "--json")
+        assert labels.exit_code in {0, 3}, labels.stderr
+        assert "MAINTAINER" not in labels.stdout
+        return
     assert "warning" not in pushed.stderr
 
     shown = cli("list", NAME, "--env", "--runscript", "--test", "--deffile")
@@ -47,11 +57,15 @@ def test_library_push_reports_metadata(
     result = client.push(fixtures_dir / "busybox-like.sif", "fixtures/busybox-like")
     assert result.metadata_sent
     info = client.get("fixtures/busybox-like")
-    assert info.metadata["labels"]["FIXTURE"] == "a"
-    assert "runscript" in info.metadata
+    if registry.server.quirks.drop_metadata:  # sregistry 2.1.2 (item 2)
+        assert info.metadata == {}
+        assert sum("did not keep the image's metadata" in w for w in result.warnings) == 1
+    else:
+        assert info.metadata["labels"]["FIXTURE"] == "a"
+        assert "runscript" in info.metadata
     row = registry.server.container("fixtures", "busybox-like", "latest")
     assert row is not None
-    assert row["arch"] == "amd64"
+    assert row["arch"] == (None if registry.server.quirks.drop_metadata else "amd64")
 
 
 def test_unreadable_metadata_never_blocks_a_push(client: RegistryClient, image: Path) -> None:

@@ -36,6 +36,10 @@ def test_push_list_pull_delete_as_processes(
     assert pulled.stdout == f"{target}\n"
     assert target.read_bytes() == image.read_bytes()
     deleted = run_sregistry("delete", "dinosaur/avocado:delicious", "--force", env=env)
+    if registry.server.quirks.html_errors:  # sregistry 2.1.2 cannot delete (HTTP 500)
+        assert deleted.returncode == 1, deleted.stderr
+        assert "HTTP 500" in deleted.stderr
+        return
     assert deleted.returncode == 0, deleted.stderr
     missing = run_sregistry(
         "pull", "dinosaur/avocado:delicious", "-o", str(tmp_path / "again.sif"), env=env

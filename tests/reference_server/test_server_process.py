@@ -72,7 +72,7 @@ def test_restart_keeps_data_and_applies_flags(
     page = requests.get(f"{registry_server.url}/api/collections/", timeout=30).json()
     assert page["count"] == 3
     assert len(page["results"]) == 2
-    assert registry_server.flags == {"page_size": 2}
+    assert registry_server.flags == {"profile": "fixed", "page_size": 2}
 
 
 def test_unknown_flag_is_a_type_error(make_registry_server: Callable[..., RegistryServer]) -> None:

@@ -18,7 +18,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from tests.server.config import DEFAULT_API_VERSION, MiB, ServerConfig, parse_throttle
+from tests.server.config import (
+    PROFILES,
+    REAL_PROFILE,
+    MiB,
+    Quirks,
+    ServerConfig,
+    parse_throttle,
+)
 
 __all__ = ["main", "parse_args"]
 
@@ -39,9 +46,39 @@ def _throttle(spec: str) -> tuple[int, float]:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+def _quirk(name: str) -> str:
+    if name not in Quirks.names():
+        raise argparse.ArgumentTypeError(
+            f"unknown quirk {name!r}: one of {', '.join(Quirks.names())}"
+        )
+    return name
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.server", description=__doc__)
     add = parser.add_argument
+    add(
+        "--profile",
+        choices=sorted(PROFILES),
+        default=REAL_PROFILE,
+        help=f"behave like the real server ({REAL_PROFILE}, default) or as intended (fixed)",
+    )
+    add(
+        "--quirk",
+        type=_quirk,
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="switch one of the real server's behaviours on (repeatable)",
+    )
+    add(
+        "--no-quirk",
+        type=_quirk,
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="switch one of the real server's behaviours off (repeatable)",
+    )
     add("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     add("--port", type=int, default=0, help="port (default 0: a free one)")
     add("--data", type=Path, required=True, help="data directory (database and images)")
@@ -65,14 +102,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--redirect-status",
         type=int,
         choices=(302, 303),
-        default=303,
-        help="status of the /v1/imagefile redirect (302 reproduces the real server)",
+        default=None,
+        help="status of the /v1/imagefile redirect (the profile's: 302 real, 303 fixed)",
     )
     add("--no-range", action="store_true", help="the download target ignores Range")
     add(
         "--api-version",
-        default=DEFAULT_API_VERSION,
-        help="apiVersion of /version ('none': /version answers 404)",
+        default=None,
+        help="apiVersion of /version (the profile's; 'none': /version answers 404)",
     )
     add(
         "--multipart",
@@ -106,12 +143,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def config_from(args: argparse.Namespace) -> ServerConfig:
-    api_version = None if args.api_version.lower() == "none" else args.api_version
+    profile = PROFILES[args.profile]
+    api_version: str | None = args.api_version or profile.api_version
+    if api_version is not None and api_version.lower() == "none":
+        api_version = None
+    switches = {**dict.fromkeys(args.quirk, True), **dict.fromkeys(args.no_quirk, False)}
     return ServerConfig(
         user_collections=args.user_collections,
         private_default=args.private_default,
         page_size=args.page_size,
-        redirect_status=args.redirect_status,
+        redirect_status=args.redirect_status or profile.redirect_status,
         ranges=not args.no_range,
         api_version=api_version,
         multipart=args.multipart,
@@ -119,6 +160,7 @@ def config_from(args: argparse.Namespace) -> ServerConfig:
         throttle=args.throttle,
         registry_range=args.registry_range,
         get_limit=args.get_limit,
+        quirks=profile.quirks.with_switches(switches),
     )
 
 

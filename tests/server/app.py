@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
@@ -151,7 +152,11 @@ class RegistryApp:
             endpoint, arguments = adapter.match()
         except RequestRedirect as redirect:
             # Django's APPEND_SLASH answers 301 where Werkzeug would say 308.
-            return Response(b"", status=301, headers={"Location": redirect.new_url})
+            location = redirect.new_url
+            if self.config.quirks.relative_redirects:
+                parts = urlsplit(location)
+                location = urlunsplit(("", "", parts.path, parts.query, ""))
+            return Response(b"", status=301, headers={"Location": location})
         except MethodNotAllowed:
             if request.path.startswith(_DRF_PREFIXES):
                 return detail(405, f'Method "{request.method}" not allowed.')

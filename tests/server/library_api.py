@@ -22,6 +22,7 @@ import re
 import sqlite3
 import uuid
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from werkzeug.wrappers import Response
 
@@ -38,6 +39,7 @@ from tests.server.wire import (
     library_error,
     library_time,
     not_found_html,
+    server_error,
 )
 
 __all__ = ["ROUTES", "image_json"]
@@ -219,6 +221,8 @@ def collections_create(ctx: Context) -> Response:  # noqa: PLR0911 - one early a
     try:
         body = json_body(ctx.request)
     except BadBody:
+        if ctx.config.quirks.loose_library:
+            return server_error()
         return library_error(400, "Invalid payload.")
     if not isinstance(body, dict) or "entity" not in body or not isinstance(body.get("name"), str):
         return library_error(400, "Invalid payload.")
@@ -268,6 +272,8 @@ def container_lookup(ctx: Context, entity: str, collection: str, container: str)
             return empty(403)
         data = collection_json(db, found, user)
         rows = visible(db_ops.containers_of(db, found.id, container))
+        if not rows and ctx.config.quirks.loose_library:
+            rows = visible(db_ops.containers_of(db, found.id))  # quirk 10
     image_tags = {c.tag: str(c.id) for c in rows}
     arch_tags: dict[str, dict[str, str]] = {}
     for row in rows:
@@ -326,6 +332,15 @@ def find_image(
     return row if row is not None and not row.holder else None
 
 
+def other_host(base: str) -> str:
+    """``base`` under another name of the same address (quirk 8: the real redirect
+    goes to the S3 host): ``127.0.0.1`` <-> ``localhost``."""
+    parts = urlsplit(base)
+    host = "localhost" if parts.hostname == "127.0.0.1" else "127.0.0.1"
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit((parts.scheme, f"{host}{port}", "", "", ""))
+
+
 def _arch_mismatch(row: Container, arch: str) -> bool:
     return bool(arch) and row.arch is not None and row.arch != arch
 
@@ -336,6 +351,8 @@ def images(ctx: Context, ref: str) -> Response:
     Private images need an owner's or contributor's token; others get 404 (B4).
     """
     ref = ref.rstrip("/")
+    if ctx.config.quirks.loose_library and ref.endswith(":"):
+        return server_error()
     arch = ctx.request.args.get("arch", "")
     user = ctx.bearer_user()
     holder_lookup = ref.count("/") >= 2 and ":sha256." in ref
@@ -356,14 +373,22 @@ def images(ctx: Context, ref: str) -> Response:
                 version=tag,
                 arch=arch or None,
             )
-        if row is None or not collection.can_read(user) or _arch_mismatch(row, arch):
+        loose = ctx.config.quirks.loose_library
+        wrong_arch = _arch_mismatch(row, arch) and not loose if row is not None else False
+        if row is None or not collection.can_read(user) or wrong_arch:
             return empty(404)
-        return json_response({"data": image_json(db, collection, row)})
+        data = image_json(db, collection, row)
+        if loose:  # quirk 10: the real server's image JSON
+            del data["updatedAt"], data["deletedAt"]
+            data["size"] = None
+        return json_response({"data": data})
 
 
 def imagefile(ctx: Context, ref: str) -> Response:
     """Download: 303 (``--redirect-status``) to a signed ``/_blob`` URL on this server."""
     ref = ref.rstrip("/")
+    if ctx.config.quirks.loose_library and ref.endswith(":"):
+        return server_error()
     user = ctx.bearer_user()
     with ctx.store.write() as db:
         resolved = resolve(db, ref)
@@ -374,7 +399,10 @@ def imagefile(ctx: Context, ref: str) -> Response:
         if row is None or not row.uploaded or not collection.can_read(user):
             return empty(404)
         db_ops.count_download(db, row)
-    location = f"{ctx.base_url}/_blob/{row.id}?{ctx.signed_query('blob', row.id, row.blob)}"
+    base = ctx.base_url
+    if ctx.config.quirks.blob_other_host:
+        base = other_host(base)
+    location = f"{base}/_blob/{row.id}?{ctx.signed_query('blob', row.id, row.blob)}"
     response = empty(ctx.config.redirect_status)
     response.headers["Location"] = location
     return response

@@ -5,7 +5,8 @@ capitalised keys and v1 POSTs need no Content-Type (``*/*`` or none; anything
 else gets DRF's 415, R11). Unlike the real server, a POST is scoped to the
 collection in the URL, owner-only and respects frozen tags (B10), and a tag
 applied to an image that already carries another tag gets a row of its own,
-so ``push ...:v1,latest`` keeps both. v2 POSTs record the image's arch (B13).
+so ``push ...:v1,latest`` keeps both (the real server moves the tag: quirk
+9). v2 POSTs record the image's arch (B13).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from tests.server import queries as db_ops
 from tests.server.context import Context, Route, with_slash
 from tests.server.library_api import visible
 from tests.server.store import HOLDER_PREFIX, Collection
-from tests.server.wire import BadBody, empty, json_body, json_response
+from tests.server.wire import BadBody, empty, json_body, json_response, not_found_html
 
 __all__ = ["ROUTES", "apply_tag"]
 
@@ -43,7 +44,9 @@ def tags_v1(ctx: Context, collection_id: int) -> Response:
 
 
 def tags_v2(ctx: Context, collection_id: int) -> Response:
-    """``{"data": {arch: {tag: image id}}}`` over the collection."""
+    """``{"data": {arch: {tag: image id}}}`` over the collection (quirk 7: a 404 page)."""
+    if ctx.config.quirks.no_v2_tags:
+        return not_found_html()
     found = _tag_collection(ctx, collection_id)
     if isinstance(found, Response):
         return found
@@ -84,8 +87,8 @@ def apply_tag(ctx: Context, collection: Collection, image_id: int, tag: str, arc
             return _frozen_message()
         if existing is not None:
             db_ops.delete_container(ctx.store, db, existing, release=False)
-        if image.holder:
-            db_ops.update_container(db, image.id, tag=tag)
+        if image.holder or ctx.config.quirks.one_tag_per_image:
+            db_ops.update_container(db, image.id, tag=tag)  # quirk 9: the tag moves
         else:
             copy = db_ops.insert_container(
                 db,
@@ -142,7 +145,9 @@ def tags_v1_post(ctx: Context, collection_id: int) -> Response:
 
 
 def tags_v2_post(ctx: Context, collection_id: int) -> Response:
-    """``{"Arch", "Tag", "ImageID"}``: tags the image and records its arch."""
+    """``{"Arch", "Tag", "ImageID"}``: tags the image and records its arch (quirk 7: 404)."""
+    if ctx.config.quirks.no_v2_tags:
+        return not_found_html()
     return _tag_post(ctx, collection_id, arch_key=True)
 
 

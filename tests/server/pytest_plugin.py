@@ -9,6 +9,9 @@ its image files are then deleted (the database and ``server.log`` stay).
 The handle talks to the server's SQLite database directly (the server keeps
 no cache), so users, collaborators, frozen tags, clock skew and faults set up
 through it apply to the next request. Flags (keyword arguments):
+``profile`` (``sregistry-2.1.2`` or ``fixed``; default: the
+``server_profile`` fixture, ``fixed`` unless overridden), ``quirks``
+(``{name: bool}``, see :class:`tests.server.config.Quirks`),
 ``user_collections``, ``private_default``, ``page_size``, ``redirect_status``,
 ``ranges``, ``api_version`` (``None`` = no ``/version``), ``multipart``,
 ``part_size``, ``throttle`` (``"N/day"``), ``registry_range``, ``get_limit``.
@@ -36,10 +39,16 @@ import pytest
 from tests.server import faults
 from tests.server import queries as db_ops
 from tests.server.blobs import copy_stream
+from tests.server.config import FIXED_PROFILE, PROFILES, REAL_PROFILE, Quirks
 from tests.server.registry_push import parse_metadata
 from tests.server.store import Collection, Container, Store, User
 
-__all__ = ["RegistryServer", "make_registry_server", "registry_server"]
+__all__ = [
+    "RegistryServer",
+    "make_registry_server",
+    "registry_server",
+    "server_profile",
+]
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 30.0
@@ -56,6 +65,10 @@ _FLAGS: dict[str, Callable[[Any], list[str]]] = {
     "throttle": lambda v: [] if v is None else ["--throttle", str(v)],
     "registry_range": lambda v: ["--registry-range"] if v else [],
     "get_limit": lambda v: ["--get-limit", str(v)],
+    "profile": lambda v: ["--profile", str(v)],
+    "quirks": lambda v: [
+        arg for name, on in v.items() for arg in ("--quirk" if on else "--no-quirk", name)
+    ],
 }
 
 
@@ -98,6 +111,16 @@ class RegistryServer:
         self._process: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.start()
+
+    @property
+    def profile(self) -> str:
+        """The profile it runs (the command line's default when no flag names one)."""
+        return str(self.flags.get("profile", REAL_PROFILE))
+
+    @property
+    def quirks(self) -> Quirks:
+        """The real server's behaviours it has: its profile's, changed by the ``quirks`` flag."""
+        return PROFILES[self.profile].quirks.with_switches(self.flags.get("quirks", {}))
 
     # -- process ---------------------------------------------------------------------------
 
@@ -361,13 +384,21 @@ class RegistryServer:
 
 
 @pytest.fixture
+def server_profile() -> str:
+    """The profile servers start with unless a test names one: ``fixed`` here; the
+    end-to-end suite overrides it to run against both profiles."""
+    return FIXED_PROFILE
+
+
+@pytest.fixture
 def make_registry_server(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, server_profile: str
 ) -> Iterator[Callable[..., RegistryServer]]:
     """Factory: ``make_registry_server(**flags)`` starts a server with its own data dir."""
     started: list[RegistryServer] = []
 
     def make(**flags: Any) -> RegistryServer:
+        flags.setdefault("profile", server_profile)
         server = RegistryServer(tmp_path_factory.mktemp("registry"), flags)
         started.append(server)
         return server

@@ -30,6 +30,7 @@ __all__ = [
     "collection_by_id",
     "collection_by_name",
     "container_by_id",
+    "containers_named",
     "containers_of",
     "count_download",
     "count_get",
@@ -55,6 +56,7 @@ __all__ = [
     "set_labels",
     "set_private",
     "set_setting",
+    "touch_add_date",
     "touch_collection",
     "update_container",
     "user_by_id",
@@ -297,6 +299,19 @@ def containers_of(
             (collection_id, name),
         ).fetchall()
     return [_container(r) for r in rows]
+
+
+def containers_named(db: sqlite3.Connection, name: str, tag: str) -> list[Container]:
+    """Every row called ``name:tag``, whatever its collection."""
+    rows = db.execute(
+        _CONTAINER_SELECT + "WHERE c.name = ? AND c.tag = ? ORDER BY c.id", (name, tag)
+    ).fetchall()
+    return [_container(r) for r in rows]
+
+
+def touch_add_date(db: sqlite3.Connection, container_id: int) -> None:
+    """Set ``add_date`` to now, as the real server's pull does (quirk 5)."""
+    db.execute("UPDATE containers SET add_date = ? WHERE id = ?", (utcnow(), container_id))
 
 
 _VISIBLE = f"NOT col.private AND c.blob IS NOT NULL AND c.tag NOT LIKE '{HOLDER_PREFIX}%'"

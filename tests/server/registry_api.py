@@ -29,6 +29,7 @@ from tests.server.wire import (
     json_response,
     not_found_html,
     registry_time,
+    server_error,
 )
 
 __all__ = ["ROUTES", "collection_json", "container_json"]
@@ -174,6 +175,8 @@ def collection_by_name(ctx: Context, name: str) -> Response:
 
 def collection_search(ctx: Context, query: str) -> Response:
     """Public collections whose name contains the query (the real server 500s, B2)."""
+    if ctx.config.quirks.html_errors:
+        return server_error()
     with ctx.store.read() as db:
         found = db_ops.search_collections(db, query.lower())
     return json_response([collection_json(ctx, c) for c in found])
@@ -234,7 +237,7 @@ def container_get(ctx: Context, collection: str, rest: str) -> Response:  # noqa
     return json_response(container_json(row, image=download_url(ctx, row, found)))
 
 
-def container_delete(ctx: Context, collection: str, rest: str) -> Response:
+def container_delete(ctx: Context, collection: str, rest: str) -> Response:  # noqa: PLR0911 - one early answer per protocol check
     """Delete with an HMAC ``delete`` signature of an owner or staff -> 204 (B1)."""
     match = _REST.match(rest)
     if match is None:
@@ -249,6 +252,8 @@ def container_delete(ctx: Context, collection: str, rest: str) -> Response:
             row = db_ops.find_by_version(db, found.id, name, version)
     if found is None or row is None or not row.listed:
         return detail(404, "Container Not Found")
+    if ctx.config.quirks.html_errors:
+        return server_error()  # the real server crashes on every delete of an existing image
     if row.frozen:
         return detail(403, f"{row.collection}/{row.name}:{row.tag} is frozen, delete not allowed.")
     try:
@@ -287,11 +292,16 @@ def download(ctx: Context, container_id: int, secret: str) -> Response:
         limit = ctx.config.get_limit
         if limit and (row.get_count >= limit or collection.get_count >= limit):
             return detail(403, "This container has reached its weekly download limit.")
+        path = ctx.store.blobs.path(row.blob)
+        if not path.is_file():
+            return server_error()  # the file was deleted under the row (quirk 1)
         db_ops.count_get(db, row)
+        if ctx.config.quirks.add_date_on_pull:
+            db_ops.touch_add_date(db, row.id)
     filename = f"{row.collection}-{row.name}:{row.tag}.sif"
     return file_response(
         ctx.request,
-        ctx.store.blobs.path(row.blob),
+        path,
         row.size or 0,
         ranges=ctx.config.registry_range,
         content_type="application/img",

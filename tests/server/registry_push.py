@@ -14,7 +14,9 @@ non-owner is refused with 403 instead of being silently dropped (B16).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sqlite3
 from typing import IO, Any, cast
 
 from werkzeug.datastructures import MultiDict
@@ -27,9 +29,16 @@ from tests.server.blobs import HashingFile
 from tests.server.config import MiB
 from tests.server.context import Context, Route, normalize_collection, with_slash
 from tests.server.hmac_check import HmacError
-from tests.server.wire import BadBody, detail, json_body, json_response, server_error
+from tests.server.wire import (
+    BadBody,
+    detail,
+    json_body,
+    json_response,
+    nginx_error,
+    server_error,
+)
 
-__all__ = ["ROUTES", "parse_metadata"]
+__all__ = ["ROUTES", "lost_blob", "parse_metadata"]
 
 MAX_FILENAME = 255
 """nginx stores ``<name>:<tag>@<md5>.sif``; Django refuses longer file names."""
@@ -116,7 +125,10 @@ def upload(ctx: Context) -> Response:
     every check passes, and an existing image is replaced only at the end.
     """
     if ctx.request.mimetype != "multipart/form-data":
+        if ctx.config.quirks.html_errors:
+            return nginx_error(415, "Unsupported Media Type")
         return json_response({"message": "Expected a multipart/form-data body."}, 400)
+    repush_quirk = ctx.config.quirks.repush_deletes_file
     temps: list[HashingFile] = []
 
     def stream_factory(
@@ -125,7 +137,7 @@ def upload(ctx: Context) -> Response:
         filename: str | None,
         content_length: int | None = None,
     ) -> IO[bytes]:
-        temp = ctx.store.blobs.temp(md5=False)
+        temp = ctx.store.blobs.temp(md5=repush_quirk)
         temps.append(temp)
         return cast(IO[bytes], temp)
 
@@ -174,7 +186,9 @@ def _complete_upload(  # noqa: PLR0911 - one early answer per protocol check
     if temp is None or not name:
         return json_response({"message": "The upload has no file1 part or no name."}, 400)
     try:
-        metadata, labels, arch = parse_metadata(form.get("metadata"))
+        metadata, labels, arch = parse_metadata(
+            None if ctx.config.quirks.drop_metadata else form.get("metadata")
+        )
     except ValueError as exc:
         return json_response({"message": f"Invalid metadata: {exc}"}, 400)
     name, tag = name.lower(), tag.lower()
@@ -184,17 +198,22 @@ def _complete_upload(  # noqa: PLR0911 - one early answer per protocol check
         existing = db_ops.find_container(db, collection.id, name, tag)
         if existing is not None and existing.frozen:
             return json_response({"message": f"{existing.uri} already exists."})
+        if ctx.config.quirks.unscoped_tags:
+            _delete_elsewhere(ctx, db, collection.id, name, tag)
         digest = ctx.store.blobs.place(temp)
+        version, blob = f"sha256.{digest}", digest
         if existing is not None:
             db_ops.delete_container(ctx.store, db, existing, release=False)
+            if ctx.config.quirks.repush_deletes_file and existing.blob == digest:
+                version, blob = temp.md5, lost_blob(digest)
         row = db_ops.insert_container(
             db,
             collection.id,
             name,
             tag,
-            version=f"sha256.{digest}",
+            version=version,
             size=temp.size,
-            blob=digest,
+            blob=blob,
             metadata=metadata,
             arch=arch,
         )
@@ -204,10 +223,39 @@ def _complete_upload(  # noqa: PLR0911 - one early answer per protocol check
     return json_response({"message": "Upload Complete"})
 
 
+def lost_blob(digest: str) -> str:
+    """The blob name of a file the real server deleted (quirk 1): no file has it.
+
+    The real server keeps one file per container, named after the upload's md5;
+    re-pushing the same bytes stores the same name and the old row's post-delete
+    signal removes it. Here files are shared by content, so the new row points
+    at a name of its own that has no file, and other rows keep theirs.
+    """
+    return hashlib.sha256(f"deleted:{digest}".encode()).hexdigest()
+
+
+def _delete_elsewhere(
+    ctx: Context, db: sqlite3.Connection, collection_id: int, name: str, tag: str
+) -> None:
+    """Quirk 6: the real server looks ``name:tag`` up without its collection and
+    replaces what it finds, so the same ``name:tag`` elsewhere is deleted."""
+    for other in db_ops.containers_named(db, name, tag):
+        if other.collection_id != collection_id and not other.frozen:
+            db_ops.delete_container(ctx.store, db, other)
+
+
+def upload_get(ctx: Context) -> Response:
+    """``GET /upload``: nginx's 405 page on the real server (quirk 3), else an empty 405."""
+    if ctx.config.quirks.html_errors:
+        return nginx_error(405, "Not Allowed")
+    return Response(b"", status=405)
+
+
 ROUTES: list[Route] = [
     *(
         Route(r, ("POST",), chunked_upload, drf=False)
         for r in with_slash("/api/upload/chunked_upload")
     ),
     Route("/upload", ("POST",), upload, drf=False),
+    Route("/upload", ("GET",), upload_get, drf=False),
 ]

@@ -24,6 +24,7 @@ __all__ = [
     "json_response",
     "library_error",
     "library_time",
+    "nginx_error",
     "not_found_html",
     "registry_time",
     "s3_error",
@@ -76,6 +77,16 @@ def not_found_html() -> Response:
         "</p>\n</body>\n</html>\n"
     )
     return Response(body, status=404, content_type="text/html; charset=utf-8")
+
+
+def nginx_error(status: int, reason: str) -> Response:
+    """nginx's own error page (the real server's proxy answers these, quirk 3)."""
+    body = (
+        f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+        "</body>\r\n</html>\r\n"
+    )
+    return Response(body, status=status, content_type="text/html")
 
 
 def server_error() -> Response:

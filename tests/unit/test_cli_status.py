@@ -40,6 +40,7 @@ def test_the_codes_are_the_ones_docs_and_scripts_rely_on() -> None:
         "NOT_FOUND": 3,
         "PERMISSION": 4,
         "INTEGRITY": 5,
+        "NOT_KEPT": 6,
         "INTERRUPTED": 130,
     }
 

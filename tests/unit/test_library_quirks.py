@@ -55,6 +55,9 @@ def test_unparsable_version_means_legacy_upload_and_v1_tags(
     upload = mock.post(f"{BASE}/v1/imagefile/4", body=b"")
     mock.get(f"{BASE}/v1/tags/3", json={"data": {}})
     tag = mock.post(f"{BASE}/v1/tags/3", body=b"")
+    digest = hashlib.sha256(image.read_bytes()).hexdigest()
+    readback = {"data": {"id": "4", "hash": f"sha256.{digest}"}}
+    mock.get(f"{BASE}/v1/images/alice/demo/hello:v1", json=readback)
 
     result = client.push(image, "library://alice/demo/hello:v1")
 
@@ -72,6 +75,8 @@ def test_entity_that_cannot_be_created_says_why(
 ) -> None:
     mock.get(f"{BASE}/version", json={"data": {"apiVersion": "2.0.0-alpha.1"}})
     mock.get(f"{BASE}/v1/entities/bob", status=404)
+    mock.get(f"{BASE}/v1/token-status", status=200)  # a server that cannot tell more
+    mock.get(f"{BASE}/v1/entities", status=404)
     mock.post(f"{BASE}/v1/entities", status=405)
     with pytest.raises(NotFound) as info:
         client.push(image, "library://bob/demo/hello")
@@ -100,10 +105,11 @@ def test_v2_tags_missing_fall_back_to_v1(
     mock.get(f"{BASE}/v1/entities/alice", json={"data": {"id": "1"}})
     mock.get(f"{BASE}/v1/collections/alice/demo", json={"data": {"id": "2"}})
     mock.get(f"{BASE}/v1/containers/alice/demo/hello", json={"data": {"id": "3"}})
+    digest = hashlib.sha256(image.read_bytes()).hexdigest()
     mock.add(
         responses.GET,
         url=re.compile(rf"{BASE}/v1/images/.*"),
-        json={"data": {"id": "4", "hash": "sha256.x", "uploaded": True}},
+        json={"data": {"id": "4", "hash": f"sha256.{digest}", "uploaded": True}},
     )
     mock.get(f"{BASE}/v2/tags/3", status=404)
     mock.get(f"{BASE}/v1/tags/3", json={"data": {"v1": "9"}})

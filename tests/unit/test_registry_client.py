@@ -261,21 +261,34 @@ def image(tmp_path: Path) -> Path:
     return path
 
 
+def tag_not_there(
+    mocked: responses.RequestsMock, base: str = API, *, search: bool = True
+) -> None:
+    """The reads before a push: the tag holds nothing yet (and, with ``search``, no other
+    collection has ``avocado:latest``)."""
+    url = f"{base}/container/dinosaur/avocado:latest"
+    mocked.add("GET", url, status=404, json={"detail": "Not found."})
+    if search:
+        mocked.add("GET", f"{base}/container/search/name/avocado/tag/latest", json=[])
+
+
 def test_push_refusal_with_an_unknown_token(
     mocked: responses.RequestsMock, client: RegistryClient, image: Path
 ) -> None:
+    tag_not_there(mocked)
     mocked.add("POST", f"{API}/upload/chunked_upload", status=500, body="Server Error")
     mocked.add("GET", f"{ROOT}/v1/entities", status=404, body="")
     with pytest.raises(AuthenticationError, match="does not accept the token of 'vsoch'"):
         client.push(image, "dinosaur/avocado", inspect=False)
-    body = json.loads(mocked.calls[0].request.body)
+    body = json.loads(mocked.calls[2].request.body)
     assert body == {"collection": "dinosaur", "name": "avocado", "tag": "latest"}
-    assert mocked.calls[1].request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert mocked.calls[3].request.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
 def test_push_refusal_with_someone_elses_token(
     mocked: responses.RequestsMock, client: RegistryClient, image: Path
 ) -> None:
+    tag_not_there(mocked)
     mocked.add("POST", f"{API}/upload/chunked_upload", status=500)
     mocked.add("GET", f"{ROOT}/v1/entities", json={"data": {"name": "alice"}})
     with pytest.raises(AuthenticationError, match="belongs to 'alice'"):
@@ -285,6 +298,7 @@ def test_push_refusal_with_someone_elses_token(
 def test_push_refusal_not_an_owner(
     mocked: responses.RequestsMock, client: RegistryClient, image: Path
 ) -> None:
+    tag_not_there(mocked)
     mocked.add("POST", f"{API}/upload/chunked_upload", status=500)
     mocked.add("GET", f"{ROOT}/v1/entities", json={"data": {"name": "vsoch"}})
     mocked.add("GET", f"{ROOT}/v1/collections/vsoch/dinosaur", status=404)
@@ -296,6 +310,7 @@ def test_push_refusal_not_an_owner(
 def test_push_refusal_user_collections_off(
     mocked: responses.RequestsMock, client: RegistryClient, image: Path
 ) -> None:
+    tag_not_there(mocked)
     mocked.add("POST", f"{API}/upload/chunked_upload", status=500)
     mocked.add("GET", f"{ROOT}/v1/entities", json={"data": {"name": "vsoch"}})
     mocked.add("GET", f"{ROOT}/v1/collections/vsoch/dinosaur", status=404)
@@ -308,6 +323,7 @@ def test_push_refusal_user_collections_off(
 def test_push_refusal_of_an_owner(
     mocked: responses.RequestsMock, client: RegistryClient, image: Path
 ) -> None:
+    tag_not_there(mocked)
     mocked.add("POST", f"{API}/upload/chunked_upload", status=500)
     mocked.add("GET", f"{ROOT}/v1/entities", json={"data": {"name": "vsoch"}})
     mocked.add("GET", f"{ROOT}/v1/collections/vsoch/dinosaur", json={"data": {"id": "1"}})
@@ -318,23 +334,28 @@ def test_push_refusal_of_an_owner(
 
 def test_token_is_never_probed_over_plain_http(mocked: responses.RequestsMock, image: Path) -> None:
     client = RegistryClient(base="http://reg.example.org", username="vsoch", token=TOKEN, env={})
+    tag_not_there(mocked, "http://reg.example.org/api")
     mocked.add("POST", "http://reg.example.org/api/upload/chunked_upload", status=500)
     with pytest.raises(PermissionDenied, match="refused to let 'vsoch' push") as caught:
         client.push(image, "dinosaur/avocado", inspect=False)
-    assert len(mocked.calls) == 1
+    assert [call.request.method for call in mocked.calls] == ["GET", "GET", "POST"]
     assert "clock" in (caught.value.hint or "")
 
 
 def test_collection_is_normalised_before_signing(
     mocked: responses.RequestsMock, client: RegistryClient, image: Path
 ) -> None:
+    mocked.add(
+        "GET", f"{API}/container/my-coll/avocado:latest", status=404, json={"detail": "Not found."}
+    )
+    mocked.add("GET", f"{API}/container/search/name/avocado/tag/latest", json=[])
     mocked.add("POST", f"{API}/upload/chunked_upload", status=500)
     mocked.add("GET", f"{ROOT}/v1/entities", json={"data": {"name": "vsoch"}})
     mocked.add("GET", f"{ROOT}/v1/collections/vsoch/my-coll", status=404)
     mocked.add("GET", f"{API}/collection/my-coll", json={})
     with pytest.raises(PermissionDenied):
         client.push(image, "My_Coll/avocado", inspect=False)
-    assert json.loads(mocked.calls[0].request.body)["collection"] == "my-coll"
+    assert json.loads(mocked.calls[2].request.body)["collection"] == "my-coll"
 
 
 def test_push_of_a_missing_file(client: RegistryClient, tmp_path: Path) -> None:
@@ -409,6 +430,8 @@ def test_an_upload_refused_just_after_the_hour_turned_is_resent(
     digest = hashlib.sha256(image.read_bytes()).hexdigest()
     mocked.add("POST", f"{API}/upload/chunked_upload", json={"cid": 7})
     mocked.add_callback("POST", f"{ROOT}/upload", callback=upload)
+    tag_not_there(mocked)  # before the push
+    tag_not_there(mocked, search=False)  # after the refused upload: it was not stored
     mocked.add(
         "GET",
         f"{API}/container/dinosaur/avocado:latest",

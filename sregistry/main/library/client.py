@@ -260,7 +260,7 @@ class LibraryClient(RemoteClient[_LibraryPull]):
             connections=self.connections,
             progress=progress,
         )
-        warnings = []
+        warnings = list(outcome.warnings)
         if metadata is not None:
             warnings.append("the Library API stores no metadata: it was not sent")
         return PushResult(
@@ -271,6 +271,7 @@ class LibraryClient(RemoteClient[_LibraryPull]):
             location=self.endpoint().base,
             created_collection=outcome.created_collection,
             warnings=tuple(warnings),
+            already_there=outcome.upload is None,
         )
 
     def _pull_filename(self, name: str) -> str:

@@ -61,12 +61,24 @@ def get_image(endpoint: Endpoint, ref: LibraryRef, arch: str) -> Image:
     what = f"look up image {ref.api_ref} ({arch})"
     found = endpoint.lookup(f"v1/images/{ref.api_ref}", what, params={"arch": arch})
     if found is None:
+        hint = (
+            "check the name and tag "
+            "(`sregistry list library://entity/collection/container`), or ask for another arch"
+        )
+        if not endpoint.has_token:
+            hint += "; if it is private, a token may be needed"
         raise NotFound(
             f"the image {ref.api_ref} ({arch}) does not exist in the library {endpoint.base}",
-            hint="check the name and tag "
-            "(`sregistry list library://entity/collection/container`), or ask for another arch",
+            hint=hint,
         )
-    return Image.from_json(found, what)
+    image = Image.from_json(found, what)
+    if image.arch and arch and image.arch != arch:  # a server that ignores ?arch= (sregistry)
+        raise NotFound(
+            f"the image {ref.api_ref} is {image.arch}, not {arch}, in the library "
+            f"{endpoint.base}",
+            hint=f"ask for the arch {image.arch}, or push an {arch} image",
+        )
+    return image
 
 
 def store_name(ref: LibraryRef, image: Image) -> str:

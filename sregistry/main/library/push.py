@@ -3,17 +3,32 @@
 ``GET /version`` -> entity, collection, container (each looked up, created on
 a **404** only) -> the image looked up by its hash (created on 404) -> the
 upload, skipped when the server says the bytes are there -> the tags, v2 with
-the arch when the server supports them, else v1.
+the arch when the server supports them, else v1 -> every tag read back.
+
+The read-back (``/v1/images``, which is not a download) reports what the
+library holds: a tag it did not keep (Singularity Registry Server keeps one
+tag per image) or one another push moved meanwhile is
+:class:`~sregistry.errors.NotKept`. An upload that ends with an error is looked
+up before it is reported as failed: it may have been stored all the same. A
+missing entity is explained from the token: one the library does not accept,
+or another user's.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sregistry.errors import AuthenticationError, NotFound, TransferError
+from sregistry.errors import (
+    AuthenticationError,
+    NotFound,
+    NotKept,
+    PermissionDenied,
+    SregistryError,
+    TransferError,
+)
 from sregistry.main.base import ProgressCallback
 from sregistry.main.library.api import (
     ABSENT,
@@ -51,6 +66,7 @@ class PushOutcome:
     created_collection: bool
     tags_api: str
     """``v2`` (arch-aware) or ``v1``."""
+    warnings: tuple[str, ...] = field(default=())
 
 
 def api_version(endpoint: Endpoint) -> SemVer | None:
@@ -84,12 +100,37 @@ def _audit() -> dict[str, Any]:
     }
 
 
+def check_token_for(endpoint: Endpoint, name: str) -> None:
+    """Why entity ``name`` is missing, when the token says: raise for a token the
+    library does not accept (``/v1/token-status`` 404) or one of another user
+    (``/v1/entities`` names the token's own entity); return when it cannot tell."""
+    response = endpoint.send("GET", endpoint.url("v1/token-status"))
+    with response:
+        status = response.status_code
+    if status in {401, 403, 404}:
+        raise AuthenticationError(
+            f"the library {endpoint.base} does not accept this token",
+            hint="check the library token, or log in to the library again",
+            url=endpoint.url("v1/token-status"),
+            status=status,
+        )
+    owner = endpoint.lookup("v1/entities", "look up the token's entity")
+    owner_name = owner.get("name") if isinstance(owner, dict) else None
+    if isinstance(owner_name, str) and owner_name and owner_name.lower() != name.lower():
+        raise PermissionDenied(
+            f"this token belongs to {owner_name!r}, who cannot push to the entity {name!r}",
+            hint=f"push to library://{owner_name}/..., or use a token of {name!r}",
+        )
+
+
 def ensure_entity(endpoint: Endpoint, name: str) -> Entity:
-    """The entity ``name``, created when the server answers 404."""
+    """The entity ``name``, created when the server answers 404 (after checking that the
+    token is accepted and is not another user's)."""
     what = f"look up entity {name!r}"
     found = endpoint.lookup(f"v1/entities/{name}", what)
     if found is not None:
         return Entity.from_json(found, what)
+    check_token_for(endpoint, name)
     body = {
         **_audit(),
         "name": name,
@@ -315,12 +356,24 @@ def _push(
         endpoint, ref, container, sha256=local.sha256, arch=arch, description=description
     )
     outcome = None
+    warnings: list[str] = []
     if image.uploaded is True:
         log.debug("the library already has %s: not uploading", image.hash)
     else:
-        outcome = upload(
-            endpoint, image.id, local, version, connections=connections, progress=progress
-        )
+        try:
+            outcome = upload(
+                endpoint, image.id, local, version, connections=connections, progress=progress
+            )
+        except SregistryError as exc:
+            # a gateway error after the last step (and the retry it causes) can follow an
+            # upload that was stored all the same: look before reporting a failure
+            if not _uploaded(endpoint, ref, local, arch):
+                raise
+            status = f" (HTTP {exc.status})" if exc.status else ""
+            warnings.append(
+                f"the upload ended with an error{status}, but the library holds the image: "
+                "verified"
+            )
     tags_api = apply_tags(
         endpoint,
         version,
@@ -329,4 +382,48 @@ def _push(
         arch=arch,
         tags=ref.push_tags,
     )
-    return PushOutcome(ref, image, local, outcome, created_collection, tags_api)
+    check_tags(endpoint, ref, f"sha256.{local.sha256}", arch)
+    return PushOutcome(
+        ref, image, local, outcome, created_collection, tags_api, warnings=tuple(warnings)
+    )
+
+
+def _uploaded(endpoint: Endpoint, ref: LibraryRef, local: LocalFile, arch: str) -> bool:
+    """Whether the library has the bytes of ``local`` uploaded (after an ambiguous failure)."""
+    what = f"look up image {ref.path}:sha256.{local.sha256}"
+    path = f"v1/images/{ref.path}:sha256.{local.sha256}"
+    found = endpoint.lookup(path, what, params={"arch": arch})
+    return found is not None and Image.from_json(found, what).uploaded is True
+
+
+def check_tags(endpoint: Endpoint, ref: LibraryRef, image_hash: str, arch: str) -> None:
+    """Read every pushed tag back: each must name the image just pushed."""
+    lost: list[str] = []
+    moved: list[str] = []
+    for tag in ref.push_tags:
+        what = f"read back {ref.path}:{tag}"
+        found = endpoint.lookup(f"v1/images/{ref.path}:{tag}", what, params={"arch": arch})
+        if found is None:
+            lost.append(tag)
+        elif Image.from_json(found, what).hash != image_hash:
+            moved.append(tag)
+    tags = ",".join(ref.push_tags)
+    if moved:
+        raise NotKept(
+            f"{ref.path}:{','.join(moved)} names another image than the one pushed "
+            f"({image_hash}): another push moved the tag meanwhile",
+            hint=f"pull {ref.path}:{moved[0]} to see what it holds; push again if yours "
+            "should win",
+        )
+    if lost and len(lost) < len(ref.push_tags):
+        kept = ",".join(t for t in ref.push_tags if t not in lost)
+        raise NotKept(
+            f"the library kept only {ref.path}:{kept} of the tags {tags}: it did not keep "
+            f"{','.join(lost)} (it holds one tag per image, as Singularity Registry Server does)",
+            hint="push with one tag; pushing the image again with another tag moves the tag",
+        )
+    if lost:
+        raise NotKept(
+            f"the library accepted the push of {ref.path}:{tags} but holds no such tag",
+            hint="push again; if it persists, check the library's logs",
+        )

@@ -47,6 +47,7 @@ def image_info(image: Image, ref: LibraryRef, tag: str, arch: str | None, base: 
         tag=tag,
         version=image.hash,
         size=image.size,
+        frozen=None,
         id=image.id,
         created=image.created,
         arch=image.arch or arch or None,

@@ -46,7 +46,10 @@ from sregistry.main.registry.convert import (
 from sregistry.main.registry.manifest import check_version, expected_digest, fetch_manifest
 from sregistry.main.registry.push import (
     PushContext,
+    already_there,
+    check_elsewhere,
     metadata_field,
+    same_tag_elsewhere,
     start_push,
     upload,
     verify_push,
@@ -197,9 +200,24 @@ class RegistryClient(RemoteClient[_RegistryPull]):
         warnings = list(ref.notes)
         sent_metadata = metadata_field(source, metadata, inspect=inspect, warnings=warnings)
         ctx = self._push_context(signer)
+        held = already_there(ctx, ref, source)
+        if held is not None:
+            return PushResult(
+                name=f"{ref.collection}/{ref.name}:{ref.tag}",
+                size=source.stat().st_size,
+                sha256=held[1],
+                version=held[0],
+                location=self.location,
+                warnings=tuple(warnings),
+                already_there=True,
+            )
+        elsewhere = same_tag_elsewhere(ctx, ref)
         cid = start_push(ctx, ref)
         digests = upload(ctx, ref, cid, source, sent_metadata, progress=progress, warnings=warnings)
-        version = verify_push(ctx, ref, source, digests, warnings)
+        version = verify_push(
+            ctx, ref, source, digests, warnings, metadata_sent=bool(sent_metadata)
+        )
+        check_elsewhere(ctx, ref, elsewhere, warnings)
         return PushResult(
             name=f"{ref.collection}/{ref.name}:{ref.tag}",
             size=source.stat().st_size,

@@ -6,6 +6,14 @@
    ``file1``, streamed from disk;
 3. ``GET`` the manifest and compare its ``version`` with the local sha256.
 
+Before step 1 the manifest of the tag is read: when it already holds these
+bytes nothing is sent (Singularity Registry Server 2.1.2 deletes the stored
+file when the same bytes are pushed again to the same tag). Step 3 reports
+what the registry holds afterwards: a tag that did not land or was replaced
+meanwhile is :class:`~sregistry.errors.NotKept`, metadata it did not keep a
+warning. The manifest is the read-back, not the download: it does not count
+toward the registry's weekly download limit.
+
 The server checks the hour-granular signature when the upload *ends*. An
 upload that runs into the next UTC hour would be refused after every byte was
 sent, so it is stopped as soon as the hour turns and sent again with a fresh
@@ -27,9 +35,9 @@ import requests.auth
 
 from sregistry.errors import (
     AuthenticationError,
-    IntegrityError,
     InvalidName,
-    ServerError,
+    NotFound,
+    NotKept,
     SregistryError,
     TransferError,
 )
@@ -43,13 +51,23 @@ from sregistry.names import ImageName
 from sregistry.transfer import Digests, MultipartBody, SourceError, Timeout, Transport
 from sregistry.transfer.hashing import Hasher, make_hasher
 
-__all__ = ["PushContext", "metadata_field", "start_push", "upload", "verify_push"]
+__all__ = [
+    "PushContext",
+    "already_there",
+    "check_elsewhere",
+    "metadata_field",
+    "same_tag_elsewhere",
+    "start_push",
+    "upload",
+    "verify_push",
+]
 
 log = logging.getLogger("sregistry.registry")
 
 _PROJECT_AFTER = 5.0
 """Seconds of upload before its rate is trusted to project the finish time."""
-_GATEWAY_ERRORS = frozenset({502, 503, 504})
+_AMBIGUOUS_ERRORS = frozenset({500, 502, 503, 504})
+"""Answers after which the upload may have been stored all the same: read back first."""
 _UPLOAD_READ_TIMEOUT = 600.0
 """Seconds to wait for the answer once a large body is sent (the server stores it first)."""
 
@@ -236,6 +254,15 @@ def upload(
                 progress=progress,
                 warnings=warnings,
             )
+            if response.status_code in _AMBIGUOUS_ERRORS:
+                digests = hasher.result()
+                if _holds(ctx, ref, path, digests):
+                    response.close()
+                    warnings.append(
+                        f"the registry answered HTTP {response.status_code} to the upload, but "
+                        "it holds the image: verified"
+                    )
+                    return digests
             interpret(response, ctx.refusal(ref, exchange))
         except _HourTurned:
             hasher.close()
@@ -265,15 +292,6 @@ def upload(
                 )
                 continue
             raise
-        except ServerError as exc:
-            digests = hasher.result()
-            if exc.status in _GATEWAY_ERRORS and _holds(ctx, ref, path, digests):
-                warnings.append(
-                    f"the registry's proxy answered HTTP {exc.status}, but the registry holds "
-                    "the image: verified"
-                )
-                return digests
-            raise
         except BaseException:
             hasher.close()
             raise
@@ -291,27 +309,105 @@ def _local_md5(path: Path) -> str:
     return md5
 
 
-def verify_push(
-    ctx: PushContext, ref: ImageName, path: Path, digests: Digests, warnings: list[str]
-) -> str | None:
-    """Step 3: the version the registry recorded, checked against what was sent."""
-    manifest = fetch_manifest(ctx.transport, ctx.urls, ref, signer=ctx.signer, clock=ctx.clock)
+def already_there(ctx: PushContext, ref: ImageName, path: Path) -> tuple[str, str] | None:
+    """``(version, sha256)`` when the tag already holds exactly the bytes of ``path``.
+
+    A tag that cannot be read (missing, or not readable with these credentials)
+    is pushed as usual: the push reports its own errors.
+    """
+    try:
+        manifest = fetch_manifest(ctx.transport, ctx.urls, ref, signer=ctx.signer, clock=ctx.clock)
+    except SregistryError as exc:
+        log.debug("before pushing, %s could not be read: %s", ctx.subject(ref), exc)
+        return None
     version = manifest.get("version")
     expected = expected_digest(version)
+    if expected.sha256 is None and expected.md5 is None:
+        return None
+    hasher = make_hasher(md5=expected.md5 is not None, threaded=False)
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            hasher.update(block)
+    local = hasher.result()
+    same = expected.sha256 == local.sha256 if expected.sha256 else expected.md5 == local.md5
+    return (str(version), local.sha256) if same else None
+
+
+def same_tag_elsewhere(ctx: PushContext, ref: ImageName) -> dict[str, str]:
+    """``{container id: uri}`` of public containers called ``name:tag`` in other collections
+    (best effort: ``{}`` when the search fails). Singularity Registry Server 2.1.2 does not
+    scope tags by collection: a push may delete these."""
+    url = ctx.urls.search(collection=None, name=ref.name, tag=ref.tag)
+    try:
+        response = ctx.transport.request("GET", url)
+        rows = interpret(response, Exchange(Op.SEARCH, f"{ref.name}:{ref.tag}"))
+    except SregistryError as exc:
+        log.debug("the search for %s:%s failed: %s", ref.name, ref.tag, exc)
+        return {}
+    found: dict[str, str] = {}
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict) or row.get("id") is None:
+            continue
+        collection = row.get("collection")
+        if collection == ref.collection:
+            continue
+        where = collection if isinstance(collection, str) else "another collection"
+        found[str(row["id"])] = f"{where}/{ref.name}:{ref.tag}"
+    return found
+
+
+def check_elsewhere(
+    ctx: PushContext, ref: ImageName, before: Mapping[str, str], warnings: list[str]
+) -> None:
+    """A warning for each ``before`` container the push made disappear."""
+    if not before:
+        return
+    after = same_tag_elsewhere(ctx, ref)
+    for container_id, uri in before.items():
+        if container_id not in after:
+            warnings.append(
+                f"the registry deleted {uri} when {ctx.subject(ref)} was pushed (it does not "
+                "scope tags by collection)"
+            )
+
+
+def verify_push(
+    ctx: PushContext,
+    ref: ImageName,
+    path: Path,
+    digests: Digests,
+    warnings: list[str],
+    *,
+    metadata_sent: bool = False,
+) -> str | None:
+    """Step 3: the version the registry recorded, checked against what was sent; a warning
+    when metadata was sent and the registry kept none."""
     subject = ctx.subject(ref)
+    try:
+        manifest = fetch_manifest(
+            ctx.transport, ctx.urls, ref, signer=ctx.signer, clock=ctx.clock
+        )
+    except NotFound:
+        raise NotKept(
+            f"the registry accepted the upload of {subject} but does not hold that tag",
+            hint="push again; if it persists, the registry is dropping the upload "
+            "(check its logs)",
+        ) from None
+    version = manifest.get("version")
+    expected = expected_digest(version)
     if expected.sha256 is not None:
         if expected.sha256 != digests.sha256:
-            raise IntegrityError(
-                f"the registry kept the upload of {subject} but records version {version}, while "
-                f"the file sent is sha256.{digests.sha256}",
-                hint="push again; if it persists, pull it back and compare",
+            raise NotKept(
+                f"{subject} holds other bytes (version {version}) than were pushed "
+                f"(sha256.{digests.sha256}): another push replaced it meanwhile",
+                hint=f"pull {subject} to see what it holds; push again if yours should win",
             )
     elif expected.md5 is not None:
         if expected.md5 != _local_md5(path):
-            raise IntegrityError(
-                f"the registry kept the upload of {subject} but records md5 {version}, which is "
-                "not the md5 of the file sent",
-                hint="push again; if it persists, pull it back and compare",
+            raise NotKept(
+                f"{subject} holds other bytes (md5 {version}) than were pushed: another push "
+                "replaced it meanwhile",
+                hint=f"pull {subject} to see what it holds; push again if yours should win",
             )
         warnings.append(
             "the registry has not computed its sha256 yet; the upload was verified with its md5"
@@ -320,6 +416,11 @@ def verify_push(
         warnings.append(
             f"the registry reports no checksum for {subject} (version {version!r}); "
             "the upload could not be verified"
+        )
+    if metadata_sent and not manifest.get("metadata"):
+        warnings.append(
+            "the registry did not keep the image's metadata (labels, scripts, definition "
+            "file): `list` and `labels` will not show them for this image"
         )
     return None if version is None else str(version)
 

@@ -42,6 +42,12 @@ class Library:
         ]
 
 
+def two_tags(library: Library) -> str:
+    """``v1,latest``, or ``v1`` on a server keeping one tag per image (sregistry 2.1.2,
+    item 9: there pushing two tags fails with NotKept, see test_library_cli)."""
+    return "v1" if library.server.quirks.one_tag_per_image else "v1,latest"
+
+
 @pytest.fixture
 def make_library(make_registry_server: Callable[..., RegistryServer]) -> Callable[..., Library]:
     """``make_library(**server_flags)``: a server with user ``alice``."""

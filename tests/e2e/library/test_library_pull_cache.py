@@ -12,13 +12,21 @@ from click.testing import CliRunner, Result
 
 from sregistry.cli import cli
 from sregistry.store import ImageStore
-from tests.e2e.library.conftest import Library, MiB
+from tests.e2e.library.conftest import Library, MiB, two_tags
+from tests.server.config import FIXED_PROFILE
 from tests.unit.storecheck import problems, rows, sha256_of
 
 pytestmark = pytest.mark.e2e
 
 REF = "library://alice/demo/hello"
 STORED = "alice/demo+hello"
+
+
+@pytest.fixture
+def server_profile() -> str:
+    """The fixed profile: these tests pull one image by two tags, which sregistry 2.1.2
+    cannot hold (one tag per image, item 9; its pulls are covered by the other modules)."""
+    return FIXED_PROFILE
 
 
 def downloads(library: Library) -> list[dict[str, object]]:
@@ -30,7 +38,7 @@ def downloads(library: Library) -> list[dict[str, object]]:
 def pushed(library: Library, make_sif: Callable[[int], Path]) -> Path:
     image = make_sif(3 * MiB)
     with library.client() as client:
-        client.push(image, f"{REF}:v1,latest")
+        client.push(image, f"{REF}:{two_tags(library)}")
     library.server.clear_requests()
     return image
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sregistry.errors import ServerError
-from tests.e2e.library.conftest import Library, MiB
+from tests.e2e.library.conftest import Library, MiB, two_tags
 
 pytestmark = pytest.mark.e2e
 
@@ -48,14 +48,15 @@ def test_no_usable_api_version_means_legacy_upload_and_v1_tags(
     library = make_library(api_version=api_version)
     image = make_sif(70 * MiB)  # large, yet no multipart without v2
     with library.client() as client:
-        client.push(image, f"{REF}:v1,latest")
+        client.push(image, f"{REF}:{two_tags(library)}")
         pulled = client.pull(f"{REF}:v1", tmp_path / "x.sif")
     assert sha256(pulled.path) == sha256(image)
     (legacy,) = library.requests(r"^/v1/imagefile/\d+$", "POST")
     assert legacy["status"] == 200
     assert "Content-Type" not in legacy["headers"]
     assert library.requests(r"^/v2/") == []
-    assert [e["status"] for e in library.requests(r"^/v1/tags/", "POST")] == [200, 200]
+    tags = two_tags(library).split(",")
+    assert [e["status"] for e in library.requests(r"^/v1/tags/", "POST")] == [200] * len(tags)
 
 
 def test_alpha1_gets_v2_upload_and_v1_tags_like_singularity_registry_server(
@@ -97,7 +98,8 @@ def test_re_pushing_the_same_bytes_only_retags(
         client.push(image, f"{REF}:v1")
         client.push(image, f"{REF}:v2")
         tags = sorted(info.tag for info in client.search(REF))
-    assert tags == ["v1", "v2"]
+    # sregistry 2.1.2 keeps one tag per image: the second push moves the tag (item 9)
+    assert tags == (["v2"] if library.server.quirks.one_tag_per_image else ["v1", "v2"])
     assert len(library.requests(r"^/_upload/", "PUT")) == 1
 
 
