@@ -21,6 +21,7 @@ def server_profile() -> str:
     which does not depend on the server's quirks, and is too slow to run twice."""
     return REAL_PROFILE
 
+
 GIB = 1 << 30
 RSS_LIMIT = 100 * 1000 * 1000
 

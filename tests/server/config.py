@@ -97,9 +97,7 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    REAL_PROFILE: Profile(
-        Quirks(**dict.fromkeys(Quirks.names(), True)), 302, REAL_API_VERSION
-    ),
+    REAL_PROFILE: Profile(Quirks(**dict.fromkeys(Quirks.names(), True)), 302, REAL_API_VERSION),
     FIXED_PROFILE: Profile(Quirks(), 303, DEFAULT_API_VERSION),
 }
 """``sregistry-2.1.2`` (what a bare ``python -m tests.server`` starts) and ``fixed``."""

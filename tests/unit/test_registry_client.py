@@ -261,9 +261,7 @@ def image(tmp_path: Path) -> Path:
     return path
 
 
-def tag_not_there(
-    mocked: responses.RequestsMock, base: str = API, *, search: bool = True
-) -> None:
+def tag_not_there(mocked: responses.RequestsMock, base: str = API, *, search: bool = True) -> None:
     """The reads before a push: the tag holds nothing yet (and, with ``search``, no other
     collection has ``avocado:latest``)."""
     url = f"{base}/container/dinosaur/avocado:latest"

@@ -74,8 +74,7 @@ def get_image(endpoint: Endpoint, ref: LibraryRef, arch: str) -> Image:
     image = Image.from_json(found, what)
     if image.arch and arch and image.arch != arch:  # a server that ignores ?arch= (sregistry)
         raise NotFound(
-            f"the image {ref.api_ref} is {image.arch}, not {arch}, in the library "
-            f"{endpoint.base}",
+            f"the image {ref.api_ref} is {image.arch}, not {arch}, in the library {endpoint.base}",
             hint=f"ask for the arch {image.arch}, or push an {arch} image",
         )
     return image

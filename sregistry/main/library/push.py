@@ -371,8 +371,7 @@ def _push(
                 raise
             status = f" (HTTP {exc.status})" if exc.status else ""
             warnings.append(
-                f"the upload ended with an error{status}, but the library holds the image: "
-                "verified"
+                f"the upload ended with an error{status}, but the library holds the image: verified"
             )
     tags_api = apply_tags(
         endpoint,
@@ -412,8 +411,7 @@ def check_tags(endpoint: Endpoint, ref: LibraryRef, image_hash: str, arch: str) 
         raise NotKept(
             f"{ref.path}:{','.join(moved)} names another image than the one pushed "
             f"({image_hash}): another push moved the tag meanwhile",
-            hint=f"pull {ref.path}:{moved[0]} to see what it holds; push again if yours "
-            "should win",
+            hint=f"pull {ref.path}:{moved[0]} to see what it holds; push again if yours should win",
         )
     if lost and len(lost) < len(ref.push_tags):
         kept = ",".join(t for t in ref.push_tags if t not in lost)

@@ -384,14 +384,11 @@ def verify_push(
     when metadata was sent and the registry kept none."""
     subject = ctx.subject(ref)
     try:
-        manifest = fetch_manifest(
-            ctx.transport, ctx.urls, ref, signer=ctx.signer, clock=ctx.clock
-        )
+        manifest = fetch_manifest(ctx.transport, ctx.urls, ref, signer=ctx.signer, clock=ctx.clock)
     except NotFound:
         raise NotKept(
             f"the registry accepted the upload of {subject} but does not hold that tag",
-            hint="push again; if it persists, the registry is dropping the upload "
-            "(check its logs)",
+            hint="push again; if it persists, the registry is dropping the upload (check its logs)",
         ) from None
     version = manifest.get("version")
     expected = expected_digest(version)
