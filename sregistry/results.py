@@ -68,7 +68,12 @@ class ImageInfo:
     private: bool = False
     id: str | None = None
     created: str | None = None
-    """ISO 8601 / RFC 3339 time as the backend reports it."""
+    """When the image was created or first stored: ISO 8601 / RFC 3339 time as
+    the backend reports it; ``None`` when the backend does not know it."""
+    updated: str | None = None
+    """When the server last changed its record of the image. Singularity
+    Registry Server's container ``add_date`` is this, not a creation time: it
+    is rewritten on every save, a pull included."""
     arch: str | None = None
     location: str | None = None
     """Where it lives: a base URL, or a local path for the local store."""

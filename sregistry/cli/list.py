@@ -82,17 +82,27 @@ def image_table(
     For a reader (``terminal``): the version cut short and the time in local
     time to the second, so that a row fits a line. For a script (piped): the
     full version and the time as the backend reported it.
+
+    The last column is ``created`` when the backend knows when images were
+    created, else ``updated`` when it only knows when their records last
+    changed (Singularity Registry Server), never one shown as the other.
     """
-    columns = ("image", "version", "frozen", "created")
-    rows: list[tuple[str, ...]] = [
-        (
-            image.uri,
-            short_version(image.version) if terminal else image.version or "",
-            "yes" if image.frozen else "",
-            local_time(image.created) if terminal else image.created or "",
+    date = "created" if any(image.created for image in images) else None
+    if date is None and any(image.updated for image in images):
+        date = "updated"
+    date = date or "created"
+    columns = ("image", "version", "frozen", date)
+    rows: list[tuple[str, ...]] = []
+    for image in images:
+        when = image.created if date == "created" else image.updated
+        rows.append(
+            (
+                image.uri,
+                short_version(image.version) if terminal else image.version or "",
+                "yes" if image.frozen else "",
+                local_time(when) if terminal else when or "",
+            )
         )
-        for image in images
-    ]
     return columns, rows
 
 
@@ -169,7 +179,7 @@ def list_images(
         _print_sections(app, images, wanted)
     elif images:
         columns, rows = image_table(images, terminal=app.out.terminal)
-        app.out.table(columns, rows, no_wrap=("version", "frozen", "created"))
+        app.out.table(columns, rows, no_wrap=columns[1:])
     if not images and query:
         raise NotFound(f"no images match {query!r}")
     if not images:

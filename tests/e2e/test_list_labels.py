@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from pathlib import Path
 
 import pytest
 
@@ -91,7 +93,8 @@ def test_cli_list_table(filled: Registry, as_vsoch: Registry) -> None:
     result = cli("list", "dinosaur/avocado")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split("\t") == ["image", "version", "frozen", "created"]
+    # the server's add_date is when it last saved the record, not a creation time (issue 11.5)
+    assert lines[0].split("\t") == ["image", "version", "frozen", "updated"]
     assert {line.split("\t")[0] for line in lines[1:]} == {
         "dinosaur/avocado:delicious",
         "dinosaur/avocado:ripe",
@@ -114,7 +117,7 @@ def test_cli_list_collection_has_versions_without_pulls(
     for collection, name, tag in IMAGES[:3]:
         uri = f"{collection}/{name}:{tag}"  # the bytes the fixture stored
         assert versions[uri] == f"sha256.{hashlib.sha256(uri.encode()).hexdigest()}"
-    assert all(item["created"] for item in items)
+    assert all(item["updated"] and item["created"] is None for item in items)
     filled.server.clear_requests()
     sections = cli("list", "dinosaur", "--runscript", "--json")
     assert sections.exit_code == 0, sections.stderr
@@ -223,3 +226,30 @@ def test_nothing_to_list_is_not_an_error(registry: Registry, as_vsoch: Registry)
         assert cli(command, "--json").stdout.strip() == "[]"
     assert cli("list", "dinosaur").exit_code == 3
     assert cli("labels", "--value", "x").exit_code == 3
+
+
+def test_a_pull_rewrites_the_date_so_it_is_never_called_created(
+    filled: Registry, as_vsoch: Registry, tmp_path: Path
+) -> None:
+    """Singularity Registry Server 2.1.2 rewrites a container's ``add_date`` when it is
+    pulled (issue 11 item 5): the client shows it as when the record was last updated,
+    and never as a creation time."""
+
+    def listed() -> dict[str, object]:
+        result = cli("list", "dinosaur/avocado:ripe", "--json")
+        assert result.exit_code == 0, result.stderr
+        (item,) = json.loads(result.stdout)
+        return dict(item)
+
+    before = listed()
+    assert before["created"] is None
+    assert isinstance(before["updated"], str)
+    time.sleep(1.1)  # the server's dates have a resolution of one second
+    pulled = cli("pull", "--no-cache", "dinosaur/avocado:ripe", "-o", str(tmp_path / "x.sif"))
+    assert pulled.exit_code == 0, pulled.stderr
+    after = listed()
+    assert after["created"] is None
+    if filled.server.quirks.add_date_on_pull:
+        assert after["updated"] != before["updated"]
+    else:
+        assert after["updated"] == before["updated"]

@@ -63,7 +63,8 @@ def image_from_row(
         frozen=bool(row.get("frozen", False)),
         private=private,
         id=_text(row, "id"),
-        created=_text(row, "add_date"),
+        # add_date is auto_now on the server: a pull rewrites it, so it is no creation time
+        updated=_text(row, "add_date"),
         location=location,
         metadata=attributes(row.get("metadata")),
     )
