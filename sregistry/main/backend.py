@@ -10,7 +10,10 @@ group naming a :class:`Backend` (or, simplest, its ``Client`` subclass)::
 only when a client is built) and lists the :class:`Option` descriptions the
 command line turns into flags. The client class declares its
 :class:`BackendSettings` (the constructor's keyword options, checked and read
-from the environment in one place) and its :class:`Capability` set.
+from the environment in one place) and its :class:`Capability` set. A
+:class:`Backend` may also name account hooks (``login``, ``logout``,
+``report``) the ``login``/``logout``/``config`` commands call instead of a
+client: :data:`LoginHook`, :data:`LogoutHook`, :data:`ReportHook`.
 
 This module imports nothing heavy and nothing of sregistry's but errors.
 """
