@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -312,7 +312,7 @@ class SettingsReport:
     """What a backend's report hook says for ``sregistry config``."""
 
     settings: tuple[Setting, ...]
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
 
 LoginHook = Callable[[LoginRequest], LoginResult]
