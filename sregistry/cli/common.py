@@ -20,7 +20,15 @@ from sregistry.main import client_class, load_backends, make_client
 from sregistry.main.backend import Backend, Capability, Option
 from sregistry.main.base import Client
 
-__all__ = ["BackendCommand", "BackendOptions", "OneArgumentBackendCommand", "open_client"]
+__all__ = [
+    "BackendCommand",
+    "BackendOptions",
+    "OneArgumentBackendCommand",
+    "backend_options_for",
+    "open_client",
+    "pick_backend",
+    "warn_insecure",
+]
 
 
 def _parameter(flag: str) -> str:
@@ -33,6 +41,8 @@ class BackendOptions:
 
     backends: dict[str, Backend]
     values: dict[str, Any] = field(default_factory=dict)
+    operation: str | None = None
+    """The client method or account command the flags were offered for."""
 
     def given(self) -> dict[str, Any]:
         """The flags given on the command line (``None`` and ``False`` are not)."""
@@ -59,6 +69,19 @@ class BackendOptions:
             if any(flag in given for flag in flags):
                 found[name] = flags
         return found
+
+    def options_of(self, name: str) -> dict[str, Any]:
+        """The given flags backend ``name`` declares, by option name."""
+        given = self.given()
+        return {
+            option.name: given[option.flag]
+            for option in self.backends[name].options
+            if option.flag in given and self.offered(option)
+        }
+
+    def offered(self, option: Option) -> bool:
+        """Whether ``option`` is one of the flags this command offers."""
+        return self.operation is None or self.operation in option.operations
 
 
 def _click_option(option: Option) -> click.Option:
@@ -104,7 +127,7 @@ class BackendCommand(click.Command):
     def invoke(self, ctx: click.Context) -> Any:
         backends, options = self._backend_params(ctx)
         values = {option.flag: ctx.params.pop(_parameter(option.flag)) for option in options}
-        ctx.params["backend_options"] = BackendOptions(backends, values)
+        ctx.params["backend_options"] = BackendOptions(backends, values, self.operation)
         return super().invoke(ctx)
 
 
@@ -113,9 +136,18 @@ class OneArgumentBackendCommand(OneArgumentCommand, BackendCommand):
     says what to type when given more; see ``OneArgumentCommand``)."""
 
 
-def _backend_kind(
-    reference: str | None, chosen: BackendOptions, capability: Capability | None
+def pick_backend(
+    reference: str | None,
+    chosen: BackendOptions,
+    *,
+    capability: Capability | None = None,
+    hook: str | None = None,
 ) -> str:
+    """The backend a command acts on (see :func:`open_client` for the order).
+
+    ``hook`` (``"login"``, ``"logout"``): only backends that declare that hook
+    count; when the configured backend has none, the first one that has it.
+    """
     known = frozenset(chosen.backends)
     if reference and "://" in reference:
         return choose_backend(reference, known)[0]
@@ -137,7 +169,38 @@ def _backend_kind(
         ]
         if len(able) == 1:
             return able[0]
-    return choose_backend(None, known)[0]
+    configured = choose_backend(None, known)[0]
+    if hook is None or getattr(chosen.backends[configured], hook) is not None:
+        return configured
+    having = [name for name, backend in chosen.backends.items() if getattr(backend, hook)]
+    if not having:
+        raise click.UsageError(f"no backend offers {hook}")
+    return having[0]
+
+
+def backend_options_for(kind: str, chosen: BackendOptions) -> dict[str, Any]:
+    """The given flags backend ``kind`` declares, by option name.
+
+    A given ``strict`` flag that only other backends declare is a usage error;
+    the others are ignored.
+    """
+    backend = chosen.backends[kind]
+    declared = {option.flag for option in backend.options if chosen.offered(option)}
+    foreign = [
+        flag
+        for flag in chosen.given()
+        if flag not in declared
+        and any(
+            option.strict and option.flag == flag and chosen.offered(option)
+            for name in chosen.owners(flag)
+            for option in chosen.backends[name].options
+        )
+    ]
+    if foreign:
+        owners = sorted({name for flag in foreign for name in chosen.owners(flag)})
+        schemes = ", ".join(f"{name}://" for name in owners)
+        raise click.UsageError(f"{', '.join(foreign)}: only for {schemes} images")
+    return chosen.options_of(kind)
 
 
 def open_client(
@@ -161,28 +224,19 @@ def open_client(
     ``strict`` flag of another backend is a usage error, the others are
     ignored. ``settings`` (e.g. ``cache=False``) go to every backend.
     """
-    kind = _backend_kind(reference, chosen, capability)
+    kind = pick_backend(reference, chosen, capability=capability)
     backend = chosen.backends[kind]
-    names = {option.flag: option.name for option in backend.options}
     options: dict[str, Any] = dict(settings or {})
-    foreign: list[str] = []
-    for flag, value in chosen.given().items():
-        if flag in names:
-            options[names[flag]] = value
-        elif any(
-            option.strict and option.flag == flag
-            for name in chosen.owners(flag)
-            for option in chosen.backends[name].options
-        ):
-            foreign.append(flag)
-    if foreign:
-        owners = sorted({name for flag in foreign for name in chosen.owners(flag)})
-        schemes = ", ".join(f"{name}://" for name in owners)
-        raise click.UsageError(f"{', '.join(foreign)}: only for {schemes} images")
+    options.update(backend_options_for(kind, chosen))
     if reference and "://" in reference:
         options["uri"] = reference
     client = make_client(backend, **options)
     if client.insecure:
-        app.out.warn("TLS certificate verification is off (--insecure / SREGISTRY_HTTPS_NOVERIFY)")
+        warn_insecure(app)
     app.out.info(f"{kind}: {client.location}")
     return client
+
+
+def warn_insecure(app: AppContext) -> None:
+    """Say on stderr that TLS certificates go unchecked."""
+    app.out.warn("TLS certificate verification is off (--insecure / SREGISTRY_HTTPS_NOVERIFY)")

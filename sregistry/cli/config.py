@@ -1,4 +1,9 @@
-"""``sregistry config``: the settings in effect and where each one comes from."""
+"""``sregistry config``: the settings in effect and where each one comes from.
+
+Each backend with a report hook (:class:`sregistry.main.backend.Backend`)
+says what its settings are; this module adds what is shared (the secrets
+file, the keyring, the backend a command would pick, the local store).
+"""
 
 from __future__ import annotations
 
@@ -7,57 +12,65 @@ from typing import Any
 
 import click
 
+from sregistry.cli.common import BackendCommand, BackendOptions
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.status import cli_hint
 from sregistry.config import choose_backend, default_storage_dir, secrets_path
-from sregistry.credentials import keyring_status, resolve_library, resolve_registry
+from sregistry.credentials import keyring_status
 from sregistry.credentials.secrets_file import display_path
-from sregistry.errors import ConfigError
-from sregistry.main import available_backends
+from sregistry.errors import SregistryError
+from sregistry.main import account_hook
+from sregistry.main.backend import Setting, SettingsReport
 
 __all__ = ["config"]
 
 _UNSET = "(not set)"
 
 
-def _sourced(item: Any) -> dict[str, str] | None:
-    """A Sourced value as JSON-ready data; secrets stay masked."""
-    if item is None:
-        return None
-    return {"value": str(item.value), "source": item.source}
+def _message(exc: SregistryError) -> str:
+    hint = cli_hint(exc)
+    return f"{exc.message}; {hint}" if hint else exc.message
 
 
-def gather(
-    *,
-    registry: str | None = None,
-    username: str | None = None,
-    library: str | None = None,
-    remote: str | None = None,
-) -> dict[str, Any]:
-    """Everything ``config`` reports, tokens masked. A part that cannot be
-    resolved carries ``{"error": message}`` instead of failing the rest."""
+def _backends(chosen: BackendOptions) -> dict[str, SettingsReport | str]:
+    """Backend -> what its report hook says, or the error message when it cannot."""
+    found: dict[str, SettingsReport | str] = {}
+    for name, backend in chosen.backends.items():
+        try:
+            hook = account_hook(backend, "report")
+            if hook is not None:
+                found[name] = hook(chosen.options_of(name))
+        except SregistryError as exc:
+            found[name] = _message(exc)
+    return found
+
+
+def _choice(chosen: BackendOptions) -> dict[str, str]:
+    """The backend a command without a scheme would use, and why."""
+    selected = chosen.selected()
+    if len(selected) == 1:
+        name, flags = next(iter(selected.items()))
+        given = [flag for flag in flags if flag in chosen.given()]
+        return {"name": name, "reason": f"{' and '.join(given)} given"}
+    try:
+        name, why = choose_backend(None, frozenset(chosen.backends))
+    except SregistryError as exc:
+        return {"error": _message(exc)}
+    return {"name": name, "reason": why}
+
+
+def gather(chosen: BackendOptions) -> tuple[dict[str, Any], dict[str, SettingsReport | str]]:
+    """Everything ``config`` reports as JSON-ready data (tokens masked), and
+    the backends' reports. A part that cannot be resolved carries
+    ``{"error": message}`` instead of failing the rest."""
     env = os.environ
-    report: dict[str, Any] = {}
-    try:
-        reg = resolve_registry(base=registry, username=username)
-        report["registry"] = {
-            "base": _sourced(reg.base),
-            "username": _sourced(reg.username),
-            "token": _sourced(reg.token),
-            "nohttps": reg.nohttps,
-        }
-    except ConfigError as exc:
-        report["registry"] = {"error": _message(exc)}
-    try:
-        lib = resolve_library(base=library, remote=remote)
-        report["library"] = {
-            "base": _sourced(lib.base),
-            "token": _sourced(lib.token),
-            "remote": lib.remote,
-            "discover": lib.discover,
-        }
-    except ConfigError as exc:
-        report["library"] = {"error": _message(exc)}
+    sections = _backends(chosen)
+    report: dict[str, Any] = {
+        name: {"error": part}
+        if isinstance(part, str)
+        else {setting.name: setting.as_json() for setting in part.settings}
+        for name, part in sections.items()
+    }
     path = secrets_path(env)
     report["secrets_file"] = {
         "path": str(path),
@@ -70,56 +83,39 @@ def gather(
         "backend": keyring.backend,
         "reason": keyring.reason,
     }
-    try:
-        name, why = choose_backend(None, frozenset(available_backends()), registry_option=registry)
-        report["backend"] = {"name": name, "reason": why}
-    except ConfigError as exc:
-        report["backend"] = {"error": _message(exc)}
+    report["backend"] = _choice(chosen)
     explicit = env.get("SREGISTRY_STORAGE", "").strip()
     report["storage"] = {
         "path": str(default_storage_dir(env)),
         "source": "$SREGISTRY_STORAGE" if explicit else "platform user data directory",
     }
-    return report
-
-
-def _message(exc: ConfigError) -> str:
-    hint = cli_hint(exc)
-    return f"{exc.message}; {hint}" if hint else exc.message
+    return report, sections
 
 
 def _errors(report: dict[str, Any]) -> list[str]:
     return [part["error"] for part in report.values() if isinstance(part, dict) and "error" in part]
 
 
-def _row(label: str, item: dict[str, str] | None) -> str:
-    if item is None:
+def _row(setting: Setting) -> str:
+    label, value = setting.name, setting.value
+    if value is None:
         return f"  {label:<9} {_UNSET}"
-    return f"  {label:<9} {item['value']:<40} {item['source']}"
+    shown = ("yes" if value else "no") if isinstance(value, bool) else value
+    if setting.source is None:
+        return f"  {label:<9} {shown}"
+    return f"  {label:<9} {shown:<40} {setting.source}"
 
 
-def render(report: dict[str, Any]) -> list[str]:
+def render(report: dict[str, Any], sections: dict[str, SettingsReport | str]) -> list[str]:
     """The human-readable form: one line per setting, sources on the right."""
-    lines = ["registry"]
-    reg = report["registry"]
-    if "error" in reg:
-        lines.append(f"  error: {reg['error']}")
-    else:
-        lines += [
-            _row("base", reg["base"]),
-            _row("username", reg["username"]),
-            _row("token", reg["token"]),
-            f"  {'nohttps':<9} {'yes' if reg['nohttps'] else 'no'}",
-        ]
-    lines.append("library")
-    lib = report["library"]
-    if "error" in lib:
-        lines.append(f"  error: {lib['error']}")
-    else:
-        lines += [_row("base", lib["base"]), _row("token", lib["token"])]
-        lines.append(f"  {'remote':<9} {lib['remote'] or _UNSET}")
-        if lib["discover"]:
-            lines.append("  (the base is a remote endpoint: the library URL is discovered from it)")
+    lines: list[str] = []
+    for name, part in sections.items():
+        lines.append(name)
+        if isinstance(part, str):
+            lines.append(f"  error: {part}")
+            continue
+        lines += [_row(setting) for setting in part.settings if setting.listed]
+        lines += [f"  {note}" for note in part.notes]
     secrets = report["secrets_file"]
     state = "exists" if secrets["exists"] else "not created yet"
     lines.append(f"{'secrets':<13} {secrets['shown']} ({state})")
@@ -138,35 +134,24 @@ def render(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-@click.command("config")
-@click.option("--registry", metavar="URL", help="Show what --registry URL would use.")
-@click.option("--username", metavar="NAME", help="Show what --username NAME would use.")
-@click.option("--library", metavar="URL", help="Show what --library URL would use.")
-@click.option("--remote", metavar="NAME", help="Show what --remote NAME (remote.yaml) would use.")
+@click.command("config", cls=BackendCommand, operation="config")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (tokens still masked).")
 @pass_app
-def config(
-    app: AppContext,
-    *,
-    registry: str | None,
-    username: str | None,
-    library: str | None,
-    remote: str | None,
-    as_json: bool,
-) -> None:
+def config(app: AppContext, *, as_json: bool, backend_options: BackendOptions) -> None:
     """Show the settings in effect and where each comes from.
 
     \b
     Order: command-line options > environment (SREGISTRY_*) > secrets file
     (~/.sregistry or $SREGISTRY_CLIENT_SECRETS) > OS keyring > remote.yaml
-    (library tokens only). Tokens are shown masked. Exits 1 when a part of
-    the configuration is unreadable.
+    (library tokens only). Tokens are shown masked. The backends' options
+    show what they would use. Exits 1 when a part of the configuration is
+    unreadable.
     """
-    report = gather(registry=registry, username=username, library=library, remote=remote)
+    report, sections = gather(backend_options)
     if as_json:
         app.out.json(report)
     else:
-        for line in render(report):
+        for line in render(report, sections):
             app.out.result(line)
     if _errors(report):
         raise click.exceptions.Exit(1)

@@ -1,7 +1,11 @@
 """``sregistry login`` / ``logout``: store or remove a token (keyring or secrets file).
 
-The token is read from a hidden prompt or from standard input, never from an
-argument (arguments end up in shell history and ``ps``).
+The backend is picked as for other commands (a ``scheme://host`` argument, a
+flag naming a server, the configuration); its login/logout hook
+(:class:`sregistry.main.backend.Backend`) checks and stores the token, and
+this module prints what the hook says. The token is read from a hidden
+prompt or from standard input, never from an argument (arguments end up in
+shell history and ``ps``).
 """
 
 from __future__ import annotations
@@ -9,24 +13,29 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from sregistry.cli.context import AppContext, pass_app
-from sregistry.config import truthy
-from sregistry.credentials import (
-    Secret,
-    check_registry_username,
-    clean_token,
-    keyring_status,
-    library_base,
-    registry_base,
-    remove_token,
-    resolve_registry,
-    store_token,
+from sregistry.cli.common import (
+    BackendCommand,
+    BackendOptions,
+    backend_options_for,
+    pick_backend,
+    warn_insecure,
 )
+from sregistry.cli.context import AppContext, pass_app
+from sregistry.credentials import Secret, clean_token, keyring_status
 from sregistry.credentials.secrets_file import display_path
 from sregistry.errors import ConfigError
+from sregistry.main import account_hook
+from sregistry.main.backend import (
+    Backend,
+    LoginRequest,
+    LoginResult,
+    MissingSetting,
+    insecure_setting,
+)
 
 __all__ = ["login", "logout"]
 
@@ -54,14 +63,72 @@ def _where(place: str) -> str:
     return f"{display_path(Path(place), os.environ)} (mode 0600)"
 
 
-def _library_base(library: str) -> str:
-    return str(library_base(library))
+def _where_removed(place: str) -> str:
+    return "the keyring" if place == "keyring" else display_path(Path(place), os.environ)
 
 
-@click.command("login")
-@click.option("--registry", metavar="URL", help="Registry base URL (default: the configured one).")
-@click.option("--username", metavar="NAME", help="Registry username (default: the configured one).")
-@click.option("--library", metavar="URL", help="Log in to this Library API server instead.")
+def _server(server: str | None) -> str | None:
+    if server is not None and "://" not in server:
+        raise click.UsageError(f"{server!r}: name the server as scheme://host")
+    return server
+
+
+def _missing(backend: Backend, exc: MissingSetting) -> ConfigError:
+    """``exc`` with the flag of the option it names as its hint."""
+    for option in backend.options:
+        if option.name == exc.setting:
+            hint = f"pass {option.flag} {option.metavar}" if option.metavar else option.flag
+            return ConfigError(exc.message, hint=hint)
+    return exc
+
+
+def _picked(
+    hook: str, server: str | None, chosen: BackendOptions
+) -> tuple[Backend, dict[str, Any]]:
+    kind = pick_backend(_server(server), chosen, hook=hook)
+    options = backend_options_for(kind, chosen)
+    if server is not None:
+        options["uri"] = server
+    return chosen.backends[kind], options
+
+
+def _insecure(backend: Backend, options: dict[str, Any]) -> bool:
+    """Whether the login checks the token without verifying TLS certificates."""
+    offered = any(
+        option.name == "insecure" and "login" in option.operations for option in backend.options
+    )
+    return offered and insecure_setting(options.get("insecure"), os.environ)
+
+
+def _login(
+    app: AppContext, backend: Backend, options: dict[str, Any], *, token_stdin: bool
+) -> LoginResult:
+    """Call the login hook until it has what it needs: the token, and on a
+    terminal what it asks for (each once)."""
+    hook = account_hook(backend, "login")
+    if hook is None:
+        raise ConfigError(f"the {backend.name} backend has no login")
+    token: Secret | None = None
+    asked: set[str] = set()
+    while True:
+        try:
+            return hook(LoginRequest(options, token))
+        except MissingSetting as exc:
+            if exc.setting in asked:
+                raise _missing(backend, exc) from None
+            asked.add(exc.setting)
+            if exc.setting == "token":
+                token = _read_token(token_stdin)
+                if _insecure(backend, options):
+                    warn_insecure(app)
+            elif exc.prompt is not None and not token_stdin and sys.stdin.isatty():
+                options[exc.setting] = click.prompt(exc.prompt, err=True)
+            else:
+                raise _missing(backend, exc) from None
+
+
+@click.command("login", cls=BackendCommand, operation="login")
+@click.argument("server", required=False, metavar="[SCHEME://HOST]")
 @click.option(
     "--token-stdin",
     "--password-stdin",
@@ -69,20 +136,9 @@ def _library_base(library: str) -> str:
     is_flag=True,
     help="Read the token from standard input instead of prompting.",
 )
-@click.option(
-    "--insecure",
-    is_flag=True,
-    help="Do not verify TLS certificates when checking a library token.",
-)
 @pass_app
 def login(
-    app: AppContext,
-    *,
-    registry: str | None,
-    username: str | None,
-    library: str | None,
-    token_stdin: bool,
-    insecure: bool,
+    app: AppContext, *, server: str | None, token_stdin: bool, backend_options: BackendOptions
 ) -> None:
     """Store a token: in the OS keyring when one is usable, else in the
     secrets file (written atomically, mode 0600).
@@ -92,92 +148,38 @@ def login(
     The registry API cannot check a token: the first push or pull does.
     Values from the environment are used but never written to disk.
     """
-    if library and (registry or username):
-        raise click.UsageError("--library cannot be combined with --registry/--username")
-    if library:
-        _login_library(app, library, token_stdin=token_stdin, insecure=insecure)
-    else:
-        _login_registry(app, registry, username, token_stdin=token_stdin)
+    backend, options = _picked("login", server, backend_options)
+    result = _login(app, backend, options, token_stdin=token_stdin)
+    if result.checked:
+        app.out.info(result.checked)
+    app.out.result(f"Stored {result.what} in {_where(result.place)}.")
+    for note in result.notes:
+        app.out.info(note)
+    for warning in result.warnings:
+        app.out.warn(warning)
 
 
-def _login_registry(
-    app: AppContext, registry: str | None, username: str | None, *, token_stdin: bool
-) -> None:
-    creds = resolve_registry(base=registry, username=username)
-    if creds.base is None:
-        raise ConfigError("no registry to log in to", hint="pass --registry URL")
-    user = creds.username.value if creds.username is not None else None
-    if user is None:
-        if token_stdin or not sys.stdin.isatty():
-            raise ConfigError("no registry username", hint="pass --username NAME")
-        user = click.prompt("Username", err=True)
-    user = check_registry_username(user)
-    token = _read_token(token_stdin)
-    place = store_token("registry", base=creds.base.value, username=user, token=token.reveal())
-    shown = registry_base(creds.base.value, nohttps=creds.nohttps)
-    app.out.result(f"Stored the registry token of {user} for {shown} in {_where(place)}.")
-    for source in (creds.base.source, creds.username.source if creds.username else ""):
-        if source.startswith("$"):
-            app.out.info(f"{source} was used but not written to disk")
-    app.out.info("note: the registry API cannot check a token; the first push or pull will")
-    if os.environ.get("SREGISTRY_REGISTRY_TOKEN", "").strip():
-        app.out.warn("SREGISTRY_REGISTRY_TOKEN is set: it takes precedence over the stored token")
-
-
-def _login_library(app: AppContext, library: str, *, token_stdin: bool, insecure: bool) -> None:
-    from sregistry.credentials.token_check import check_library_token
-
-    base = _library_base(library)
-    token = _read_token(token_stdin)
-    insecure = insecure or truthy(os.environ.get("SREGISTRY_HTTPS_NOVERIFY"))
-    if insecure:
-        app.out.warn("TLS certificate verification is off (--insecure / SREGISTRY_HTTPS_NOVERIFY)")
-    check_library_token(base, token, verify=not insecure)
-    app.out.info(f"the library at {base} accepted the token")
-    place = store_token("library", base=base, username=None, token=token.reveal())
-    app.out.result(f"Stored the library token for {base} in {_where(place)}.")
-    if os.environ.get("SREGISTRY_LIBRARY_TOKEN", "").strip():
-        app.out.warn("SREGISTRY_LIBRARY_TOKEN is set: it takes precedence over the stored token")
-
-
-@click.command("logout")
-@click.option("--registry", metavar="URL", help="Registry base URL (default: the configured one).")
-@click.option("--username", metavar="NAME", help="Registry username (default: the configured one).")
-@click.option("--library", metavar="URL", help="Remove the token of this Library API server.")
+@click.command("logout", cls=BackendCommand, operation="logout")
+@click.argument("server", required=False, metavar="[SCHEME://HOST]")
 @pass_app
-def logout(
-    app: AppContext, *, registry: str | None, username: str | None, library: str | None
-) -> None:
+def logout(app: AppContext, *, server: str | None, backend_options: BackendOptions) -> None:
     """Remove a stored token from the keyring and the secrets file.
 
     Says "nothing to remove" (exit 0) when no token was stored. Tokens in
     the environment or in Singularity's remote.yaml are left alone.
     """
-    if library and (registry or username):
-        raise click.UsageError("--library cannot be combined with --registry/--username")
-    if library:
-        base = _library_base(library)
-        removed = remove_token("library", base=base, username=None)
-        what = f"the library token for {base}"
-        variable = "SREGISTRY_LIBRARY_TOKEN"
+    backend, options = _picked("logout", server, backend_options)
+    hook = account_hook(backend, "logout")
+    if hook is None:
+        raise ConfigError(f"the {backend.name} backend has no logout")
+    try:
+        result = hook(options)
+    except MissingSetting as exc:
+        raise _missing(backend, exc) from None
+    if result.removed:
+        places = ", ".join(_where_removed(place) for place in result.removed)
+        app.out.result(f"Removed {result.what} from {places}.")
     else:
-        creds = resolve_registry(base=registry, username=username)
-        base_value = creds.base.value if creds.base else None
-        user = creds.username.value if creds.username else None
-        removed = remove_token("registry", base=base_value, username=user)
-        shown = (
-            str(registry_base(base_value, nohttps=creds.nohttps)) if base_value else "the registry"
-        )
-        what = f"the registry token of {user} for {shown}" if user else f"the token for {shown}"
-        variable = "SREGISTRY_REGISTRY_TOKEN"
-    if removed:
-        places = ", ".join(_where_removed(place) for place in removed)
-        app.out.result(f"Removed {what} from {places}.")
-    else:
-        app.out.result(f"Nothing to remove: no stored {what.removeprefix('the ')}.")
-    if os.environ.get(variable, "").strip():
-        app.out.warn(f"{variable} is still set in the environment")
-
-
-def _where_removed(place: str) -> str:
-    return "the keyring" if place == "keyring" else display_path(Path(place), os.environ)
+        app.out.result(f"Nothing to remove: no stored {result.what.removeprefix('the ')}.")
+    for warning in result.warnings:
+        app.out.warn(warning)

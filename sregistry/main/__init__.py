@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from sregistry.config import choose_backend
 from sregistry.errors import ConfigError
-from sregistry.main.backend import Backend
+from sregistry.main.backend import Backend, LoginHook, LogoutHook, ReportHook
 from sregistry.main.base import Client
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BUILTIN_BACKENDS",
     "ENTRY_POINT_GROUP",
+    "account_hook",
     "available_backends",
     "client_class",
     "get_client",
@@ -106,6 +107,27 @@ def make_client(backend: Backend, **options: Any) -> Client:
             hint=f"its options: {', '.join(valid)}",
         )
     return cls(**options)
+
+
+@overload
+def account_hook(backend: Backend, hook: Literal["login"]) -> LoginHook | None: ...
+@overload
+def account_hook(backend: Backend, hook: Literal["logout"]) -> LogoutHook | None: ...
+@overload
+def account_hook(backend: Backend, hook: Literal["report"]) -> ReportHook | None: ...
+
+
+def account_hook(
+    backend: Backend, hook: Literal["login", "logout", "report"]
+) -> LoginHook | LogoutHook | ReportHook | None:
+    """Import the ``hook`` function ``backend`` names, or None when it names none."""
+    target: str | None = getattr(backend, hook)
+    if target is None:
+        return None
+    found = _import(backend.name, target)
+    if not callable(found):
+        raise ConfigError(f"the {backend.name!r} backend's {hook} hook ({target}) is not callable")
+    return found
 
 
 @overload

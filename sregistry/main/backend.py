@@ -10,7 +10,10 @@ group naming a :class:`Backend` (or, simplest, its ``Client`` subclass)::
 only when a client is built) and lists the :class:`Option` descriptions the
 command line turns into flags. The client class declares its
 :class:`BackendSettings` (the constructor's keyword options, checked and read
-from the environment in one place) and its :class:`Capability` set.
+from the environment in one place) and its :class:`Capability` set. A
+:class:`Backend` may also name account hooks (``login``, ``logout``,
+``report``) the ``login``/``logout``/``config`` commands call instead of a
+client: :data:`LoginHook`, :data:`LogoutHook`, :data:`ReportHook`.
 
 This module imports nothing heavy and nothing of sregistry's but errors.
 """
@@ -19,14 +22,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sregistry.errors import ConfigError
 
+if TYPE_CHECKING:
+    from sregistry.credentials.secret import Secret
+
 __all__ = [
+    "ACCOUNT_COMMANDS",
     "INSECURE",
     "NOVERIFY_ENV",
     "OPERATIONS",
@@ -34,16 +41,31 @@ __all__ = [
     "BackendSettings",
     "Capability",
     "CreatedCollection",
+    "LoginHook",
+    "LoginRequest",
+    "LoginResult",
+    "LogoutHook",
+    "LogoutResult",
+    "MissingSetting",
     "Option",
+    "ReportHook",
+    "Setting",
+    "SettingsReport",
     "insecure_setting",
     "option_names",
+    "server_of",
 ]
 
 NOVERIFY_ENV = "SREGISTRY_HTTPS_NOVERIFY"
 _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 
-OPERATIONS = frozenset({"push", "pull", "delete", "search", "labels", "create_collection"})
-"""The client methods an :class:`Option` can apply to."""
+ACCOUNT_COMMANDS = frozenset({"login", "logout", "config"})
+"""The commands served by a backend's hooks (:attr:`Backend.login`...), not its client."""
+OPERATIONS = (
+    frozenset({"push", "pull", "delete", "search", "labels", "create_collection"})
+    | ACCOUNT_COMMANDS
+)
+"""The client methods (and :data:`ACCOUNT_COMMANDS`) an :class:`Option` can apply to."""
 
 
 def insecure_setting(value: bool | None, env: Mapping[str, str]) -> bool:
@@ -110,6 +132,7 @@ INSECURE = Option(
     "--insecure",
     "Do not verify TLS certificates (also SREGISTRY_HTTPS_NOVERIFY).",
     is_flag=True,
+    operations=OPERATIONS - {"logout", "config"},
 )
 """``--insecure``, the same for every backend that speaks TLS."""
 
@@ -124,6 +147,12 @@ class Backend:
     """``module:attribute`` of its :class:`~sregistry.main.base.Client` subclass."""
     options: tuple[Option, ...] = ()
     """The options the command line offers for it."""
+    login: str | None = None
+    """``module:function``, a :data:`LoginHook`: checks and stores a token (``sregistry login``)."""
+    logout: str | None = None
+    """``module:function``, a :data:`LogoutHook`: removes a stored token (``sregistry logout``)."""
+    report: str | None = None
+    """``module:function``, a :data:`ReportHook`: the settings in effect (``sregistry config``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -174,3 +203,121 @@ class BackendSettings:
 def option_names(settings: type[BackendSettings]) -> list[str]:
     """The option names ``settings`` accepts, sorted."""
     return sorted(item.name for item in dataclasses.fields(settings))
+
+
+def server_of(uri: str | None) -> str | None:
+    """The ``host[:port]`` of a ``scheme://host[/...]`` reference, else None."""
+    if not uri or "://" not in uri:
+        return None
+    host = uri.split("://", 1)[1].split("/", 1)[0]
+    return host or None
+
+
+# -- account hooks: login, logout, config ---------------------------------------------------
+
+
+class MissingSetting(ConfigError):
+    """A hook needs a setting nobody gave: ``setting`` names the option (or ``"token"``).
+
+    The command line reads the token, asks for a setting with a ``prompt`` on a
+    terminal (then calls the hook again), or names the option's flag.
+    """
+
+    def __init__(self, message: str, *, setting: str, prompt: str | None = None) -> None:
+        super().__init__(message, hint=f"give the {setting!r} option")
+        self.setting = setting
+        self.prompt = prompt
+
+
+@dataclass(frozen=True)
+class LoginRequest:
+    """What ``sregistry login`` asks of a backend's login hook."""
+
+    options: Mapping[str, Any]
+    """The backend's options that were given, by :attr:`Option.name` (and
+    ``uri``: a ``scheme://host`` naming the server)."""
+    token: Secret | None = None
+    """None until the hook asks for it (``MissingSetting(setting="token")``)."""
+    env: Mapping[str, str] | None = None
+    """Replaces ``os.environ``."""
+
+    def environ(self) -> Mapping[str, str]:
+        """``env``, else ``os.environ``."""
+        return os.environ if self.env is None else self.env
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """What a login stored, and where; nothing here is a secret."""
+
+    what: str
+    """E.g. ``the library token for https://host``."""
+    place: str
+    """``"keyring"`` or the path of the file written."""
+    checked: str | None = None
+    """How the server confirmed the token, when the protocol can check one."""
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LogoutResult:
+    """What a logout removed (``removed`` is empty when nothing was stored)."""
+
+    what: str
+    removed: tuple[str, ...] = ()
+    """``"keyring"`` and/or the paths of the files changed."""
+    warnings: tuple[str, ...] = ()
+
+
+class _Sourced(Protocol):
+    """A value and where it came from (:class:`sregistry.credentials.Sourced`)."""
+
+    @property
+    def value(self) -> object: ...
+
+    @property
+    def source(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One line of ``sregistry config``: a setting's value (a token masked) and its source."""
+
+    name: str
+    value: str | bool | None
+    """None: not set."""
+    source: str | None = None
+    """Where the value came from (``$SREGISTRY_...``, a file, a flag); None when
+    it has no source of its own (a value derived from others)."""
+    listed: bool = True
+    """False: in the JSON report only."""
+
+    @classmethod
+    def sourced(cls, name: str, item: _Sourced | None) -> Setting:
+        """The setting ``name`` from a sourced value (a secret shows itself masked)."""
+        if item is None:
+            return cls(name, None)
+        return cls(name, str(item.value), item.source)
+
+    def as_json(self) -> Any:
+        """``{"value", "source"}`` for a sourced value, else the value itself."""
+        if self.value is None or self.source is None:
+            return self.value
+        return {"value": self.value, "source": self.source}
+
+
+@dataclass(frozen=True)
+class SettingsReport:
+    """What a backend's report hook says for ``sregistry config``."""
+
+    settings: tuple[Setting, ...]
+    notes: tuple[str, ...] = ()
+
+
+LoginHook = Callable[[LoginRequest], LoginResult]
+"""Check the token where the protocol can, store it (:func:`sregistry.credentials.store_token`)."""
+LogoutHook = Callable[[Mapping[str, Any]], LogoutResult]
+"""Remove the stored token of the server the given options (by name) name."""
+ReportHook = Callable[[Mapping[str, Any]], SettingsReport]
+"""The settings the given options (by name) would use; raises when unreadable."""

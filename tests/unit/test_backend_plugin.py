@@ -7,6 +7,7 @@ its ``*.dist-info`` (metadata and ``entry_points.txt``) sits in a folder put on
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -26,7 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sregistry.errors import ConfigError, DestinationExists, NotFound
-from sregistry.main.backend import Backend, BackendSettings, Option
+from sregistry.main.backend import (
+    Backend,
+    BackendSettings,
+    LoginResult,
+    LogoutResult,
+    MissingSetting,
+    Option,
+    Setting,
+    SettingsReport,
+)
 from sregistry.main.base import Client, ImageInfo, Label, PullResult, PushResult
 
 BACKEND = Backend(
@@ -38,11 +48,50 @@ BACKEND = Backend(
             "--shelf",
             "Folder of a shelf:// backend.",
             metavar="DIR",
-            operations=frozenset({"push", "pull", "search", "delete"}),
+            operations=frozenset({"push", "pull", "search", "delete", "login", "logout", "config"}),
             selects=True,
         ),
     ),
+    login="sregistry_shelf:login",
+    logout="sregistry_shelf:logout",
+    report="sregistry_shelf:report",
 )
+
+
+def _folder(options):
+    if not options.get("folder"):
+        raise MissingSetting("no shelf folder", setting="folder")
+    return Path(options["folder"])
+
+
+def login(request):
+    folder = _folder(request.options)
+    if request.token is None:
+        raise MissingSetting("no shelf token", setting="token")
+    path = folder / ".token"
+    path.touch(mode=0o600)
+    path.write_text(request.token.reveal())
+    what = f"the shelf token for {folder}"
+    return LoginResult(what=what, place=str(path), notes=("shelf tokens are not checked",))
+
+
+def logout(options):
+    path = _folder(options) / ".token"
+    removed = (str(path),) if path.exists() else ()
+    path.unlink(missing_ok=True)
+    return LogoutResult(what=f"the shelf token for {options['folder']}", removed=removed)
+
+
+def report(options):
+    folder = options.get("folder")
+    token = Path(folder, ".token") if folder else None
+    return SettingsReport(
+        (
+            Setting("folder", folder, "--shelf" if folder else None),
+            Setting("token", "stored" if token and token.exists() else None),
+        ),
+        notes=("(a toy backend)",),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,7 +171,9 @@ def plugin_path(tmp_path: Path) -> Path:
     return site
 
 
-def sregistry(plugin_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def sregistry(
+    plugin_path: Path, *args: str, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin_path), env.get("PYTHONPATH")]))
     return subprocess.run(
@@ -130,6 +181,7 @@ def sregistry(plugin_path: Path, *args: str) -> subprocess.CompletedProcess[str]
         capture_output=True,
         text=True,
         env=env,
+        input=input,
         timeout=60,
         check=False,
     )
@@ -204,3 +256,41 @@ def test_without_the_plugin_its_scheme_is_unknown(tmp_path: Path) -> None:
     done = sregistry(empty, "list", "shelf://lab/")
     assert done.returncode == 1
     assert "unknown backend 'shelf'" in done.stderr
+
+
+def test_config_and_login_through_a_plugin_backend(plugin_path: Path, tmp_path: Path) -> None:
+    shelf = tmp_path / "shelf"
+    shelf.mkdir()
+    token = "s" * 36 + "shlf"
+
+    shown = sregistry(plugin_path, "config", "--shelf", str(shelf))
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    start = lines.index("shelf")
+    assert lines[start + 1].split() == ["folder", str(shelf), "--shelf"]
+    assert lines[start + 2 : start + 4] == ["  token     (not set)", "  (a toy backend)"]
+    assert "backend       shelf (--shelf given)" in lines
+    assert lines[:2] == ["registry", "  base      (not set)"]  # the built-in ones stay
+
+    missing = sregistry(plugin_path, "login", "shelf://lab", "--token-stdin", input=token)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == "error: no shelf folder; pass --shelf DIR"
+
+    done = sregistry(plugin_path, "login", "--shelf", str(shelf), "--token-stdin", input=token)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"Stored the shelf token for {shelf} in {shelf}/.token (mode 0600).\n"
+    assert "shelf tokens are not checked" in done.stderr
+    assert token not in done.stdout + done.stderr
+    assert (shelf / ".token").read_text() == token
+    assert (shelf / ".token").stat().st_mode & 0o777 == 0o600
+
+    data = json.loads(sregistry(plugin_path, "config", "--json", "--shelf", str(shelf)).stdout)
+    assert data["shelf"] == {
+        "folder": {"value": str(shelf), "source": "--shelf"},
+        "token": "stored",
+    }
+
+    gone = sregistry(plugin_path, "logout", "shelf://lab", "--shelf", str(shelf))
+    assert gone.returncode == 0, gone.stderr
+    assert gone.stdout == f"Removed the shelf token for {shelf} from {shelf}/.token.\n"
+    assert not (shelf / ".token").exists()

@@ -187,11 +187,6 @@ def test_get_client_is_typed_per_backend(tmp_path: Path) -> None:
 
 # -- the CLI names no backend ----------------------------------------------------------------
 
-CREDENTIAL_COMMANDS = {"login.py", "config.py"}
-"""``login``/``logout`` and ``config`` show and store the credentials of the two
-built-in protocols (:mod:`sregistry.credentials`); they open no client."""
-
-
 NOT_BACKENDS = {"local_time"}
 """Identifiers where a backend's name is the ordinary word (the local time zone)."""
 
@@ -260,8 +255,7 @@ def test_the_cli_names_no_backend() -> None:
     offenders = {
         path.name: found
         for path in sorted(CLI.glob("*.py"))
-        if path.name not in CREDENTIAL_COMMANDS
-        and (found := backend_mentions(path.read_text(encoding="utf-8"), backends))
+        if (found := backend_mentions(path.read_text(encoding="utf-8"), backends))
     }
     assert offenders == {}
 

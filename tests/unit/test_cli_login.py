@@ -360,3 +360,105 @@ def test_library_login_that_fails_to_connect_stores_nothing(
     assert f"error: the TLS handshake with {tls}/v1/token-status failed" in result.stderr
     assert _TokenStatus.requests == []
     assert not secrets.exists()
+
+
+# -- the server named as scheme://host, the backend the configuration picks ---------
+
+
+def test_login_and_logout_with_a_scheme_and_host(secrets: Path) -> None:
+    result = _run(
+        "login", "registry://sreg.example.org", "--username", "vsoch", "--token-stdin", stdin=TOKEN
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "Stored the registry token of vsoch for https://sreg.example.org in ~/.sregistry "
+        "(mode 0600).\n"
+    )
+    gone = _run("logout", "registry://sreg.example.org", "--username", "vsoch")
+    assert gone.stdout == (
+        "Removed the registry token of vsoch for https://sreg.example.org from ~/.sregistry.\n"
+    )
+
+
+def test_a_library_host_is_spoken_to_over_https(secrets: Path, library_server: str) -> None:
+    host = library_server.removeprefix("http://")
+    result = _run("login", f"library://{host}", "--token-stdin", stdin=TOKEN)
+    assert result.exit_code == 1
+    assert f"error: the TLS handshake with https://{host}/v1/token-status failed" in result.stderr
+    assert not secrets.exists()
+    gone = _run("logout", f"library://{host}/some/path")
+    assert gone.stdout == f"Nothing to remove: no stored library token for https://{host}.\n"
+
+
+def test_a_server_without_a_scheme_is_a_usage_error() -> None:
+    result = _run("login", "sreg.example.org", "--token-stdin", stdin=TOKEN)
+    assert result.exit_code == 2
+    assert "name the server as scheme://host" in result.stderr
+
+
+def test_the_configured_backend_is_the_one_logged_in_to(
+    secrets: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SREGISTRY_CLIENT", "library")
+    result = _run("login", "--token-stdin", stdin=TOKEN)
+    assert result.exit_code == 1
+    assert result.stderr == "error: no library to log in to; pass --library URL\n"
+    username = _run("login", "--username", "vsoch", "--token-stdin", stdin=TOKEN)
+    assert username.exit_code == 2  # a registry flag, while the library is picked
+    assert not secrets.exists()
+
+
+def test_insecure_is_announced_only_where_a_token_is_sent(
+    secrets: Path, library_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SREGISTRY_HTTPS_NOVERIFY", "1")
+    warning = "warning: TLS certificate verification is off"
+    library = _run("login", "--library", library_server, "--token-stdin", stdin=TOKEN)
+    assert library.exit_code == 0, library.output
+    assert warning in library.stderr
+    registry = _run("login", "--registry", BASE, "--username", "u", "--token-stdin", stdin=TOKEN)
+    assert registry.exit_code == 0, registry.output
+    assert warning not in registry.stderr
+
+
+# -- the hooks behind the commands, called from Python: they never print ----------------
+
+
+def test_the_library_login_hook_checks_stores_and_says_so(
+    secrets: Path, library_server: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from sregistry.credentials import Secret
+    from sregistry.main import account_hook, load_backends
+    from sregistry.main.backend import LoginRequest, LoginResult, MissingSetting
+
+    hook = account_hook(load_backends()["library"], "login")
+    assert hook is not None
+    with pytest.raises(MissingSetting) as asked:
+        hook(LoginRequest({"base": library_server}))
+    assert asked.value.setting == "token"
+    assert _TokenStatus.requests == []
+    result = hook(LoginRequest({"base": library_server}, Secret(TOKEN)))
+    assert result == LoginResult(
+        what=f"the library token for {library_server}",
+        place=str(secrets),
+        checked=f"the library at {library_server} accepted the token",
+    )
+    assert capfd.readouterr() == ("", "")
+    assert TOKEN not in repr(result)
+
+
+def test_the_registry_report_hook_masks_the_token(secrets: Path) -> None:
+    from sregistry.main import account_hook, load_backends
+    from sregistry.main.backend import Setting
+
+    secrets.write_text(json.dumps({"registry": {"base": BASE, "token": TOKEN}}))
+    hook = account_hook(load_backends()["registry"], "report")
+    assert hook is not None
+    found = hook({"username": "vsoch"})
+    assert found.settings == (
+        Setting("base", BASE, "~/.sregistry (registry.base)"),
+        Setting("username", "vsoch", "--username"),
+        Setting("token", "****4567", "~/.sregistry (registry.token)"),
+        Setting("nohttps", False),
+    )
+    assert account_hook(load_backends()["local"], "report") is None

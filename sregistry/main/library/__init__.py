@@ -4,7 +4,7 @@ Also spoken by Singularity Registry Server's ``/v1``/``/v2`` views. The client
 lives in :mod:`sregistry.main.library.client`; references in :mod:`.refs`.
 """
 
-from sregistry.main.backend import INSECURE, Backend, Option
+from sregistry.main.backend import INSECURE, OPERATIONS, Backend, Option
 
 __all__ = ["BACKEND"]
 
@@ -24,6 +24,7 @@ BACKEND = Backend(
             "--remote",
             "Singularity/Apptainer remote (remote.yaml) to take the library server and token from.",
             metavar="NAME",
+            operations=OPERATIONS - {"login", "logout"},
             selects=True,
         ),
         INSECURE,
@@ -56,5 +57,8 @@ BACKEND = Backend(
             strict=True,
         ),
     ),
+    login="sregistry.main.library.account:login",
+    logout="sregistry.main.library.account:logout",
+    report="sregistry.main.library.account:report",
 )
 """What the ``sregistry.backends`` entry point ``library`` names."""
