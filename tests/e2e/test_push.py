@@ -136,7 +136,7 @@ def test_pushing_into_someone_elses_collection(
     client.push(image, "dinosaur/avocado", inspect=False)
     with (
         registry.client("alice") as alice,
-        pytest.raises(PermissionDenied, match="'alice' is not an owner of collection 'dinosaur'"),
+        pytest.raises(PermissionDenied, match="'alice' may not be one of its owners"),
     ):
         alice.push(image, "dinosaur/other", inspect=False)
     assert registry.server.container("dinosaur", "other", "latest") is None
@@ -152,25 +152,18 @@ def test_user_collections_off(
     with pytest.raises(PermissionDenied, match="refused to let 'vsoch' create") as caught:
         client.push(image, "dinosaur/avocado", inspect=False)
     assert "USER_COLLECTIONS" in (caught.value.hint or "")
-    with pytest.raises(PermissionDenied, match="although 'vsoch' owns collection 'owned'") as owned:
+    with pytest.raises(PermissionDenied, match="push to collection 'owned'") as owned:
         client.push(image, "owned/avocado", inspect=False)
-    assert "USER_COLLECTIONS" in (owned.value.hint or "")
+    assert "only owners may push" in (owned.value.hint or "")
 
 
 def test_a_wrong_token(registry: Registry, image: Path) -> None:
     client = RegistryClient(base=registry.url, username="vsoch", token="f" * 40, env={})
-    with pytest.raises(AuthenticationError, match="does not accept the token of 'vsoch'") as caught:
+    with pytest.raises(PermissionDenied, match="refused to let 'vsoch' create") as caught:
         client.push(image, "dinosaur/avocado", inspect=False)
     assert "sregistry login" in (caught.value.hint or "")
     assert "f" * 40 not in caught.value.message + (caught.value.hint or "")
-
-
-def test_someone_elses_token(registry: Registry, image: Path) -> None:
-    client = RegistryClient(
-        base=registry.url, username="vsoch", token=registry.tokens["alice"], env={}
-    )
-    with pytest.raises(AuthenticationError, match="belongs to 'alice', not to 'vsoch'"):
-        client.push(image, "dinosaur/avocado", inspect=False)
+    assert registry.server.requests(r"^/v1/") == []
 
 
 def test_no_credentials_fail_before_any_request(registry: Registry, image: Path) -> None:
@@ -294,9 +287,9 @@ def test_cli_push_tag_option(as_vsoch: Registry, image: Path) -> None:
     ("setup", "code", "text"),
     [
         ("no-token", 4, "needs a registry token"),
-        ("bad-token", 4, "does not accept the token of 'vsoch'"),
+        ("bad-token", 4, "refused to let 'vsoch' create collection 'dinosaur'"),
         ("frozen", 4, "is frozen on the registry"),
-        ("not-owner", 4, "'alice' is not an owner of collection 'dinosaur'"),
+        ("not-owner", 4, "'alice' may not be one of its owners"),
         ("too-large", 1, "too large (HTTP 413)"),
         ("server-error", 1, "HTTP 502"),
         ("missing-file", 3, "does not exist"),
