@@ -89,7 +89,9 @@ class LazyGroup(click.Group):
                 import traceback
 
                 traceback.print_exc(file=sys.stderr)
-            click.echo(describe_error(exc), err=True)
+            from sregistry.cli.output import printable
+
+            click.echo(printable(describe_error(exc)), err=True)
             ctx.exit(exit_status(exc))
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

@@ -12,6 +12,7 @@ import click
 from sregistry.cli.common import BackendCommand, BackendOptions, open_client
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.legacy import retired_option
+from sregistry.cli.output import printable
 from sregistry.cli.transfers import no_urllib3_tls_warnings
 from sregistry.errors import NotFound
 from sregistry.main.base import ImageInfo
@@ -100,7 +101,7 @@ def _print_sections(app: AppContext, images: list[ImageInfo], wanted: Sequence[s
     for number, image in enumerate(images):
         if number:
             app.out.result("")
-        app.out.result(f"== {image.uri} ==")
+        app.out.result(f"== {printable(image.uri)} ==")
         for section, text in metadata_sections(image, wanted).items():
             app.out.result(f"%{section}")
             app.out.result(text.rstrip("\n") if text is not None else f"(no {section})")
