@@ -267,6 +267,14 @@ def _keep(state: _State, block: memoryview, release: Callable[[], None]) -> None
     state.done += len(block)
 
 
+def _close(handle: BinaryIO) -> None:
+    """Close the file: its last buffered blocks are written here (a full disk shows now)."""
+    try:
+        handle.close()
+    except OSError as exc:
+        raise _WriteFailed(exc.strerror or str(exc)) from exc
+
+
 def _one_try(
     transport: Transport, request: Download, state: _State, *, progress: ProgressCallback | None
 ) -> None:
@@ -364,8 +372,13 @@ def download(transport: Transport, job: Download) -> Downloaded:
         handle = os.fdopen(fd, "wb")
         pool = BufferPool(RECEIVE_AHEAD + 2, RECEIVE_BLOCK)
         state = _State(handle, hasher, pool, total=expected.size)
-        with handle:
+        try:
             _fetch(transport, job, state, progress=job.progress, attempts=job.attempts)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                handle.close()
+            raise
+        _close(handle)
         digests = hasher.result()
         verify(state.done, digests, expected, job.where)
         place(path, target, overwrite=job.overwrite)
