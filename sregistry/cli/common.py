@@ -8,6 +8,7 @@ apply to it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,6 +182,10 @@ def open_client(
         raise click.UsageError(f"{', '.join(foreign)}: only for {schemes} images")
     if reference and "://" in reference:
         options["uri"] = reference
+    if app.deadline is not None:
+        from sregistry.transfer.http import DEADLINE_ENV
+
+        options["env"] = {**options.get("env", os.environ), DEADLINE_ENV: repr(app.deadline)}
     client = make_client(backend, **options)
     if client.insecure:
         app.out.warn("TLS certificate verification is off (--insecure / SREGISTRY_HTTPS_NOVERIFY)")

@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -315,7 +316,11 @@ def _fetch(
     """Tries until the whole body is in the file: resumes, restarts, gives up after ``attempts``."""
     where = request.where
     failures = 0
+    waiting_since, done_before = time.monotonic(), state.done
     while True:
+        if state.done > done_before:  # bytes arrived: the wait starts again
+            waiting_since = time.monotonic()
+        done_before = state.done
         try:
             _one_try(transport, request, state, progress=progress)
         except _Restart as exc:
@@ -333,10 +338,15 @@ def _fetch(
                 raise TransferError(
                     f"the download of {where} failed after {failures} tries: {reason}", url=where
                 ) from exc
+            delay = transport.retry.backoff_delay(failures)
+            if state.done == done_before and (
+                time.monotonic() - waiting_since + delay >= transport.deadline
+            ):
+                raise transport.gave_up(where, waiting_since, failures, reason) from exc
             log.debug("%s: %s; continuing from byte %d", where, reason, state.done)
             if not state.ranges_ok:
                 state.rewind()
-            transport.sleep(transport.retry.backoff_delay(failures))
+            transport.sleep(delay)
             continue
         if state.total is not None and state.done < state.total:
             failures += 1  # closed early without an error: resume
