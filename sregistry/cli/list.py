@@ -171,7 +171,23 @@ def list_images(
     elif images:
         columns, rows = image_table(images, terminal=app.out.terminal)
         app.out.table(columns, rows, no_wrap=("version", "frozen", "created"))
+    for image in images:
+        if not _usable(image):
+            app.out.warn(
+                f"{image.uri!r}: an unusable name (stored as is on the server; it cannot be "
+                "pulled or deleted by name)"
+            )
     if not images and query:
         raise NotFound(f"no images match {query!r}")
     if not images:
         app.out.info("no images")
+
+
+def _usable(image: ImageInfo) -> bool:
+    """Whether the image's name and tag can be given back to a command (a server may
+    have stored ``..``, ``../x`` or ``x\\..\\y``)."""
+    return all(
+        part not in {"", ".", ".."}
+        and not any(ch in "/\\" or ord(ch) < 32 or ord(ch) == 127 for ch in part)
+        for part in (image.name, image.tag)
+    )
