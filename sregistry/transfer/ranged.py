@@ -34,12 +34,20 @@ from sregistry.errors import (
     DestinationExists,
     IntegrityError,
     ServerError,
+    SregistryError,
     TransferError,
 )
 from sregistry.transfer.download import Download, Downloaded, download, place, verify
 from sregistry.transfer.hashing import Digests
 from sregistry.transfer.http import Transport, describe
-from sregistry.transfer.journal import Span, Temporary, open_temporary, resumable
+from sregistry.transfer.journal import (
+    Span,
+    Temporary,
+    kept_note,
+    open_temporary,
+    remove_stale,
+    resumable,
+)
 from sregistry.transfer.parallel import (
     DEFAULT_CONNECTIONS,
     Cancelled,
@@ -371,7 +379,9 @@ def _ranged(
         temp.close()
         place(temp.path, job.target, overwrite=job.overwrite)
         temp.forget_journal()
-    except BaseException:
+        for stale in remove_stale(job.target):
+            log.info("removed %s, the partial download of other content", stale)
+    except BaseException as exc:
         probe.close()
         if hasher is not None:
             hasher.stop()
@@ -379,6 +389,9 @@ def _ranged(
             kept = temp.keep(_spans(state), job.expected.sha256 or "", plan.total)
             if kept:
                 log.info("kept %s to resume later", temp.path)
+                if isinstance(exc, SregistryError):
+                    note = kept_note(temp.path)
+                    exc.hint = f"{exc.hint}; {note}" if exc.hint else note
         raise
     downloaded = Downloaded(job.target, plan.total, Digests(sha256), resumed)
     return RangedResult(downloaded, len(todo))
