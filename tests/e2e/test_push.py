@@ -262,7 +262,9 @@ def test_an_upload_running_into_the_next_hour_is_resent(
 
 # -- CLI ----------------------------------------------------------------------------
 def test_cli_push(as_vsoch: Registry, image: Path) -> None:
-    result = cli("push", str(image), "--name", "dinosaur/avocado:delicious", "-U")
+    result = cli(
+        "push", str(image), "--allow-non-sif", "--name", "dinosaur/avocado:delicious", "-U"
+    )
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "dinosaur/avocado:delicious\n"
     assert f"registry: {as_vsoch.url}" in result.stderr
@@ -271,14 +273,17 @@ def test_cli_push(as_vsoch: Registry, image: Path) -> None:
 
 
 def test_cli_push_quiet(as_vsoch: Registry, image: Path) -> None:
-    result = cli("--quiet", "push", str(image), "--name", "dinosaur/avocado", "--no-metadata")
+    result = cli(
+        "--quiet", "push", str(image), "--allow-non-sif", "--name", "dinosaur/avocado",
+        "--no-metadata",
+    )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     assert result.stdout == "dinosaur/avocado:latest\n"
 
 
 def test_cli_push_tag_option(as_vsoch: Registry, image: Path) -> None:
-    result = cli("push", str(image), "--name", "dinosaur/avocado", "--tag", "v2")
+    result = cli("push", str(image), "--allow-non-sif", "--name", "dinosaur/avocado", "--tag", "v2")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "dinosaur/avocado:v2\n"
 
@@ -322,7 +327,7 @@ def test_cli_push_failures(  # noqa: PLR0917 - fixtures and parameters
         server.inject_fault("POST", r"chunked_upload", status=502)
     elif setup == "missing-file":
         image = image.with_name("absent.sif")
-    result = cli("push", str(image), "--name", name)
+    result = cli("push", str(image), "--allow-non-sif", "--name", name)
     assert result.exit_code == code, result.stderr
     errors = error_lines(result.stderr)
     assert len(errors) == 1, result.stderr
@@ -334,7 +339,7 @@ def test_cli_push_failures(  # noqa: PLR0917 - fixtures and parameters
 
 
 def test_cli_push_json_metadata_field_is_valid_json(as_vsoch: Registry, image: Path) -> None:
-    result = cli("push", str(image), "--name", "dinosaur/avocado")
+    result = cli("push", str(image), "--allow-non-sif", "--name", "dinosaur/avocado")
     assert result.exit_code == 0, result.stderr
     row = as_vsoch.server.container("dinosaur", "avocado", "latest")
     assert row is not None
