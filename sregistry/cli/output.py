@@ -68,6 +68,20 @@ class Output:
         """A warning on stderr (shown even with ``--quiet``)."""
         click.echo(f"warning: {printable(message, lines=True)}", err=True)
 
+    def ask(self, question: str) -> str:
+        """The answer to ``question`` on stderr ("" at end of input); Ctrl-C raises
+        :class:`KeyboardInterrupt` (exit 130), not click's Abort (exit 1)."""
+        try:
+            answer: str = click.prompt(
+                printable(question), default="", show_default=False, err=True
+            )
+        except click.Abort as exc:
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                click.echo(err=True)
+                raise KeyboardInterrupt from None
+            return ""
+        return answer
+
     # -- results (stdout) --------------------------------------------------
     def result(self, text: str) -> None:
         """A result line on stdout."""

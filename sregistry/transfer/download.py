@@ -414,12 +414,12 @@ def verify(size: int, digests: Digests, expected: Expected, where: str) -> None:
     if expected.sha256 is not None and digests.sha256 != expected.sha256.lower():
         raise IntegrityError(
             f"the download of {where} has sha256 {digests.sha256}, "
-            f"the registry says {expected.sha256.lower()}",
+            f"expected {expected.sha256.lower()}",
             hint=hint,
         )
     if expected.md5 is not None and digests.md5 != expected.md5.lower():
         raise IntegrityError(
             f"the download of {where} has md5 {digests.md5}, "
-            f"the registry says {expected.md5.lower()}",
+            f"expected {expected.md5.lower()}",
             hint=hint,
         )

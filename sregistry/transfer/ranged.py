@@ -326,7 +326,7 @@ def _download(
     if job.expected.size is not None and job.expected.size != total:
         probe.close()
         raise IntegrityError(
-            f"{where} holds {total} bytes, the registry says {job.expected.size}",
+            f"{where} holds {total} bytes, expected {job.expected.size}",
             hint="nothing was saved; the registry's record and its file disagree",
         )
     plan = _Plan(job, ranges, total=total, head=first_end + 1, headers=headers)
