@@ -53,6 +53,8 @@ __all__ = [
 log = logging.getLogger("sregistry.transfer")
 
 TIMEOUT_ENV = "SREGISTRY_TIMEOUT"
+MAX_ANSWER = 16 << 20
+"""Bytes of an answer that is not a download kept (an error page, a JSON document)."""
 DEADLINE_ENV = "SREGISTRY_DEADLINE"
 DEFAULT_DEADLINE = 300.0
 """Seconds one request may wait for an answer, all its tries and pauses included."""
@@ -348,6 +350,36 @@ class Transport:
         self.deadline = resolve_deadline(deadline, env)
         """Seconds one request may wait for an answer, all its tries and pauses included."""
 
+    def _read_answer(self, response: requests.Response, first: float, where: str) -> None:
+        """Read an answer that is not a download: at most :data:`MAX_ANSWER` bytes (the rest
+        is dropped, with the connection) and not past the request's deadline."""
+        kept = bytearray()
+        whole = True
+        try:
+            for block in response.raw.stream(1 << 16, decode_content=True):
+                kept += block
+                if len(kept) > MAX_ANSWER:
+                    whole = False
+                    log.debug("%s: answer cut at %d bytes", where, MAX_ANSWER)
+                    break
+                if time.monotonic() - first > self.deadline:
+                    raise self.gave_up(where, first, 1, "the answer never ended")
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            response.close()
+            raise requests.exceptions.ReadTimeout(exc) from exc
+        except urllib3.exceptions.HTTPError as exc:
+            response.close()
+            raise requests.exceptions.ChunkedEncodingError(exc) from exc
+        except BaseException:
+            response.close()
+            raise
+        response._content = bytes(kept[:MAX_ANSWER])
+        response._content_consumed = True  # type: ignore[attr-defined]
+        if whole:
+            response.raw.release_conn()
+        else:
+            response.close()
+
     def within_deadline(self, timeout: Timeout, started: float) -> Timeout:
         """``timeout`` shortened so that a try cannot outlast the deadline of a
         request that began at ``started`` (``time.monotonic()``)."""
@@ -461,11 +493,13 @@ class Transport:
                     params=params,
                     json=json,
                     data=body,
-                    stream=stream,
+                    stream=True,
                     timeout=self.within_deadline(timeout, first).as_tuple(),
                     verify=self.verify,
                     allow_redirects=False,
                 )
+                if not stream:
+                    self._read_answer(response, first, where)
             except requests.exceptions.RequestException as exc:
                 failure = classify(exc, where)
                 may_retry = failure.transient and (failure.nothing_sent or retryable)

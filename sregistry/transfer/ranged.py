@@ -24,6 +24,7 @@ import errno
 import logging
 import os
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -157,9 +158,12 @@ def _fetch_part(
     job = plan.job
     where = job.where
     failures = 0
+    waiting_since, written_before = time.monotonic(), slot.written
     while not slot.complete:
         if state.cancel.is_set():
             raise Cancelled(f"part {slot.part.number} stopped")
+        if slot.written > written_before:  # bytes arrived: the wait starts again
+            waiting_since, written_before = time.monotonic(), slot.written
         start = slot.part.offset + slot.written
         response = first
         first = None
@@ -193,8 +197,13 @@ def _fetch_part(
                     f"part {slot.part.number} of {where} failed {failures} times: {reason}",
                     url=where,
                 ) from None
+            delay = transport.retry.backoff_delay(failures)
+            if slot.written == written_before and (
+                time.monotonic() - waiting_since + delay >= transport.deadline
+            ):
+                raise transport.gave_up(where, waiting_since, failures, reason) from None
             log.debug("part %d: %s; retrying from byte %d", slot.part.number, reason, start)
-            transport.sleep(transport.retry.backoff_delay(failures))
+            transport.sleep(delay)
 
 
 def _allocate(fd: int, size: int) -> None:
