@@ -1,17 +1,21 @@
-"""Defect 3: a full disk gives one clear line and exit 1, and leaves nothing behind."""
+"""A full disk (defect 3 and the suite's full-disk runs): one clear line, exit 1, nothing
+half-written, on every backend that writes."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import Registry, run_sregistry
+from tests.e2e.library.conftest import Library, library, make_library, make_sif
 from tests.faults.tmpfs import small_disk
 
 SIZE = 3 << 20
+
+__all__ = ["library", "make_library", "make_sif"]
 
 
 @pytest.fixture
@@ -59,3 +63,31 @@ def test_registry_pull_into_a_full_store(served: Registry, full: Path, tmp_path:
     assert target.stat().st_size == SIZE
     kept = {p.name for p in (full / "store").rglob("*") if p.is_file() and p.stat().st_size}
     assert kept <= {"store-id", "sregistry.db"}, kept
+
+
+def test_library_pull_to_a_full_disk(
+    library: Library, make_sif: Callable[[int], Path], full: Path
+) -> None:
+    image = make_sif(SIZE)
+    with library.client() as client:
+        client.push(image, "library://alice/demo/big:latest")
+    env = {"SREGISTRY_LIBRARY_BASE": library.url, "SREGISTRY_LIBRARY_TOKEN": library.token}
+    target = full / "out.sif"
+    done = run_sregistry(
+        "pull", "library://alice/demo/big:latest", "-o", str(target), "--no-cache", env=env
+    )
+    assert done.returncode == 1, done.stderr
+    assert "not enough disk space" in one_error_line(done.stderr)  # space is reserved first
+    assert not target.exists()
+    assert [p.name for p in full.iterdir() if not p.name.startswith("out.sif.")] == []
+
+
+def test_local_push_into_a_full_store(fixtures_dir: Path, full: Path, tmp_path: Path) -> None:
+    image = tmp_path / "big.sif"
+    image.write_bytes((fixtures_dir / "busybox-like.sif").read_bytes() + os.urandom(SIZE))
+    env = {"SREGISTRY_STORAGE": str(full / "store")}
+    done = run_sregistry("push", str(image), "--name", "local://lab/big:1", env=env)
+    assert done.returncode == 1, done.stderr
+    assert "No space left on device" in one_error_line(done.stderr)
+    listed = run_sregistry("images", env=env)
+    assert "lab/big" not in listed.stdout
