@@ -167,6 +167,19 @@ def _library_pull() -> list[Case]:
     ]  # fmt: skip
 
 
+def _library_push() -> list[Case]:
+    return [
+        Case("stall-upload", "library", "push",
+             {"action": "stall", "where": "upload", "at": 65536, "path": r"^/_upload/",
+              "times": 9}, "detected", 1, "gave up after", DEADLINE + SLACK),
+        Case("503-once", "library", "push",
+             {"action": "status", "status": 503, "path": r"^/_upload/"}, "recovers"),
+        Case("500-always", "library", "push",
+             {"action": "status", "status": 500, "method": "POST",
+              "path": r"^/v2/imagefile/\d+/?$", "times": 9}, "detected", 1, "HTTP 500"),
+    ]  # fmt: skip
+
+
 def _hostile() -> list[Case]:
     cases = []
     for backend, path in (("registry", REGISTRY_LOOKUP), ("library", LIBRARY_LOOKUP)):
@@ -208,4 +221,11 @@ def _tls() -> list[Case]:
     ]  # fmt: skip
 
 
-CASES: list[Case] = [*_registry_pull(), *_registry_push(), *_library_pull(), *_hostile(), *_tls()]
+CASES: list[Case] = [
+    *_registry_pull(),
+    *_registry_push(),
+    *_library_pull(),
+    *_library_push(),
+    *_hostile(),
+    *_tls(),
+]

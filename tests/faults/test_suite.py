@@ -123,10 +123,17 @@ def _run(case: Case, proxy: Proxy, up: Upstream, out: Path, image: Path) -> tupl
         ref = "vsoch/big:latest" if case.backend == "registry" else LIBRARY_REF
         args = ["pull", ref, "-o", str(out / "x.sif"), "--no-cache", *flags]
     else:
-        args = ["push", str(image), "--name", f"vsoch/pushed:{case.id}", "--no-metadata", *flags]
+        name = f"vsoch/pushed:{case.id}"
+        if case.backend == "library":
+            name = f"library://alice/demo/pushed:{case.id}"
+        args = ["push", str(image), "--name", name, "--no-metadata", *flags]
     started = time.monotonic()
     result = CliRunner().invoke(sregistry_cli, args, env=env, catch_exceptions=False)
     return result, time.monotonic() - started
+
+
+def _collection(case: Case) -> str:
+    return "demo" if case.backend == "library" else "vsoch"
 
 
 def _check_detected(case: Case, result: Any, out: Path, up: Upstream) -> None:
@@ -144,7 +151,7 @@ def _check_detected(case: Case, result: Any, out: Path, up: Upstream) -> None:
         assert all(str(out / name) in errors[0] for name in kept), (left, errors[0])
         assert set(left) <= {*kept, *(f"{name}.json" for name in kept)}, left
     else:
-        assert up.server.container("vsoch", "pushed", case.id) is None
+        assert up.server.container(_collection(case), "pushed", case.id) is None
 
 
 def _check_recovered(case: Case, result: Any, out: Path, up: Upstream, image: Path) -> None:
@@ -153,7 +160,7 @@ def _check_recovered(case: Case, result: Any, out: Path, up: Upstream, image: Pa
         assert (out / "x.sif").read_bytes() == up.image
         assert sorted(p.name for p in out.iterdir()) == ["x.sif"]
     else:
-        row = up.server.container("vsoch", "pushed", case.id)
+        row = up.server.container(_collection(case), "pushed", case.id)
         assert row is not None
         assert row["version"] == "sha256." + hashlib.sha256(image.read_bytes()).hexdigest()
 
