@@ -153,5 +153,12 @@ class RateLimited(ServerError):
         status: int | None = None,
         server_message: str | None = None,
     ) -> None:
+        if hint is None:
+            hint = "try again later" if retry_after is None else _try_again_in(retry_after)
         super().__init__(message, hint=hint, url=url, status=status, server_message=server_message)
         self.retry_after = retry_after
+
+
+def _try_again_in(seconds: float) -> str:
+    whole = max(1, round(seconds))
+    return f"try again in {whole} second{'' if whole == 1 else 's'}"

@@ -89,7 +89,9 @@ class LazyGroup(click.Group):
                 import traceback
 
                 traceback.print_exc(file=sys.stderr)
-            click.echo(describe_error(exc), err=True)
+            from sregistry.cli.output import printable
+
+            click.echo(printable(describe_error(exc)), err=True)
             ctx.exit(exit_status(exc))
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -103,15 +105,22 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, "-V", "--version", prog_name="sregistry")
 @click.option("-q", "--quiet", is_flag=True, help="Only print results and errors.")
 @click.option("--debug", is_flag=True, help="Log HTTP requests and show tracebacks on errors.")
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0, min_open=True, max=1e9),
+    metavar="SECONDS",
+    help="Give up on a server that has not answered for this long, all tries included "
+    "(also SREGISTRY_DEADLINE; default 300).",
+)
 @click.pass_context
-def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
+def cli(ctx: click.Context, quiet: bool, debug: bool, deadline: float | None) -> None:
     """Move Singularity/Apptainer images between your machine and registries.
 
     \b
     Exit codes: 0 ok, 1 error, 2 usage, 3 not found,
                 4 permission or authentication, 5 integrity, 130 interrupted.
     """
-    ctx.obj = AppContext(quiet=quiet, debug=debug)
+    ctx.obj = AppContext(quiet=quiet, debug=debug, deadline=deadline)
     if debug:
         import logging
 

@@ -8,6 +8,7 @@ apply to it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -230,6 +231,10 @@ def open_client(
     options.update(backend_options_for(kind, chosen))
     if reference and "://" in reference:
         options["uri"] = reference
+    if app.deadline is not None:
+        from sregistry.transfer.http import DEADLINE_ENV
+
+        options["env"] = {**options.get("env", os.environ), DEADLINE_ENV: repr(app.deadline)}
     client = make_client(backend, **options)
     if client.insecure:
         warn_insecure(app)

@@ -19,6 +19,8 @@ class AppContext:
 
     quiet: bool = False
     debug: bool = False
+    deadline: float | None = None
+    """``--deadline``: seconds one request may wait for an answer (tries included)."""
     _output: Output | None = field(default=None, repr=False)
 
     @property

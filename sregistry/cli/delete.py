@@ -54,12 +54,7 @@ def delete(
                         f"not deleting {shown}: there is no terminal to confirm on",
                         hint="use --force to delete without asking",
                     )
-                answer = click.prompt(
-                    f"Delete {shown} from {client.location}? [y/N]",
-                    default="",
-                    show_default=False,
-                    err=True,
-                )
+                answer = app.out.ask(f"Delete {shown} from {client.location}? [y/N]")
                 if not confirmed(answer):
                     app.out.info("not deleted")
                     return

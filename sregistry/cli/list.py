@@ -12,6 +12,7 @@ import click
 from sregistry.cli.common import BackendCommand, BackendOptions, open_client
 from sregistry.cli.context import AppContext, pass_app
 from sregistry.cli.legacy import retired_option
+from sregistry.cli.output import printable
 from sregistry.cli.transfers import no_urllib3_tls_warnings
 from sregistry.errors import NotFound
 from sregistry.main.base import ImageInfo
@@ -110,7 +111,7 @@ def _print_sections(app: AppContext, images: list[ImageInfo], wanted: Sequence[s
     for number, image in enumerate(images):
         if number:
             app.out.result("")
-        app.out.result(f"== {image.uri} ==")
+        app.out.result(f"== {printable(image.uri)} ==")
         for section, text in metadata_sections(image, wanted).items():
             app.out.result(f"%{section}")
             app.out.result(text.rstrip("\n") if text is not None else f"(no {section})")
@@ -180,7 +181,23 @@ def list_images(
     elif images:
         columns, rows = image_table(images, terminal=app.out.terminal)
         app.out.table(columns, rows, no_wrap=columns[1:])
+    for image in images:
+        if not _usable(image):
+            app.out.warn(
+                f"{image.uri!r}: an unusable name (stored as is on the server; it cannot be "
+                "pulled or deleted by name)"
+            )
     if not images and query:
         raise NotFound(f"no images match {query!r}")
     if not images:
         app.out.info("no images")
+
+
+def _usable(image: ImageInfo) -> bool:
+    """Whether the image's name and tag can be given back to a command (a server may
+    have stored ``..``, ``../x`` or ``x\\..\\y``)."""
+    return all(
+        part not in {"", ".", ".."}
+        and not any(ch in "/\\" or ord(ch) < 32 or ord(ch) == 127 for ch in part)
+        for part in (image.name, image.tag)
+    )

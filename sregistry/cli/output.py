@@ -2,11 +2,17 @@
 
 rich is imported only when a table or a progress bar is drawn. ``NO_COLOR``
 is honoured (rich reads it; plain messages carry no colour).
+
+Text from a server or a file may hold terminal control sequences (an OSC
+sequence sets the window title, others rewrite the screen): everything
+written here goes through :func:`printable` first; ``--json`` escapes them
+as JSON does.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,7 +22,30 @@ import click
 
 from sregistry.main.base import ProgressCallback
 
-__all__ = ["Output"]
+__all__ = ["Output", "printable"]
+
+# C0 controls, DEL, C1 controls, and the bidirectional overrides and isolates
+# that make text display in another order than it reads.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_INLINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(text: str, *, lines: bool = False) -> str:
+    """``text`` with control characters shown as ``\\xNN`` escapes, safe for a terminal.
+
+    ``lines`` keeps newlines and tabs (multi-line text such as a runscript);
+    otherwise they are escaped too, so one value stays one cell or one line.
+    """
+    return (_UNSAFE_INLINE if lines else _UNSAFE).sub(_escape, text)
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else printable(str(value))
 
 
 def _noop(done: int, total: int | None) -> None:
@@ -33,16 +62,30 @@ class Output:
     def info(self, message: str) -> None:
         """A status line on stderr, hidden by ``--quiet``."""
         if not self.quiet:
-            click.echo(message, err=True)
+            click.echo(printable(message, lines=True), err=True)
 
     def warn(self, message: str) -> None:
         """A warning on stderr (shown even with ``--quiet``)."""
-        click.echo(f"warning: {message}", err=True)
+        click.echo(f"warning: {printable(message, lines=True)}", err=True)
+
+    def ask(self, question: str) -> str:
+        """The answer to ``question`` on stderr ("" at end of input); Ctrl-C raises
+        :class:`KeyboardInterrupt` (exit 130), not click's Abort (exit 1)."""
+        try:
+            answer: str = click.prompt(
+                printable(question), default="", show_default=False, err=True
+            )
+        except click.Abort as exc:
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                click.echo(err=True)
+                raise KeyboardInterrupt from None
+            return ""
+        return answer
 
     # -- results (stdout) --------------------------------------------------
     def result(self, text: str) -> None:
         """A result line on stdout."""
-        click.echo(text)
+        click.echo(printable(text, lines=True))
 
     def json(self, data: Any) -> None:
         """JSON for scripts on stdout."""
@@ -68,22 +111,28 @@ class Output:
         the others fold their long values onto more lines.
         """
         if not self.terminal:
-            click.echo("\t".join(columns))
+            click.echo("\t".join(_cell(column) for column in columns))
             for row in rows:
-                click.echo("\t".join("" if cell is None else str(cell) for cell in row))
+                click.echo("\t".join(_cell(cell) for cell in row))
             return
         from rich import box
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        table = Table(
+            title=None if title is None else Text(_cell(title)),
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            pad_edge=False,
+        )
         for column in columns:
             if column in no_wrap:
-                table.add_column(column, no_wrap=True, overflow="ellipsis")
+                table.add_column(Text(_cell(column)), no_wrap=True, overflow="ellipsis")
             else:
-                table.add_column(column, overflow="fold")
+                table.add_column(Text(_cell(column)), overflow="fold")
         for row in rows:
-            table.add_row(*("" if cell is None else str(cell) for cell in row))
+            table.add_row(*(Text(_cell(cell)) for cell in row))
         Console().print(table)
 
     # -- progress (stderr) -------------------------------------------------
@@ -98,6 +147,7 @@ class Output:
             yield _noop
             return
         from rich.console import Console
+        from rich.markup import escape
         from rich.progress import (
             BarColumn,
             DownloadColumn,
@@ -115,7 +165,7 @@ class Output:
             TimeRemainingColumn(),
         )
         with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
-            task = bar.add_task(description, total=total)
+            task = bar.add_task(escape(_cell(description)), total=total)
 
             def update(done: int, new_total: int | None) -> None:
                 bar.update(task, completed=done, total=new_total)

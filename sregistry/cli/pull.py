@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -77,8 +78,18 @@ def pull(
     with no_urllib3_tls_warnings():
         no_store: dict[str, object] = {"cache": False} if no_cache else {}
         client = open_client(app, image, backend_options, settings=no_store)
-        with client, app.out.progress(f"pull {image}") as progress:
-            result = client.pull(image, output, force=force, progress=progress)
+        started = time.time()
+        try:
+            with client, app.out.progress(f"pull {image}") as progress:
+                result = client.pull(image, output, force=force, progress=progress)
+        except KeyboardInterrupt:
+            from sregistry.results import destination
+            from sregistry.transfer.journal import kept_note, kept_since
+
+            folder = destination(output, "image.sif").parent
+            for kept in kept_since(folder, started - 1):
+                app.out.warn(kept_note(kept))
+            raise
     for warning in result.warnings:
         app.out.warn(warning)
     if result.from_cache:

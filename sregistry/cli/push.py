@@ -41,6 +41,11 @@ __all__ = ["push"]
     is_flag=True,
     help="Do not read and send the image's labels, scripts and definition file.",
 )
+@click.option(
+    "--allow-non-sif",
+    is_flag=True,
+    help="Push FILE even though it is not a readable SIF image.",
+)
 @pass_app
 def push(
     app: AppContext,
@@ -50,6 +55,7 @@ def push(
     tag: str | None,
     unsigned: bool,
     no_metadata: bool,
+    allow_non_sif: bool,
     backend_options: BackendOptions,
 ) -> None:
     """Upload FILE as COLLECTION/NAME[:TAG], verified against the registry's checksum.
@@ -63,6 +69,8 @@ def push(
     A progress bar (size, rate, time left) is drawn on stderr when it is a
     terminal and --quiet is not given.
     """
+    if not allow_non_sif and image.is_file():
+        _require_sif(image)
     with no_urllib3_tls_warnings():
         client = open_client(app, name, backend_options)
         with client:
@@ -79,3 +87,17 @@ def push(
     else:
         app.out.info(f"pushed {human_size(result.size)}{version}")
     app.out.result(result.name)
+
+
+def _require_sif(image: Path) -> None:
+    """Refuse a file that is not a SIF image (a README pushed by mistake)."""
+    from sregistry.errors import MetadataError
+    from sregistry.metadata import read_sif
+
+    try:
+        read_sif(image)
+    except MetadataError as exc:
+        raise MetadataError(
+            f"refusing to push: {exc.message}",
+            hint="push a SIF image, or pass --allow-non-sif to push this file as it is",
+        ) from exc

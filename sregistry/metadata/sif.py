@@ -365,6 +365,13 @@ def read_sif(path: str | os.PathLike[str]) -> SifImage:
         for slot in range(header.descriptors_total)
         if (descriptor := _parse_descriptor(handle.path, table, slot, size)) is not None
     )
+    in_use = header.descriptors_total - header.descriptors_free
+    if len(descriptors) != in_use:  # a shifted table offset, or a count below the slots in use
+        raise MetadataError(
+            f"{handle.path}: corrupt SIF (the header says {in_use} of {header.descriptors_total} "
+            f"descriptors are in use, the table at offset {header.descriptors_offset} holds "
+            f"{len(descriptors)})"
+        )
     return SifImage(handle.path, size, header, descriptors)
 
 
@@ -379,8 +386,10 @@ def _parse_header(path: str, raw: bytes, size: int) -> SifHeader:
             f"{path}: unsupported SIF format version {_cstring(version)!r} (only 01 is known)"
         )
     created, modified, free, total, desc_offset, desc_size, data_offset, data_size = numbers
-    if not 0 <= total <= MAX_DESCRIPTORS or desc_offset < HEADER_SIZE:
-        raise MetadataError(f"{path}: corrupt SIF header (descriptor table {total}@{desc_offset})")
+    if not 0 <= free <= total <= MAX_DESCRIPTORS or desc_offset < HEADER_SIZE:
+        raise MetadataError(
+            f"{path}: corrupt SIF header (descriptor table {total}@{desc_offset}, {free} free)"
+        )
     if desc_offset + total * DESCRIPTOR_SIZE > size:
         raise MetadataError(
             f"{path}: truncated SIF (the descriptor table ends past the file's {size} bytes)"

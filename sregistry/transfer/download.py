@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -267,6 +268,14 @@ def _keep(state: _State, block: memoryview, release: Callable[[], None]) -> None
     state.done += len(block)
 
 
+def _close(handle: BinaryIO) -> None:
+    """Close the file: its last buffered blocks are written here (a full disk shows now)."""
+    try:
+        handle.close()
+    except OSError as exc:
+        raise _WriteFailed(exc.strerror or str(exc)) from exc
+
+
 def _one_try(
     transport: Transport, request: Download, state: _State, *, progress: ProgressCallback | None
 ) -> None:
@@ -307,7 +316,11 @@ def _fetch(
     """Tries until the whole body is in the file: resumes, restarts, gives up after ``attempts``."""
     where = request.where
     failures = 0
+    waiting_since, done_before = time.monotonic(), state.done
     while True:
+        if state.done > done_before:  # bytes arrived: the wait starts again
+            waiting_since = time.monotonic()
+        done_before = state.done
         try:
             _one_try(transport, request, state, progress=progress)
         except _Restart as exc:
@@ -325,10 +338,15 @@ def _fetch(
                 raise TransferError(
                     f"the download of {where} failed after {failures} tries: {reason}", url=where
                 ) from exc
+            delay = transport.retry.backoff_delay(failures)
+            if state.done == done_before and (
+                time.monotonic() - waiting_since + delay >= transport.deadline
+            ):
+                raise transport.gave_up(where, waiting_since, failures, reason) from exc
             log.debug("%s: %s; continuing from byte %d", where, reason, state.done)
             if not state.ranges_ok:
                 state.rewind()
-            transport.sleep(transport.retry.backoff_delay(failures))
+            transport.sleep(delay)
             continue
         if state.total is not None and state.done < state.total:
             failures += 1  # closed early without an error: resume
@@ -364,8 +382,13 @@ def download(transport: Transport, job: Download) -> Downloaded:
         handle = os.fdopen(fd, "wb")
         pool = BufferPool(RECEIVE_AHEAD + 2, RECEIVE_BLOCK)
         state = _State(handle, hasher, pool, total=expected.size)
-        with handle:
+        try:
             _fetch(transport, job, state, progress=job.progress, attempts=job.attempts)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                handle.close()
+            raise
+        _close(handle)
         digests = hasher.result()
         verify(state.done, digests, expected, job.where)
         place(path, target, overwrite=job.overwrite)
@@ -391,12 +414,11 @@ def verify(size: int, digests: Digests, expected: Expected, where: str) -> None:
     if expected.sha256 is not None and digests.sha256 != expected.sha256.lower():
         raise IntegrityError(
             f"the download of {where} has sha256 {digests.sha256}, "
-            f"the registry says {expected.sha256.lower()}",
+            f"expected {expected.sha256.lower()}",
             hint=hint,
         )
     if expected.md5 is not None and digests.md5 != expected.md5.lower():
         raise IntegrityError(
-            f"the download of {where} has md5 {digests.md5}, "
-            f"the registry says {expected.md5.lower()}",
+            f"the download of {where} has md5 {digests.md5}, expected {expected.md5.lower()}",
             hint=hint,
         )

@@ -39,6 +39,8 @@ from sregistry.origin import same_origin
 from sregistry.transfer.retry import RetryPolicy, parse_retry_after
 
 __all__ = [
+    "DEADLINE_ENV",
+    "DEFAULT_DEADLINE",
     "DEFAULT_TIMEOUT",
     "TIMEOUT_ENV",
     "Timeout",
@@ -51,6 +53,11 @@ __all__ = [
 log = logging.getLogger("sregistry.transfer")
 
 TIMEOUT_ENV = "SREGISTRY_TIMEOUT"
+MAX_ANSWER = 16 << 20
+"""Bytes of an answer that is not a download kept (an error page, a JSON document)."""
+DEADLINE_ENV = "SREGISTRY_DEADLINE"
+DEFAULT_DEADLINE = 300.0
+"""Seconds one request may wait for an answer, all its tries and pauses included."""
 MAX_REDIRECTS = 10
 Body = bytes | str | Iterable[bytes] | Mapping[str, Any] | None
 
@@ -105,6 +112,33 @@ class Timeout:
 
 
 DEFAULT_TIMEOUT = Timeout()
+
+
+def resolve_deadline(value: float | None = None, env: Mapping[str, str] | None = None) -> float:
+    """From an option, else ``$SREGISTRY_DEADLINE`` (seconds), else :data:`DEFAULT_DEADLINE`."""
+    where = "deadline"
+    if value is None:
+        text = (os.environ if env is None else env).get(DEADLINE_ENV, "").strip()
+        if not text:
+            return DEFAULT_DEADLINE
+        where = DEADLINE_ENV
+        try:
+            value = float(text)
+        except ValueError:
+            raise ConfigError(
+                f"{DEADLINE_ENV}={text!r} is not a number of seconds", hint="e.g. 300"
+            ) from None
+    if not 0 < value < float("inf"):
+        raise ConfigError(f"the {where} must be a finite number of seconds above 0")
+    return float(value)
+
+
+def _seconds(value: float) -> str:
+    return "1 second" if round(value) == 1 else f"{value:.0f} seconds"
+
+
+def _tries(count: int) -> str:
+    return "1 try" if count == 1 else f"{count} tries"
 
 
 def user_agent() -> str:
@@ -298,6 +332,7 @@ class Transport:
         retry: RetryPolicy | None = None,
         env: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: float | None = None,
     ) -> None:
         self._owns_session = session is None
         self.session = session if session is not None else make_session(verify=verify)
@@ -312,6 +347,55 @@ class Transport:
         self.timeout = Timeout.resolve(timeout, env)
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
+        self.deadline = resolve_deadline(deadline, env)
+        """Seconds one request may wait for an answer, all its tries and pauses included."""
+
+    def _read_answer(self, response: requests.Response, first: float, where: str) -> None:
+        """Read an answer that is not a download: at most :data:`MAX_ANSWER` bytes (the rest
+        is dropped, with the connection) and not past the request's deadline."""
+        kept = bytearray()
+        whole = True
+        try:
+            for block in response.raw.stream(1 << 16, decode_content=True):
+                kept += block
+                if len(kept) > MAX_ANSWER:
+                    whole = False
+                    log.debug("%s: answer cut at %d bytes", where, MAX_ANSWER)
+                    break
+                if time.monotonic() - first > self.deadline:
+                    raise self.gave_up(where, first, 1, "the answer never ended")
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            response.close()
+            raise requests.exceptions.ReadTimeout(exc) from exc
+        except urllib3.exceptions.HTTPError as exc:
+            response.close()
+            raise requests.exceptions.ChunkedEncodingError(exc) from exc
+        except BaseException:
+            response.close()
+            raise
+        response._content = bytes(kept[:MAX_ANSWER])
+        response._content_consumed = True  # type: ignore[attr-defined]
+        if whole:
+            response.raw.release_conn()
+        else:
+            response.close()
+
+    def within_deadline(self, timeout: Timeout, started: float) -> Timeout:
+        """``timeout`` shortened so that a try cannot outlast the deadline of a
+        request that began at ``started`` (``time.monotonic()``)."""
+        left = max(0.05, self.deadline - (time.monotonic() - started))
+        return Timeout(min(timeout.connect, left), min(timeout.read, left))
+
+    def gave_up(self, where: str, started: float, tries: int, reason: str) -> TransferError:
+        """The error for a request that ran out of time."""
+        waited = time.monotonic() - started
+        return TransferError(
+            f"no answer from {where}: gave up after waiting {_seconds(waited)} over "
+            f"{_tries(tries)} ({reason})",
+            hint=f"the deadline is {_seconds(self.deadline)}: set another with --deadline or "
+            f"{DEADLINE_ENV}",
+            url=where,
+        )
 
     def close(self) -> None:
         """Close the session if this transport created it."""
@@ -395,6 +479,7 @@ class Transport:
         where = log_as or redact(url)
         retryable = method in self.retry.methods if retry is None else retry
         attempt = 0
+        first = time.monotonic()
         while True:
             attempt += 1
             body = data() if callable(data) else data
@@ -408,18 +493,24 @@ class Transport:
                     params=params,
                     json=json,
                     data=body,
-                    stream=stream,
-                    timeout=timeout.as_tuple(),
+                    stream=True,
+                    timeout=self.within_deadline(timeout, first).as_tuple(),
                     verify=self.verify,
                     allow_redirects=False,
                 )
+                if not stream:
+                    self._read_answer(response, first, where)
             except requests.exceptions.RequestException as exc:
                 failure = classify(exc, where)
                 may_retry = failure.transient and (failure.nothing_sent or retryable)
                 log.debug("%s %s failed (try %d): %s", method, where, attempt, failure.error)
-                if may_retry and attempt < self.retry.attempts:
-                    self.sleep(self.retry.backoff_delay(attempt))
+                pause = self.retry.backoff_delay(attempt)
+                out_of_time = time.monotonic() - first + pause >= self.deadline
+                if may_retry and attempt < self.retry.attempts and not out_of_time:
+                    self.sleep(pause)
                     continue
+                if out_of_time and failure.transient:
+                    raise self.gave_up(where, first, attempt, failure.error.message) from exc
                 raise failure.error from exc
             log.debug(
                 "%s %s -> %d (%.2fs)",
@@ -432,7 +523,7 @@ class Transport:
                 delay = self.retry.status_delay(
                     attempt, parse_retry_after(response.headers.get("Retry-After"))
                 )
-                if delay is not None:
+                if delay is not None and time.monotonic() - first + delay < self.deadline:
                     response.close()
                     log.debug("retrying %s %s in %.1fs", method, where, delay)
                     self.sleep(delay)

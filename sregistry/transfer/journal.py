@@ -28,13 +28,23 @@ import contextlib
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from sregistry.errors import NotFound, TransferError
 from sregistry.transfer.download import Incomplete
 
-__all__ = ["Span", "Temporary", "coalesce", "open_temporary", "resumable"]
+__all__ = [
+    "Span",
+    "Temporary",
+    "coalesce",
+    "kept_note",
+    "kept_since",
+    "open_temporary",
+    "remove_stale",
+    "resumable",
+]
 
 log = logging.getLogger("sregistry.transfer")
 
@@ -148,6 +158,52 @@ def _lock(fd: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def kept_note(path: Path) -> str:
+    """What to tell about a partial download kept at ``path``."""
+    return (
+        f"the partial download is kept at {path}: run the same pull again to resume it, or "
+        f"delete it and {path.name}.json to discard it"
+    )
+
+
+def kept_since(folder: Path, since: float) -> list[Path]:
+    """The partial downloads in ``folder`` whose journal was written at or after
+    ``since`` (``time.time()``): what an interrupted run kept."""
+    try:
+        journals = [p for p in folder.glob("*.incomplete.json") if p.stat().st_mtime >= since]
+    except OSError:
+        return []
+    return sorted(p.with_name(p.name.removesuffix(".json")) for p in journals)
+
+
+def remove_stale(target: Path) -> list[Path]:
+    """Delete the kept partial downloads of ``target`` (for any content) that no run is
+    using; called once ``target`` is complete. Returns what was removed."""
+    pattern = re.compile(re.escape(target.name) + r"\.[0-9a-f]{16}\.incomplete")
+    removed = []
+    try:
+        found = [p for p in target.parent.iterdir() if pattern.fullmatch(p.name)]
+    except OSError:
+        return []
+    for path in found:
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            if not _lock(fd):
+                continue  # another run is writing it
+            for stale in (path, path.with_name(path.name + ".json")):
+                with contextlib.suppress(FileNotFoundError):
+                    stale.unlink()
+            removed.append(path)
+        except OSError as exc:
+            log.debug("cannot remove %s: %s", path, exc)
+        finally:
+            os.close(fd)
+    return removed
 
 
 def _paths(target: Path, sha256: str) -> tuple[Path, Path]:

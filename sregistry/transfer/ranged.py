@@ -24,6 +24,7 @@ import errno
 import logging
 import os
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -34,12 +35,20 @@ from sregistry.errors import (
     DestinationExists,
     IntegrityError,
     ServerError,
+    SregistryError,
     TransferError,
 )
 from sregistry.transfer.download import Download, Downloaded, download, place, verify
 from sregistry.transfer.hashing import Digests
 from sregistry.transfer.http import Transport, describe
-from sregistry.transfer.journal import Span, Temporary, open_temporary, resumable
+from sregistry.transfer.journal import (
+    Span,
+    Temporary,
+    kept_note,
+    open_temporary,
+    remove_stale,
+    resumable,
+)
 from sregistry.transfer.parallel import (
     DEFAULT_CONNECTIONS,
     Cancelled,
@@ -149,9 +158,12 @@ def _fetch_part(
     job = plan.job
     where = job.where
     failures = 0
+    waiting_since, written_before = time.monotonic(), slot.written
     while not slot.complete:
         if state.cancel.is_set():
             raise Cancelled(f"part {slot.part.number} stopped")
+        if slot.written > written_before:  # bytes arrived: the wait starts again
+            waiting_since, written_before = time.monotonic(), slot.written
         start = slot.part.offset + slot.written
         response = first
         first = None
@@ -185,8 +197,13 @@ def _fetch_part(
                     f"part {slot.part.number} of {where} failed {failures} times: {reason}",
                     url=where,
                 ) from None
+            delay = transport.retry.backoff_delay(failures)
+            if slot.written == written_before and (
+                time.monotonic() - waiting_since + delay >= transport.deadline
+            ):
+                raise transport.gave_up(where, waiting_since, failures, reason) from None
             log.debug("part %d: %s; retrying from byte %d", slot.part.number, reason, start)
-            transport.sleep(transport.retry.backoff_delay(failures))
+            transport.sleep(delay)
 
 
 def _allocate(fd: int, size: int) -> None:
@@ -318,7 +335,7 @@ def _download(
     if job.expected.size is not None and job.expected.size != total:
         probe.close()
         raise IntegrityError(
-            f"{where} holds {total} bytes, the registry says {job.expected.size}",
+            f"{where} holds {total} bytes, expected {job.expected.size}",
             hint="nothing was saved; the registry's record and its file disagree",
         )
     plan = _Plan(job, ranges, total=total, head=first_end + 1, headers=headers)
@@ -371,7 +388,9 @@ def _ranged(
         temp.close()
         place(temp.path, job.target, overwrite=job.overwrite)
         temp.forget_journal()
-    except BaseException:
+        for stale in remove_stale(job.target):
+            log.info("removed %s, the partial download of other content", stale)
+    except BaseException as exc:
         probe.close()
         if hasher is not None:
             hasher.stop()
@@ -379,6 +398,9 @@ def _ranged(
             kept = temp.keep(_spans(state), job.expected.sha256 or "", plan.total)
             if kept:
                 log.info("kept %s to resume later", temp.path)
+                if isinstance(exc, SregistryError):
+                    note = kept_note(temp.path)
+                    exc.hint = f"{exc.hint}; {note}" if exc.hint else note
         raise
     downloaded = Downloaded(job.target, plan.total, Digests(sha256), resumed)
     return RangedResult(downloaded, len(todo))

@@ -23,7 +23,9 @@ def test_push_list_pull_delete_as_processes(
     registry: Registry, image: Path, tmp_path: Path
 ) -> None:
     env = registry.env()
-    pushed = run_sregistry("push", str(image), "--name", "dinosaur/avocado:delicious", env=env)
+    pushed = run_sregistry(
+        "push", str(image), "--allow-non-sif", "--name", "dinosaur/avocado:delicious", env=env
+    )
     assert pushed.returncode == 0, pushed.stderr
     assert pushed.stdout == "dinosaur/avocado:delicious\n"
     assert "\r" not in pushed.stderr  # no progress bar when stderr is not a terminal
@@ -103,7 +105,7 @@ def test_ctrl_c_during_a_push(registry: Registry, make_image: Callable[..., Path
     image = make_image(size=48 << 20)
     registry.server.inject_fault("POST", r"^/upload$", delay=30)
     process = subprocess.Popen(
-        [sregistry_executable(), "push", str(image), "--name", "dinosaur/avocado"],
+        [sregistry_executable(), "push", "--allow-non-sif", str(image), "-n", "dinosaur/avocado"],
         env={**os.environ, **registry.env()},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -148,7 +150,8 @@ def test_progress_bar_on_a_terminal_only(
     image = make_image(size=4 << 20)
     env = {**os.environ, **registry.env(), "COLUMNS": "120"}
     code, drawn = run_on_terminal(
-        [sregistry_executable(), "push", str(image), "--name", "dinosaur/avocado"], env
+        [sregistry_executable(), "push", "--allow-non-sif", str(image), "-n", "dinosaur/avocado"],
+        env,
     )
     assert code == 0, drawn
     assert "4.0/4.0 MiB" in drawn  # bytes done / total, with a rate and ETA beside
@@ -159,6 +162,7 @@ def test_progress_bar_on_a_terminal_only(
             "--quiet",
             "push",
             str(image),
+            "--allow-non-sif",
             "--name",
             "dinosaur/avocado",
             "--no-metadata",
@@ -174,7 +178,8 @@ def test_no_color_is_honoured(registry: Registry, make_image: Callable[..., Path
     image = make_image(size=1 << 20)
     env = {**os.environ, **registry.env(), "COLUMNS": "120", "NO_COLOR": "1"}
     code, drawn = run_on_terminal(
-        [sregistry_executable(), "push", str(image), "--name", "dinosaur/avocado"], env
+        [sregistry_executable(), "push", "--allow-non-sif", str(image), "-n", "dinosaur/avocado"],
+        env,
     )
     assert code == 0, drawn
     assert "1.0/1.0 MiB" in drawn
@@ -224,7 +229,9 @@ def test_a_registry_uri_names_the_server(
         ),
     }
     uri = f"registry://{host}/dinosaur/avocado:{tag}"
-    pushed = run_sregistry("push", str(image), "--name", uri, "--no-metadata", env=env)
+    pushed = run_sregistry(
+        "push", str(image), "--allow-non-sif", "--name", uri, "--no-metadata", env=env
+    )
     assert pushed.returncode == 0, pushed.stderr
     assert f"registry: {registry.url}" in pushed.stderr
     target = tmp_path / "back.sif"

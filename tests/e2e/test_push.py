@@ -140,7 +140,7 @@ def test_pushing_into_someone_elses_collection(
     client.push(image, "dinosaur/avocado", inspect=False)
     with (
         registry.client("alice") as alice,
-        pytest.raises(PermissionDenied, match="'alice' is not an owner of collection 'dinosaur'"),
+        pytest.raises(PermissionDenied, match="'alice' may not be one of its owners"),
     ):
         alice.push(image, "dinosaur/other", inspect=False)
     assert registry.server.container("dinosaur", "other", "latest") is None
@@ -156,25 +156,18 @@ def test_user_collections_off(
     with pytest.raises(PermissionDenied, match="refused to let 'vsoch' create") as caught:
         client.push(image, "dinosaur/avocado", inspect=False)
     assert "USER_COLLECTIONS" in (caught.value.hint or "")
-    with pytest.raises(PermissionDenied, match="although 'vsoch' owns collection 'owned'") as owned:
+    with pytest.raises(PermissionDenied, match="push to collection 'owned'") as owned:
         client.push(image, "owned/avocado", inspect=False)
-    assert "USER_COLLECTIONS" in (owned.value.hint or "")
+    assert "only owners may push" in (owned.value.hint or "")
 
 
 def test_a_wrong_token(registry: Registry, image: Path) -> None:
     client = RegistryClient(base=registry.url, username="vsoch", token="f" * 40, env={})
-    with pytest.raises(AuthenticationError, match="does not accept the token of 'vsoch'") as caught:
+    with pytest.raises(PermissionDenied, match="refused to let 'vsoch' create") as caught:
         client.push(image, "dinosaur/avocado", inspect=False)
     assert "sregistry login" in (caught.value.hint or "")
     assert "f" * 40 not in caught.value.message + (caught.value.hint or "")
-
-
-def test_someone_elses_token(registry: Registry, image: Path) -> None:
-    client = RegistryClient(
-        base=registry.url, username="vsoch", token=registry.tokens["alice"], env={}
-    )
-    with pytest.raises(AuthenticationError, match="belongs to 'alice', not to 'vsoch'"):
-        client.push(image, "dinosaur/avocado", inspect=False)
+    assert registry.server.requests(r"^/v1/") == []
 
 
 def test_no_credentials_fail_before_any_request(registry: Registry, image: Path) -> None:
@@ -273,7 +266,9 @@ def test_an_upload_running_into_the_next_hour_is_resent(
 
 # -- CLI ----------------------------------------------------------------------------
 def test_cli_push(as_vsoch: Registry, image: Path) -> None:
-    result = cli("push", str(image), "--name", "dinosaur/avocado:delicious", "-U")
+    result = cli(
+        "push", str(image), "--allow-non-sif", "--name", "dinosaur/avocado:delicious", "-U"
+    )
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "dinosaur/avocado:delicious\n"
     assert f"registry: {as_vsoch.url}" in result.stderr
@@ -282,14 +277,17 @@ def test_cli_push(as_vsoch: Registry, image: Path) -> None:
 
 
 def test_cli_push_quiet(as_vsoch: Registry, image: Path) -> None:
-    result = cli("--quiet", "push", str(image), "--name", "dinosaur/avocado", "--no-metadata")
+    result = cli(
+        "--quiet", "push", str(image), "--allow-non-sif", "--name", "dinosaur/avocado",
+        "--no-metadata",
+    )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     assert result.stdout == "dinosaur/avocado:latest\n"
 
 
 def test_cli_push_tag_option(as_vsoch: Registry, image: Path) -> None:
-    result = cli("push", str(image), "--name", "dinosaur/avocado", "--tag", "v2")
+    result = cli("push", str(image), "--allow-non-sif", "--name", "dinosaur/avocado", "--tag", "v2")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "dinosaur/avocado:v2\n"
 
@@ -298,9 +296,9 @@ def test_cli_push_tag_option(as_vsoch: Registry, image: Path) -> None:
     ("setup", "code", "text"),
     [
         ("no-token", 4, "needs a registry token"),
-        ("bad-token", 4, "does not accept the token of 'vsoch'"),
+        ("bad-token", 4, "refused to let 'vsoch' create collection 'dinosaur'"),
         ("frozen", 4, "is frozen on the registry"),
-        ("not-owner", 4, "'alice' is not an owner of collection 'dinosaur'"),
+        ("not-owner", 4, "'alice' may not be one of its owners"),
         ("too-large", 1, "too large (HTTP 413)"),
         ("server-error", 1, "HTTP 502"),
         ("missing-file", 3, "does not exist"),
@@ -333,7 +331,7 @@ def test_cli_push_failures(  # noqa: PLR0917 - fixtures and parameters
         server.inject_fault("POST", r"chunked_upload", status=502)
     elif setup == "missing-file":
         image = image.with_name("absent.sif")
-    result = cli("push", str(image), "--name", name)
+    result = cli("push", str(image), "--allow-non-sif", "--name", name)
     assert result.exit_code == code, result.stderr
     errors = error_lines(result.stderr)
     assert len(errors) == 1, result.stderr
@@ -345,7 +343,7 @@ def test_cli_push_failures(  # noqa: PLR0917 - fixtures and parameters
 
 
 def test_cli_push_json_metadata_field_is_valid_json(as_vsoch: Registry, image: Path) -> None:
-    result = cli("push", str(image), "--name", "dinosaur/avocado")
+    result = cli("push", str(image), "--allow-non-sif", "--name", "dinosaur/avocado")
     assert result.exit_code == 0, result.stderr
     row = as_vsoch.server.container("dinosaur", "avocado", "latest")
     assert row is not None

@@ -370,3 +370,18 @@ def test_chunked_upload_body_errors_are_500(
             timeout=30,
         )
         assert answer.status_code == 500
+
+
+@pytest.mark.parametrize(
+    ("name", "tag"),
+    [("..", "latest"), ("../x", "latest"), ("x\\..\\PWNED", "latest"), ("ok", "..")],
+)
+def test_names_that_are_paths_are_refused(
+    registry_server: RegistryServer, alice: Account, name: str, tag: str
+) -> None:
+    first = alice.chunked_upload("dino", name, tag)
+    assert first.status_code == 500
+    cid = alice.chunked_upload("dino", "ok", "latest").json()["cid"]
+    done = alice.upload(cid, "dino", name, tag, b"x")
+    assert done.status_code == 400
+    assert registry_server.container("dino", name, tag) is None

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -110,3 +112,42 @@ def test_request_log(registry_server: RegistryServer, alice: Account) -> None:
     assert registry_server.requests("chunked") == entries[:1]
     registry_server.clear_requests()
     assert registry_server.requests() == []
+
+
+def _stalled_upload(url: str, data: Path) -> socket.socket:
+    """A registry upload whose body stops halfway: its temporary file stays open."""
+    host, port = url.removeprefix("http://").split(":")
+    conn = socket.create_connection((host, int(port)))
+    head = (
+        "POST /upload HTTP/1.1\r\nHost: x\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 10000000\r\n\r\n"
+    )
+    conn.sendall(head.encode() + b'--b\r\nContent-Disposition: form-data; name="file1"; '
+                 b'filename="x"\r\n\r\n' + b"x" * 300_000)  # fmt: skip
+    deadline = time.monotonic() + 10
+    while not list((data / "tmp").glob("upload-*.part")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list((data / "tmp").glob("upload-*.part")), "the server did not start storing"
+    return conn
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL])
+def test_no_upload_part_survives_a_stop_and_a_start(tmp_path: Path, stop_signal: int) -> None:
+    data = tmp_path / "data"
+    process = start(data, "--port", "0", "--user", f"alice:{TOKEN}")
+    assert process.stdout is not None
+    conn = _stalled_upload(process.stdout.readline().strip(), data)
+    process.send_signal(stop_signal)
+    process.communicate(timeout=15)
+    conn.close()
+    if stop_signal == signal.SIGTERM:
+        assert process.returncode == 0
+        assert list((data / "tmp").glob("upload-*.part")) == []
+    again = start(data, "--port", "0")
+    try:
+        assert again.stdout is not None
+        assert again.stdout.readline().startswith("http://")
+        assert list((data / "tmp").glob("upload-*.part")) == []
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.communicate(timeout=15)

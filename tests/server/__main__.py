@@ -183,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.data.mkdir(parents=True, exist_ok=True)
     store = Store(args.data)
     store.initialize()
+    for path in store.blobs.sweep():
+        logging.getLogger("registry").info("removed %s, left by an earlier run", path.name)
     with store.write() as db:
         for name, token, staff in args.user:
             db_ops.add_user(db, name, token, staff=staff)
@@ -197,6 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     server.shutdown()
     thread.join()
     server.server_close()
+    store.blobs.sweep()  # uploads cut short by the stop
     return 0
 
 

@@ -154,6 +154,15 @@ class BlobStore:
         for directory in (self.blobs, self.tmp, self.parts):
             directory.mkdir(parents=True, exist_ok=True)
 
+    def sweep(self) -> list[Path]:
+        """Delete the ``tmp/upload-*.part`` files a stopped or killed server left behind
+        (only the server process calls this, when no request is in flight)."""
+        removed = []
+        for path in self.tmp.glob("upload-*.part"):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+        return removed
+
     def temp(self, *, md5: bool = True) -> HashingFile:
         """A new hashed temporary upload file (``md5=False``: SHA-256 only)."""
         return HashingFile(self.tmp, md5=md5)

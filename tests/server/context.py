@@ -19,7 +19,7 @@ from tests.server.config import ServerConfig
 from tests.server.queries import get_setting, user_by_name, user_by_token
 from tests.server.store import Store, User
 
-__all__ = ["Context", "Handler", "Route", "normalize_collection", "with_slash"]
+__all__ = ["Context", "Handler", "Route", "normalize_collection", "unsafe_name", "with_slash"]
 
 Handler = Callable[..., Response]
 
@@ -30,6 +30,15 @@ _BEARER = re.compile("bearer", re.IGNORECASE)
 def normalize_collection(name: str) -> str:
     """The server's collection-name normalisation: ``My_Coll`` -> ``my-coll`` (§6.3)."""
     return _NON_ALNUM.sub("-", name).strip("-").lower()
+
+
+def unsafe_name(value: str) -> bool:
+    """A container name or tag the server refuses to store: ``.``, ``..``, path
+    separators or control characters (a file name or a path built from it would
+    point elsewhere, and one such row broke a whole collection's listing)."""
+    return value in {"", ".", ".."} or any(
+        ch in "/\\" or ord(ch) < 32 or ord(ch) == 127 for ch in value
+    )
 
 
 def with_slash(rule: str) -> list[str]:

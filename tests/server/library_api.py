@@ -28,7 +28,7 @@ from werkzeug.wrappers import Response
 
 from sregistry.utils import parse_image_name
 from tests.server import queries as db_ops
-from tests.server.context import Context, Route, normalize_collection, with_slash
+from tests.server.context import Context, Route, normalize_collection, unsafe_name, with_slash
 from tests.server.store import HOLDER_PREFIX, Collection, Container, User
 from tests.server.wire import (
     ZERO_TIME,
@@ -364,7 +364,13 @@ def images(ctx: Context, ref: str) -> Response:
         row = find_image(db, collection, name, tag)
         if row is not None and not row.uploaded and not collection.is_owner(user):
             row = None
-        if row is None and holder_lookup and collection.is_owner(user) and _HASH.fullmatch(tag):
+        if (
+            row is None
+            and holder_lookup
+            and collection.is_owner(user)
+            and _HASH.fullmatch(tag)
+            and not unsafe_name(name)
+        ):
             row = db_ops.insert_container(
                 db,
                 collection.id,

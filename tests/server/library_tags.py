@@ -14,7 +14,7 @@ from __future__ import annotations
 from werkzeug.wrappers import Response
 
 from tests.server import queries as db_ops
-from tests.server.context import Context, Route, with_slash
+from tests.server.context import Context, Route, unsafe_name, with_slash
 from tests.server.library_api import visible
 from tests.server.store import HOLDER_PREFIX, Collection
 from tests.server.wire import BadBody, empty, json_body, json_response, not_found_html
@@ -125,7 +125,7 @@ def _tag_post(ctx: Context, collection_id: int, *, arch_key: bool) -> Response:
         (body.get("Tag"), body.get("ImageID")) if isinstance(body, dict) else (None, None)
     )
     arch = body.get("Arch", "") if arch_key and isinstance(body, dict) else ""
-    if not isinstance(tag, str) or not tag or tag.startswith(HOLDER_PREFIX):
+    if not isinstance(tag, str) or unsafe_name(tag) or tag.startswith(HOLDER_PREFIX):
         return json_response({"message": "Invalid payload."}, 400)
     try:
         image = int(str(image_id))

@@ -27,7 +27,7 @@ from werkzeug.wrappers import Response
 from tests.server import queries as db_ops
 from tests.server.blobs import HashingFile
 from tests.server.config import MiB
-from tests.server.context import Context, Route, normalize_collection, with_slash
+from tests.server.context import Context, Route, normalize_collection, unsafe_name, with_slash
 from tests.server.hmac_check import HmacError
 from tests.server.wire import (
     BadBody,
@@ -60,6 +60,8 @@ def chunked_upload(ctx: Context) -> Response:  # noqa: PLR0911 - one early answe
         return server_error()
     raw_collection, name, tag = body.get("collection"), body.get("name"), body.get("tag", "latest")
     if not all(isinstance(v, str) and v for v in (raw_collection, name, tag)):
+        return server_error()
+    if unsafe_name(str(name)) or unsafe_name(str(tag)):
         return server_error()
     collection_name = normalize_collection(str(raw_collection))
     if not collection_name:
@@ -185,6 +187,8 @@ def _complete_upload(  # noqa: PLR0911 - one early answer per protocol check
         return detail(403, "Only an owner of the collection can push to it.")
     if temp is None or not name:
         return json_response({"message": "The upload has no file1 part or no name."}, 400)
+    if unsafe_name(name) or unsafe_name(tag):
+        return json_response({"message": "Invalid container name or tag."}, 400)
     try:
         metadata, labels, arch = parse_metadata(
             None if ctx.config.quirks.drop_metadata else form.get("metadata")

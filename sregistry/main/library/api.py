@@ -151,7 +151,12 @@ def error_for(response: requests.Response, what: str) -> SregistryError:
     """The exception for a failed ``what`` (e.g. ``"look up collection alice/demo"``)."""
     status = response.status_code
     said = server_message(response)
-    detail = said if said else "no details in the response"
+    if said:
+        detail = said
+    elif status == 429:
+        detail = "the server is throttling requests"
+    else:
+        detail = "no details in the response"
     message = f"{what}: {detail} (HTTP {status})"
     context: dict[str, Any] = {
         "url": redact_url(response.url),

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from enum import Enum
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -318,6 +319,17 @@ def _not_found(response: requests.Response, body: _Body, exchange: Exchange) -> 
             status=404,
             server_message=body.title,
         )
+    if not body.is_json:  # the registry's 404s are JSON ({"detail": "Not found."})
+        what = "an empty body" if not body.text.strip() else "something that is not JSON"
+        return ServerError(
+            f"{urlsplit(response.url).netloc or response.url} does not look like a Singularity "
+            f"Registry Server: it answered HTTP 404 to {exchange.op.value} {exchange.subject} "
+            f"with {what}",
+            hint="check the registry URL (--registry / SREGISTRY_REGISTRY_BASE): it must be the "
+            "server's address, with or without /api",
+            url=response.url,
+            status=404,
+        )
     return NotFound(
         f"{exchange.subject} was not found on the registry",
         url=response.url,
@@ -387,7 +399,6 @@ def _throttled(response: requests.Response, body: _Body, exchange: Exchange) -> 
         wait = float(match.group(1))
     return RateLimited(
         "the registry is throttling requests (HTTP 429)",
-        hint=f"try again in {int(wait)} seconds" if wait is not None else "try again later",
         retry_after=wait,
         url=response.url,
         status=429,

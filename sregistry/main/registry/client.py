@@ -331,8 +331,15 @@ class RegistryClient(RemoteClient[_RegistryPull]):
         listed = images_from_collection(data, location=self.location)
         detailed: dict[tuple[str, str], ImageInfo] = {}
         for name in dict.fromkeys(image.name for image in listed):
+            if not _usable_name(collection, name):
+                log.debug("%s/%s: a stored name that cannot be looked up", collection, name)
+                continue
             query = Query(QueryKind.CONTAINER, collection=collection, name=name)
-            for row in self._search_rows(query):
+            try:
+                rows = self._search_rows(query)
+            except NotFound:
+                continue
+            for row in rows:
                 if isinstance(row, Mapping) and not is_placeholder(row):
                     image = image_from_row(row, location=self.location)
                     detailed[image.name, image.tag] = image
@@ -466,3 +473,13 @@ def _readable_file(path: Path) -> Path:
     if not os.access(path, os.R_OK):
         raise NotFound(f"{path} is not readable")
     return path
+
+
+def _usable_name(collection: str, name: str) -> bool:
+    """Whether ``collection/name`` is a name this client can ask for (a server may have
+    stored ``..`` or ``a\\b``; such a row is listed as stored, without details)."""
+    try:
+        names.parse(f"{collection}/{name}")
+    except InvalidName:
+        return False
+    return True

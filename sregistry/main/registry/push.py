@@ -87,10 +87,10 @@ class PushContext:
         return f"{ref.collection}/{ref.name}:{ref.tag}"
 
     def refusal(self, ref: ImageName, exchange: Exchange) -> Exchange:
-        """``exchange`` with a refusal explainer that asks who owns the token."""
+        """``exchange`` with a refusal explainer (it asks the registry without credentials)."""
 
         def explain(response: requests.Response) -> SregistryError:
-            probe = Probe(self.transport, self.urls, self.signer.username, self.signer.token())
+            probe = Probe(self.transport, self.urls, self.signer.username)
             return explain_refusal(response, exchange, probe=probe, collection=ref.collection)
 
         return replace(exchange, refusal=explain)

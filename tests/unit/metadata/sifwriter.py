@@ -74,7 +74,7 @@ def build(
         (image_id or uuid.UUID(int=0)).bytes,
         created,
         created,
-        slots - len(objects),
+        slots - sum(obj.used for obj in objects),
         slots,
         4096,
         slots * 585,
