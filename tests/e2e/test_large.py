@@ -44,7 +44,15 @@ def test_one_gib_push_and_pull_in_flat_memory(
     digest = write_large(image, GIB)
     env = {**os.environ, **registry.env()}
     push = run_measured(
-        [sregistry_executable(), "push", str(image), "--name", "big/one:gib", "--no-metadata"],
+        [
+            sregistry_executable(),
+            "push",
+            str(image),
+            "--allow-non-sif",
+            "--name",
+            "big/one:gib",
+            "--no-metadata",
+        ],
         env=env,
     )
     assert push.returncode == 0, push.stderr

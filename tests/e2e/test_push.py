@@ -370,7 +370,9 @@ def test_a_tag_replaced_meanwhile_is_not_kept_not_integrity(
         "GET", r"^/api/container/dinosaur/avocado:latest$", status=200, body=json.dumps(other),
         times=2,
     )  # fmt: skip
-    result = cli("push", str(image), "--name", "dinosaur/avocado", "--no-metadata")
+    result = cli(
+        "push", str(image), "--allow-non-sif", "--name", "dinosaur/avocado", "--no-metadata"
+    )
     assert result.exit_code == 6, result.stderr
     (line,) = error_lines(result.stderr)
     assert "another push replaced it meanwhile" in line

@@ -58,7 +58,9 @@ def sif_bytes(fixtures: Path, size: int) -> bytes:
 @pytest.fixture(scope="module")
 def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
     fixtures = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "sif"
-    server = RegistryServer(tmp_path_factory.mktemp("faults-registry"), {})
+    # the fixed profile: the real one redirects library downloads to another host name
+    # (its storage), around the proxy, so the faults would never reach them
+    server = RegistryServer(tmp_path_factory.mktemp("faults-registry"), {"profile": "fixed"})
     try:
         up = Upstream(server, sif_bytes(fixtures, SIZE))
         server.add_image("vsoch", "big", "latest", up.image, owner="vsoch")

@@ -325,8 +325,8 @@ def _not_found(response: requests.Response, body: _Body, exchange: Exchange) -> 
             f"{urlsplit(response.url).netloc or response.url} does not look like a Singularity "
             f"Registry Server: it answered HTTP 404 to {exchange.op.value} {exchange.subject} "
             f"with {what}",
-            hint="check the registry URL (--registry / SREGISTRY_REGISTRY_BASE): it must be the "
-            "server's address, with or without /api",
+            hint="check the registry's base URL (SREGISTRY_REGISTRY_BASE or the base option): "
+            "it must be the server's address, with or without /api",
             url=response.url,
             status=404,
         )

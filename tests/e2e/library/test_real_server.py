@@ -31,9 +31,9 @@ def test_item1_pushing_the_same_bytes_twice_leaves_the_image_pullable(
     registry: Registry, image: Path, tmp_path: Path
 ) -> None:
     env = registry.env()
-    first = run_sregistry("push", str(image), "--name", NAME, env=env)
+    first = run_sregistry("push", str(image), "--allow-non-sif", "--name", NAME, env=env)
     assert first.returncode == 0, first.stderr
-    again = run_sregistry("push", str(image), "--name", NAME, env=env)
+    again = run_sregistry("push", str(image), "--allow-non-sif", "--name", NAME, env=env)
     assert again.returncode == 0, again.stderr
     assert "already there" in again.stderr
     assert again.stdout == f"{NAME}\n"
@@ -131,12 +131,12 @@ def test_item6_a_push_that_deletes_the_tag_elsewhere_says_so(
     registry: Registry, make_image: Callable[..., Path]
 ) -> None:
     first = run_sregistry(
-        "push", str(make_image(name="a.sif")), "--name", "dinosaur/avocado:v1",
+        "push", str(make_image(name="a.sif")), "--allow-non-sif", "--name", "dinosaur/avocado:v1",
         env=registry.env("vsoch"),
     )  # fmt: skip
     assert first.returncode == 0, first.stderr
     second = run_sregistry(
-        "push", str(make_image(name="b.sif")), "--name", "alice/avocado:v1",
+        "push", str(make_image(name="b.sif")), "--allow-non-sif", "--name", "alice/avocado:v1",
         env=registry.env("alice"),
     )  # fmt: skip
     assert second.returncode == 0, second.stderr
