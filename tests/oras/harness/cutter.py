@@ -3,9 +3,15 @@
 ``CuttingProxy(upstream_port)`` forwards every connection to the upstream
 port. :meth:`CuttingProxy.cut` arms it: on the ``occurrence``-th request whose
 first line starts with ``prefix`` (e.g. ``b"PATCH "``), it forwards the
-request head and then ``body_bytes`` bytes of the body, and closes both sides.
-With ``body_bytes=0`` the registry receives a request without its body; with
-more it receives part of it. Everything else passes untouched.
+request head and ``body_bytes`` bytes of the body, then
+
+* ``settle=False``: resets both connections at once (the server may still be
+  reading when the client notices);
+* ``settle=True``: ends the request towards the server (FIN), waits until the
+  server has answered and closed, drops that answer, and only then resets the
+  client, so the server's state is settled before the client asks about it.
+
+Everything else passes untouched.
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ import contextlib
 import socket
 import struct
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["CuttingProxy"]
+
+SETTLE_TIMEOUT = 10.0
 
 
 @dataclass
@@ -24,8 +32,36 @@ class _Plan:
     prefix: bytes
     occurrence: int
     body_bytes: int
+    settle: bool
     seen: int = 0
     done: bool = False
+
+
+@dataclass
+class _Pair:
+    client: socket.socket
+    server: socket.socket
+    muted: threading.Event = field(default_factory=threading.Event)
+    """Drop what the server sends (the client must not see the answer)."""
+    server_closed: threading.Event = field(default_factory=threading.Event)
+
+
+def _reset(sock: socket.socket) -> None:
+    """Close with a TCP reset (no orderly shutdown), as a cut network does."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RD)  # wakes a thread blocked in recv; sends nothing
+    with contextlib.suppress(OSError):
+        sock.close()
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value.strip())
+    return 0
 
 
 class CuttingProxy:
@@ -38,58 +74,69 @@ class CuttingProxy:
         self._plan: _Plan | None = None
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
-        self._sockets: list[socket.socket] = []
-        self._closed = False
+        self._pairs: list[_Pair] = []
         self.cuts = 0
-        accept = threading.Thread(target=self._accept, daemon=True)
-        accept.start()
-        self._threads.append(accept)
+        self._spawn(self._accept)
 
     @property
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def cut(self, prefix: bytes, *, occurrence: int = 1, body_bytes: int = 0) -> None:
+    def cut(
+        self, prefix: bytes, *, occurrence: int = 1, body_bytes: int = 0, settle: bool = False
+    ) -> None:
         """Arm one cut (see the module docstring)."""
         with self._lock:
-            self._plan = _Plan(prefix, occurrence, body_bytes)
+            self._plan = _Plan(prefix, occurrence, body_bytes, settle)
 
     def close(self) -> None:
-        self._closed = True
+        """Stop accepting, close every connection, join the threads."""
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             self._listener.close()
         with self._lock:
-            sockets = list(self._sockets)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.close()
+            pairs = list(self._pairs)
+        for pair in pairs:
+            for sock in (pair.client, pair.server):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(OSError):
+                    sock.close()
         for thread in self._threads:
             thread.join(timeout=5)
 
+    def _spawn(self, target: object, *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)  # type: ignore[arg-type]
+        thread.start()
+        self._threads.append(thread)
+
     def _accept(self) -> None:
-        while not self._closed:
+        while True:
             try:
                 client, _ = self._listener.accept()
             except OSError:
                 return
             server = socket.create_connection(("127.0.0.1", self.upstream), timeout=10)
             server.settimeout(None)
+            pair = _Pair(client, server)
             with self._lock:
-                self._sockets += [client, server]
-            for target in (self._client_to_server, self._server_to_client):
-                thread = threading.Thread(target=target, args=(client, server), daemon=True)
-                thread.start()
-                self._threads.append(thread)
+                self._pairs.append(pair)
+            self._spawn(self._client_to_server, pair)
+            self._spawn(self._server_to_client, pair)
 
-    def _server_to_client(self, client: socket.socket, server: socket.socket) -> None:
+    def _server_to_client(self, pair: _Pair) -> None:
         with contextlib.suppress(OSError):
-            while data := server.recv(65536):
-                client.sendall(data)
-        with contextlib.suppress(OSError):
-            client.shutdown(socket.SHUT_WR)
+            while data := pair.server.recv(65536):
+                if not pair.muted.is_set():
+                    pair.client.sendall(data)
+        pair.server_closed.set()
+        if not pair.muted.is_set():
+            with contextlib.suppress(OSError):
+                pair.client.shutdown(socket.SHUT_WR)
 
-    def _take_plan(self, head: bytes) -> int | None:
-        """Bytes of body to let through when this request is the one to cut."""
+    def _take_plan(self, head: bytes) -> _Plan | None:
+        """The plan when this request is the one to cut."""
         with self._lock:
             plan = self._plan
             if plan is None or plan.done or not head.startswith(plan.prefix):
@@ -99,10 +146,11 @@ class CuttingProxy:
                 return None
             plan.done = True
             self.cuts += 1
-            return plan.body_bytes
+            return plan
 
-    def _client_to_server(self, client: socket.socket, server: socket.socket) -> None:
+    def _client_to_server(self, pair: _Pair) -> None:
         """Forward requests one by one (head, then Content-Length body bytes)."""
+        client, server = pair.client, pair.server
         buffer = b""
         try:
             while True:
@@ -115,20 +163,25 @@ class CuttingProxy:
                 head, _, buffer = buffer.partition(b"\r\n\r\n")
                 head += b"\r\n\r\n"
                 length = _content_length(head)
-                allowed = self._take_plan(head)
+                plan = self._take_plan(head)
                 server.sendall(head)
-                if allowed is not None:
-                    self._forward(client, server, buffer, min(allowed, length))
+                if plan is None:
+                    buffer = self._forward(client, server, buffer, length)
+                    continue
+                self._forward(client, server, buffer, min(plan.body_bytes, length))
+                if plan.settle:
+                    pair.muted.set()
+                    server.shutdown(socket.SHUT_WR)
+                    pair.server_closed.wait(SETTLE_TIMEOUT)
+                else:
                     _reset(server)
-                    _reset(client)
-                    return
-                buffer = self._forward(client, server, buffer, length)
+                _reset(client)
+                return
         except OSError:
             return
 
-    def _forward(
-        self, client: socket.socket, server: socket.socket, buffer: bytes, length: int
-    ) -> bytes:
+    @staticmethod
+    def _forward(client: socket.socket, server: socket.socket, buffer: bytes, length: int) -> bytes:
         """Send ``length`` body bytes (from ``buffer``, then the client); the rest of the buffer."""
         sent = 0
         while sent < length:
@@ -141,18 +194,3 @@ class CuttingProxy:
             sent += len(piece)
             buffer = buffer[len(piece) :]
         return buffer
-
-
-def _reset(sock: socket.socket) -> None:
-    """Close with a TCP reset (no orderly shutdown), as a cut network does."""
-    with contextlib.suppress(OSError):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        sock.close()
-
-
-def _content_length(head: bytes) -> int:
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            return int(value.strip())
-    return 0
