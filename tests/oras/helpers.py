@@ -26,7 +26,7 @@ def credential_for(account: Account | None) -> RegistryCredential | None:
 @contextmanager
 def session(
     registry: Distribution,
-    account: Account | None | str = "writer",
+    account: Account | str | None = "writer",
     *,
     host: str | None = None,
 ) -> Iterator[RegistrySession]:
