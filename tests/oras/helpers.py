@@ -29,16 +29,21 @@ def session(
     account: Account | str | None = "writer",
     *,
     host: str | None = None,
+    credential: RegistryCredential | None = None,
 ) -> Iterator[RegistrySession]:
     """A session to ``registry`` (or to ``host``, e.g. a proxy in front of it) as
-    ``account``: the registry's writer by default, ``None`` for anonymous."""
+    ``account``: the registry's writer by default, ``None`` for anonymous;
+    ``credential`` replaces the account's."""
     chosen = registry.account if account == "writer" else account
     assert not isinstance(chosen, str)
     transport = Transport(timeout=(5, 30), retry=RetryPolicy(backoff=0.01), sleep=lambda _s: None)
     target = host or registry.host
     try:
         yield RegistrySession(
-            transport, target, credential=credential_for(chosen), base_url=f"http://{target}"
+            transport,
+            target,
+            credential=credential or credential_for(chosen),
+            base_url=f"http://{target}",
         )
     finally:
         transport.close()

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from sregistry.credentials.secret import Secret
 from sregistry.errors import AuthenticationError, IntegrityError, NotFound, PermissionDenied
 from sregistry.main.oras.artifact import file_digest, pull_sif, push_sif, resolve_sif
 from sregistry.main.oras.blobs import BlobSource, blob_size, push_blob
+from sregistry.main.oras.credentials import RegistryCredential
 from sregistry.main.oras.distribution import catalog, delete_manifest, get_manifest, tags
 from sregistry.main.oras.manifest import OCI_INDEX, OCI_MANIFEST, SIF_LAYER_LEGACY
 from sregistry.main.oras.reference import parse_reference
@@ -320,3 +322,39 @@ def test_tokens_are_cached_per_scope(make_registry: MakeRegistry, sif: Path) -> 
     scopes = [r.scopes for r in registry.tokens.requests if r.status == 200]
     assert ("repository:alice/img:pull",) in scopes
     assert ("repository:alice/img:pull,push",) in scopes
+
+
+def test_tokens_expire(make_registry: MakeRegistry, sif: Path) -> None:
+    registry = make_registry("token")
+    now = [1000.0]
+    with session(registry) as writer:
+        writer.auth.clock = lambda: now[0]
+        push_sif(writer, parse_reference(_ref(registry)), sif)
+        get_manifest(writer, "alice/img", "1")
+        fetched = writer.auth.token_requests
+        now[0] += 289  # the server says 300 s; renewed 10 s early
+        get_manifest(writer, "alice/img", "1")
+        assert writer.auth.token_requests == fetched
+        now[0] += 2
+        get_manifest(writer, "alice/img", "1")
+        assert writer.auth.token_requests == fetched + 1
+
+
+def test_identity_token_is_exchanged_for_access_tokens(
+    make_registry: MakeRegistry, sif: Path
+) -> None:
+    registry = make_registry("token")
+    assert registry.tokens is not None
+    registry.tokens.refresh_tokens["idt-alice"] = "alice"
+    identity = RegistryCredential("identitytoken", Secret("idt-alice"), None, "test")
+    with session(registry, None, credential=identity) as anon:
+        pushed = push_sif(anon, parse_reference(_ref(registry)), sif)
+        assert resolve_sif(anon, parse_reference(_ref(registry)), arch="amd64").digest == (
+            pushed.digest
+        )
+    assert {r.user for r in registry.tokens.requests} == {"alice"}
+    identity = RegistryCredential("identitytoken", Secret("wrong"), None, "test")
+    with session(registry, None, credential=identity) as anon, pytest.raises(
+        AuthenticationError, match="refused"
+    ):
+        resolve_sif(anon, parse_reference(_ref(registry)), arch="amd64")

@@ -96,6 +96,8 @@ class TokenServer:
     passwords: dict[str, str]
     grants: Grants
     expires_in: int = 300
+    refresh_tokens: dict[str, str] = field(default_factory=dict)
+    """Identity (refresh) tokens accepted by ``POST``, to the user they stand for."""
     requests: list[TokenRequest] = field(default_factory=list)
     _signer: _Signer = field(default_factory=_Signer.create)
     _server: http.server.ThreadingHTTPServer | None = None
@@ -207,6 +209,25 @@ def _handler_for(server: TokenServer) -> type[http.server.BaseHTTPRequestHandler
             else:
                 status, body = 200, server.issue(user, service or SERVICE, scopes)
             server.requests.append(TokenRequest(user, tuple(scopes), status, service))
+            self._answer(status, body)
+
+        def do_POST(self) -> None:
+            """The OAuth2 refresh-token grant (Docker's identity tokens)."""
+            length = int(self.headers.get("Content-Length") or 0)
+            form = parse_qs(self.rfile.read(length).decode())
+            refresh = form.get("refresh_token", [""])[0]
+            user = server.refresh_tokens.get(refresh)
+            scopes = [s for value in form.get("scope", []) for s in value.split(" ") if s]
+            service = form.get("service", [""])[0] or None
+            grant = form.get("grant_type", [""])[0]
+            if urlsplit(self.path).path != "/token" or grant != "refresh_token" or user is None:
+                status, body = 401, {"details": "invalid refresh token"}
+            else:
+                status, body = 200, server.issue(user, service or SERVICE, scopes)
+            server.requests.append(TokenRequest(user, tuple(scopes), status, service))
+            self._answer(status, body)
+
+        def _answer(self, status: int, body: dict[str, Any]) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
