@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from sregistry.credentials.secret import Secret
-from sregistry.errors import RateLimited
+from sregistry.errors import NotFound, RateLimited
 from sregistry.main.oras.blobs import download_blob
 from sregistry.main.oras.credentials import RegistryCredential
-from sregistry.main.oras.distribution import get_manifest
+from sregistry.main.oras.distribution import catalog, get_manifest
 from sregistry.main.oras.manifest import Descriptor
 from sregistry.main.oras.session import RegistrySession
 from sregistry.transfer.http import Transport
@@ -91,3 +91,16 @@ def test_retry_after_is_honoured_then_reported() -> None:
     finally:
         transport.close()
         server.close()
+
+
+def test_a_registry_without_catalog_says_so() -> None:
+    server = Loopback(lambda _seen: Answer(404, b"404 page not found\n"))
+    transport = Transport(timeout=(5, 30))
+    try:
+        session = RegistrySession(transport, server.host, base_url=server.url)
+        with pytest.raises(NotFound, match="does not list its repositories") as caught:
+            catalog(session)
+    finally:
+        transport.close()
+        server.close()
+    assert caught.value.hint == "name a repository to list its tags"

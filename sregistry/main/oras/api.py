@@ -121,8 +121,8 @@ def interpret(
 def _login_hint(exchange: Exchange) -> str:
     host = exchange.host or "the registry"
     return (
-        f"log in with `sregistry login oras://{host}` (or --username with the password on "
-        "stdin), or check ~/.docker/config.json"
+        f"no credentials for {host} were found: log in to it, or add them to "
+        "~/.docker/config.json or a credential helper"
     )
 
 
@@ -175,6 +175,12 @@ def _refused(answer: _Answer) -> SregistryError | None:
     if status == 403:
         return answer.make(
             PermissionDenied, f"the registry does not let you {answer.doing}{answer.said}"
+        )
+    if answer.exchange.op is Op.CATALOG and status in {404, 405}:
+        return answer.make(
+            NotFound,
+            f"{subject} does not list its repositories (no catalog)",
+            "name a repository to list its tags",
         )
     if status == 404:
         return answer.make(NotFound, _not_found(answer.body.code, subject))

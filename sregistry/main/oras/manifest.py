@@ -257,5 +257,5 @@ def select_platform(index: Index, arch: str, *, where: str) -> Descriptor:
     offered = sorted({f"{p.os}/{p.architecture}" for p in index.platforms}) or ["none"]
     raise NotFound(
         f"{where} has no image for linux/{arch}",
-        hint=f"it offers {', '.join(offered)}; choose one with --arch",
+        hint=f"it offers {', '.join(offered)}: choose one of these architectures",
     )

@@ -11,6 +11,10 @@ request head and ``body_bytes`` bytes of the body, then
   server has answered and closed, drops that answer, and only then resets the
   client, so the server's state is settled before the client asks about it.
 
+With ``response_bytes`` set instead, the request passes whole and its
+*answer* is cut after that many bytes (head included): a download broken
+mid-way.
+
 Everything else passes untouched.
 """
 
@@ -33,6 +37,7 @@ class _Plan:
     occurrence: int
     body_bytes: int
     settle: bool
+    response_bytes: int | None = None
     seen: int = 0
     done: bool = False
 
@@ -44,6 +49,8 @@ class _Pair:
     muted: threading.Event = field(default_factory=threading.Event)
     """Drop what the server sends (the client must not see the answer)."""
     server_closed: threading.Event = field(default_factory=threading.Event)
+    response_budget: int | None = None
+    """Bytes of the current answer still to forward before cutting (``None``: no cut)."""
 
 
 def _reset(sock: socket.socket) -> None:
@@ -83,11 +90,17 @@ class CuttingProxy:
         return f"127.0.0.1:{self.port}"
 
     def cut(
-        self, prefix: bytes, *, occurrence: int = 1, body_bytes: int = 0, settle: bool = False
+        self,
+        prefix: bytes,
+        *,
+        occurrence: int = 1,
+        body_bytes: int = 0,
+        settle: bool = False,
+        response_bytes: int | None = None,
     ) -> None:
         """Arm one cut (see the module docstring)."""
         with self._lock:
-            self._plan = _Plan(prefix, occurrence, body_bytes, settle)
+            self._plan = _Plan(prefix, occurrence, body_bytes, settle, response_bytes)
 
     def close(self) -> None:
         """Stop accepting, close every connection, join the threads."""
@@ -128,6 +141,16 @@ class CuttingProxy:
     def _server_to_client(self, pair: _Pair) -> None:
         with contextlib.suppress(OSError):
             while data := pair.server.recv(65536):
+                budget = pair.response_budget
+                if budget is not None and len(data) >= budget:
+                    pair.client.sendall(data[:budget])
+                    _reset(pair.server)
+                    # FIN, not RST: a reset may discard what the client has not read yet
+                    pair.client.shutdown(socket.SHUT_RDWR)
+                    pair.client.close()
+                    break
+                if budget is not None:
+                    pair.response_budget = budget - len(data)
                 if not pair.muted.is_set():
                     pair.client.sendall(data)
         pair.server_closed.set()
@@ -165,7 +188,9 @@ class CuttingProxy:
                 length = _content_length(head)
                 plan = self._take_plan(head)
                 server.sendall(head)
-                if plan is None:
+                if plan is None or plan.response_bytes is not None:
+                    if plan is not None:
+                        pair.response_budget = plan.response_bytes
                     buffer = self._forward(client, server, buffer, length)
                     continue
                 self._forward(client, server, buffer, min(plan.body_bytes, length))
