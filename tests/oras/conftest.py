@@ -23,9 +23,9 @@ def make_registry(tmp_path: Path) -> Iterator[MakeRegistry]:
     executable = require_tool("docker-registry")
     started: list[Distribution] = []
 
-    def make(auth: str = "anonymous", *, delete: bool = True, grants: Grants | None = None) -> (
-        Distribution
-    ):
+    def make(
+        auth: str = "anonymous", *, delete: bool = True, grants: Grants | None = None
+    ) -> Distribution:
         htpasswd = require_tool("htpasswd") if auth == "basic" else "htpasswd"
         root = tmp_path / f"registry-{len(started)}-{auth}"
         registry = Distribution(

@@ -94,9 +94,7 @@ def test_token_scopes_are_enforced(make_registry: MakeRegistry) -> None:
 
 def test_deletes_disabled_answer_405(make_registry: MakeRegistry) -> None:
     registry = make_registry("anonymous", delete=False)
-    answer = requests.delete(
-        f"{registry.url}/v2/a/b/manifests/sha256:{'0' * 64}", timeout=10
-    )
+    answer = requests.delete(f"{registry.url}/v2/a/b/manifests/sha256:{'0' * 64}", timeout=10)
     assert answer.status_code == 405
     assert answer.json()["errors"][0]["code"] == "UNSUPPORTED"
 

@@ -280,9 +280,10 @@ def test_wrong_and_missing_credentials(make_registry: MakeRegistry, auth: str, s
     wrong = type(wrong)(wrong.username, "not-the-password")
     with session(registry, wrong) as bad, pytest.raises(AuthenticationError, match="refused"):
         resolve_sif(bad, ref, arch="amd64")
-    with session(registry, None) as anon, pytest.raises(
-        AuthenticationError, match="needs credentials"
-    ) as caught:
+    with (
+        session(registry, None) as anon,
+        pytest.raises(AuthenticationError, match="needs credentials") as caught,
+    ):
         resolve_sif(anon, ref, arch="amd64")
     assert caught.value.hint is not None
     assert f"no credentials for {registry.host} were found" in caught.value.hint
@@ -354,8 +355,9 @@ def test_identity_token_is_exchanged_for_access_tokens(
         )
     assert {r.user for r in registry.tokens.requests} == {"alice"}
     identity = RegistryCredential("identitytoken", Secret("wrong"), None, "test")
-    with session(registry, None, credential=identity) as anon, pytest.raises(
-        AuthenticationError, match="refused"
+    with (
+        session(registry, None, credential=identity) as anon,
+        pytest.raises(AuthenticationError, match="refused"),
     ):
         resolve_sif(anon, parse_reference(_ref(registry)), arch="amd64")
 

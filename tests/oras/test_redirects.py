@@ -54,9 +54,7 @@ def test_redirect_to_storage_drops_authorization(storage: Loopback, tmp_path: Pa
         session = RegistrySession(
             transport, registry.host, credential=credential, base_url=registry.url
         )
-        done = download_blob(
-            session, "a/b", Descriptor("x", DIGEST, len(BLOB)), tmp_path / "blob"
-        )
+        done = download_blob(session, "a/b", Descriptor("x", DIGEST, len(BLOB)), tmp_path / "blob")
     finally:
         transport.close()
         registry.close()

@@ -154,9 +154,9 @@ class TokenServer:
         name, _, wanted = rest.rpartition(":")
         mine = self.grants.get(user, {})
         if kind == "registry" and name == "catalog":
-            return {"type": "registry", "name": "catalog", "actions": ["*"]} if (
-                "catalog" in mine
-            ) else None
+            if "catalog" not in mine:
+                return None
+            return {"type": "registry", "name": "catalog", "actions": ["*"]}
         if kind != "repository" or not name:
             return None
         granted: set[str] = set()
