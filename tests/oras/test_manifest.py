@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from sregistry.errors import NotFound, ServerError
+from sregistry.main.oras.artifact import created_from_labels
 from sregistry.main.oras.manifest import (
     Index,
     SifManifest,
@@ -136,3 +137,22 @@ def test_index_selects_by_architecture() -> None:
         select_platform(parsed, "s390x", where="x")
     assert caught.value.hint is not None
     assert "linux/amd64, linux/arm64" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("label", "created"),
+    [
+        ("Thursday_4_January_2024_10:53:26_UTC", "2024-01-04T10:53:26Z"),
+        ("Monday_15_April_2024_9:5:7_UTC", "2024-04-15T09:05:07Z"),
+        ("2024-04-15T12:34:56Z", "2024-04-15T12:34:56Z"),
+        ("2024-04-15T14:34:56+02:00", "2024-04-15T12:34:56Z"),
+        ("2024-04-15T12:34:56", None),  # no zone: unknown instant
+        ("Monday_15_Avril_2024_9:5:7_UTC", None),
+        ("Monday_31_February_2024_9:5:7_UTC", None),
+        ("yesterday", None),
+        ("", None),
+    ],
+)
+def test_created_from_build_date_label(label: str, created: str | None) -> None:
+    assert created_from_labels({"org.label-schema.build-date": label}) == created
+    assert created_from_labels({}) is None

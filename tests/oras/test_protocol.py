@@ -12,13 +12,40 @@ import pytest
 import requests
 
 from sregistry.credentials.secret import Secret
-from sregistry.errors import AuthenticationError, IntegrityError, NotFound, PermissionDenied
-from sregistry.main.oras.artifact import file_digest, pull_sif, push_sif, resolve_sif
+from sregistry.errors import (
+    AuthenticationError,
+    IntegrityError,
+    MetadataError,
+    NotFound,
+    PermissionDenied,
+)
+from sregistry.main.oras.artifact import (
+    describe,
+    describe_tags,
+    file_digest,
+    pull_sif,
+    push_sif,
+    resolve_sif,
+    sif_arch,
+)
 from sregistry.main.oras.blobs import BlobSource, blob_size, push_blob
 from sregistry.main.oras.credentials import RegistryCredential
-from sregistry.main.oras.distribution import catalog, delete_manifest, get_manifest, tags
-from sregistry.main.oras.manifest import OCI_INDEX, OCI_MANIFEST, SIF_LAYER_LEGACY
+from sregistry.main.oras.distribution import (
+    catalog,
+    delete_manifest,
+    get_manifest,
+    put_manifest,
+    tags,
+)
+from sregistry.main.oras.manifest import (
+    EMPTY_CONFIG_DIGEST,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    SIF_LAYER_LEGACY,
+    build_manifest,
+)
 from sregistry.main.oras.reference import parse_reference
+from sregistry.main.oras.session import RegistrySession
 from tests.oras.conftest import MakeRegistry
 from tests.oras.harness.cutter import CuttingProxy
 from tests.oras.harness.distribution import Distribution
@@ -179,7 +206,8 @@ def test_index_with_two_architectures(
     amd = tmp_path / "amd.sif"
     arm = tmp_path / "arm.sif"
     shutil.copyfile(fixtures_dir / "busybox-like.sif", amd)
-    shutil.copyfile(fixtures_dir / "with-descriptors.sif", arm)
+    shutil.copyfile(fixtures_dir / "runscript-only.sif", arm)  # an arm64 image
+    assert (sif_arch(amd), sif_arch(arm)) == ("amd64", "arm64")
     with session(registry) as anon:
         amd_push = push_sif(anon, parse_reference(_ref(registry, "multi/img:amd")), amd)
         arm_push = push_sif(anon, parse_reference(_ref(registry, "multi/img:arm")), arm)
@@ -215,23 +243,60 @@ def test_index_with_two_architectures(
             assert out.read_bytes() == source.read_bytes()
         with pytest.raises(NotFound, match="linux/ppc64le"):
             resolve_sif(anon, ref, arch="ppc64le")
+        assert describe(anon, ref).platforms == ("linux/amd64", "linux/arm64")
 
 
-def test_non_sif_blob_is_refused_and_nothing_saved(
-    make_registry: MakeRegistry, tmp_path: Path
-) -> None:
+def test_non_sif_files_are_refused_both_ways(make_registry: MakeRegistry, tmp_path: Path) -> None:
+    """Push checks the file first; a non-SIF layer written by another client is
+    downloaded, found wanting, and not kept."""
     registry = make_registry("anonymous")
     fake = tmp_path / "fake.sif"
     fake.write_bytes(os.urandom(5000))
     ref = parse_reference(_ref(registry, "x/fake:1"))
     with session(registry) as anon:
-        push_sif(anon, ref, fake)
+        with pytest.raises(MetadataError, match="not a SIF image"):
+            push_sif(anon, ref, fake)
+        assert tags_or_none(anon, "x/fake") is None
+        digest = file_digest(fake)
+        push_blob(anon, "x/fake", BlobSource(EMPTY_CONFIG_DIGEST, 2, data=b"{}"))
+        push_blob(anon, "x/fake", BlobSource(digest, 5000, path=fake))
+        manifest = build_manifest(layer_digest=digest, layer_size=5000, title="f", created=None)
+        put_manifest(anon, "x/fake", "1", manifest, OCI_MANIFEST)
         resolved = resolve_sif(anon, ref, arch="amd64")
         out = tmp_path / "out" / "fake.sif"
         out.parent.mkdir()
         with pytest.raises(IntegrityError, match="not a SIF image"):
             pull_sif(anon, ref, resolved.manifest, out)
     assert list(out.parent.iterdir()) == []
+
+
+def tags_or_none(anon: RegistrySession, repository: str) -> list[str] | None:
+    try:
+        return tags(anon, repository)
+    except NotFound:
+        return None
+
+
+def test_describe_tags(registry: Distribution, sif: Path) -> None:
+    ref = parse_reference(_ref(registry, "alice/desc"))
+    with session(registry) as writer:
+        pushed = push_sif(
+            writer, ref, sif, tags=["b", "a"], created=CREATED, annotations={"k": "v"}
+        )
+        listed = describe_tags(writer, ref)
+    assert [info.reference for info in listed] == [
+        f"oras://{registry.host}/alice/desc:a",
+        f"oras://{registry.host}/alice/desc:b",
+    ]
+    first = listed[0]
+    assert (first.digest, first.size, first.created, first.title) == (
+        pushed.digest,
+        sif.stat().st_size,
+        CREATED,
+        "busybox-like.sif",
+    )
+    assert first.layer_digest == file_digest(sif)
+    assert first.annotations == {"org.opencontainers.image.created": CREATED, "k": "v"}
 
 
 def test_tags_follow_link_pages(registry: Distribution, sif: Path) -> None:

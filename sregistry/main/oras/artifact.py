@@ -1,8 +1,13 @@
 """A SIF image as an OCI artifact: push it, find it, pull it.
 
-* :func:`push_sif`: the config blob ``{}`` and the SIF layer (each skipped when
-  present, the layer mounted from another repository when asked), then the
-  manifest under each tag;
+* :func:`push_sif`: after checking the file is a SIF image of a known
+  architecture (:func:`sif_arch`), the config blob ``{}`` and the SIF layer
+  (each skipped when present, the layer mounted from another repository when
+  asked), then the manifest under each tag;
+* :func:`created_from_labels`: the manifest's ``created`` from the image's
+  ``org.label-schema.build-date`` label;
+* :func:`describe` / :func:`describe_tags`: what a tag holds, for listings
+  and ``inspect``;
 * :func:`resolve_sif`: the manifest a reference names, through an image
   index by architecture when the reference names one;
 * :func:`pull_sif`: the layer into a file, verified in the same pass, kept
@@ -13,16 +18,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import hashlib
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sregistry.errors import DestinationExists, IntegrityError, ServerError
+from sregistry.errors import DestinationExists, IntegrityError, MetadataError, ServerError
 from sregistry.main.oras.blobs import CHUNK_SIZE, BlobSource, UploadResult, download_blob, push_blob
 from sregistry.main.oras.distribution import get_manifest, put_manifest
+from sregistry.main.oras.distribution import tags as list_tags
 from sregistry.main.oras.manifest import (
     EMPTY_CONFIG,
     EMPTY_CONFIG_DIGEST,
@@ -33,7 +41,7 @@ from sregistry.main.oras.manifest import (
     parse_manifest,
     select_platform,
 )
-from sregistry.metadata.sif import MAGIC
+from sregistry.metadata.sif import MAGIC, read_sif
 from sregistry.transfer.bodies import BLOCK_SIZE
 from sregistry.transfer.download import place, temporary_path
 
@@ -42,7 +50,20 @@ if TYPE_CHECKING:
     from sregistry.main.oras.session import RegistrySession
     from sregistry.transfer.download import Downloaded
 
-__all__ = ["PushedSif", "ResolvedSif", "file_digest", "pull_sif", "push_sif", "resolve_sif"]
+__all__ = [
+    "BUILD_DATE_LABEL",
+    "ArtifactInfo",
+    "PushedSif",
+    "ResolvedSif",
+    "created_from_labels",
+    "describe",
+    "describe_tags",
+    "file_digest",
+    "pull_sif",
+    "push_sif",
+    "resolve_sif",
+    "sif_arch",
+]
 
 Progress = Callable[[int, "int | None"], None]
 _MAGIC_OFFSET = 32
@@ -77,6 +98,59 @@ def file_digest(path: Path) -> str:
     return "sha256:" + hasher.hexdigest()
 
 
+def sif_arch(path: Path) -> str:
+    """The architecture of the SIF image at ``path``; raises :class:`MetadataError`
+    unless it is a SIF image whose architecture is known (Apptainer's push check)."""
+    image = read_sif(path)
+    if image.arch is None:
+        raise MetadataError(
+            f"{path} has no known architecture (SIF code {image.header.arch_code!r})",
+            hint="rebuild the image with apptainer or singularity",
+        )
+    return image.arch
+
+
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("january", "february", "march", "april", "may", "june", "july", "august",
+         "september", "october", "november", "december"),
+        start=1,
+    )
+}  # fmt: skip
+_BUILD_DATE = re.compile(
+    r"^[A-Za-z]+_(\d{1,2})_([A-Za-z]+)_(\d{4})_(\d{1,2}):(\d{1,2}):(\d{1,2})_(UTC|GMT|Z)$"
+)
+BUILD_DATE_LABEL = "org.label-schema.build-date"
+
+
+def created_from_labels(labels: Mapping[str, str]) -> str | None:
+    """RFC 3339 UTC from ``org.label-schema.build-date``: Singularity's
+    ``Monday_2_January_2006_15:04:05_UTC`` or an RFC 3339 date (``None`` otherwise)."""
+    text = (labels.get(BUILD_DATE_LABEL) or "").strip()
+    when: datetime.datetime | None = None
+    match = _BUILD_DATE.match(text)
+    if match is not None and match.group(2).lower() in _MONTHS:
+        day, _month, year, hour, minute, second = match.groups()[:6]
+        try:
+            when = datetime.datetime(
+                int(year), _MONTHS[match.group(2).lower()], int(day),
+                int(hour), int(minute), int(second), tzinfo=datetime.timezone.utc,
+            )  # fmt: skip
+        except ValueError:
+            return None
+    elif text:
+        try:
+            when = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if when.tzinfo is None:
+            return None
+    if when is None:
+        return None
+    return when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def push_sif(
     session: RegistrySession,
     reference: OrasReference,
@@ -94,6 +168,7 @@ def push_sif(
 
     ``digest`` is the file's sha256 when the caller already computed it.
     """
+    sif_arch(path)
     repository = reference.repository
     size = path.stat().st_size
     layer_digest = digest or file_digest(path)
@@ -174,3 +249,53 @@ def pull_sif(
         with contextlib.suppress(OSError):
             staging.unlink()
     return dataclasses.replace(done, path=target)
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    """What a tag or digest holds, as listings and ``inspect`` show it."""
+
+    reference: str
+    """``oras://HOST/REPO:TAG`` (or ``@DIGEST``)."""
+    digest: str
+    """The manifest's (or index's) digest."""
+    media_type: str
+    size: int | None
+    """The SIF layer's size (``None`` for an index)."""
+    layer_digest: str | None
+    created: str | None
+    title: str | None
+    annotations: Mapping[str, str]
+    platforms: tuple[str, ...] = ()
+    """``os/architecture`` of each manifest of an index."""
+
+
+def describe(session: RegistrySession, reference: OrasReference) -> ArtifactInfo:
+    """The manifest (or index) ``reference`` names, summarised."""
+    where = str(reference)
+    fetched = get_manifest(session, reference.repository, reference.reference)
+    parsed = parse_manifest(fetched.data, fetched.media_type, where=where)
+    if isinstance(parsed, Index):
+        platforms = tuple(f"{p.os}/{p.architecture}" for p in parsed.platforms)
+        return ArtifactInfo(
+            where, fetched.digest, parsed.media_type, None, None, None, None, {}, platforms
+        )
+    layer = parsed.layer
+    return ArtifactInfo(
+        where,
+        fetched.digest,
+        parsed.media_type,
+        layer.size,
+        layer.digest,
+        parsed.created,
+        layer.title,
+        dict(parsed.annotations),
+    )
+
+
+def describe_tags(session: RegistrySession, reference: OrasReference) -> list[ArtifactInfo]:
+    """Every tag of ``reference``'s repository, described (one manifest GET per tag)."""
+    return [
+        describe(session, reference.with_reference(tag=tag))
+        for tag in sorted(list_tags(session, reference.repository))
+    ]
