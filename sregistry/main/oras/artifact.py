@@ -22,6 +22,7 @@ import datetime
 import hashlib
 import os
 import re
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,7 @@ from sregistry.main.oras.manifest import (
 )
 from sregistry.metadata.sif import MAGIC, read_sif
 from sregistry.transfer.bodies import BLOCK_SIZE
-from sregistry.transfer.download import place, temporary_path
+from sregistry.transfer.download import place
 
 if TYPE_CHECKING:
     from sregistry.main.oras.reference import OrasReference
@@ -234,7 +235,7 @@ def pull_sif(
     target = Path(target)
     if target.exists() and not overwrite:
         raise DestinationExists.at(target)
-    staging = temporary_path(target)
+    staging = target.with_name(f".{target.name}.{secrets.token_hex(4)}.oras")
     try:
         done = download_blob(
             session, reference.repository, manifest.layer, staging, progress=progress
