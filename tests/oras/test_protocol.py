@@ -18,6 +18,7 @@ from sregistry.errors import (
     MetadataError,
     NotFound,
     PermissionDenied,
+    ServerError,
 )
 from sregistry.main.oras.artifact import (
     describe,
@@ -447,3 +448,52 @@ def test_pull_cut_midway_resumes_with_range(
     assert 0 < done.resumed_from < 20_000
     assert done.restarts == 0
     assert (tmp_path / "out.sif").read_bytes() == sif.read_bytes()
+
+
+def test_lost_answer_to_the_closing_put_is_no_reason_to_upload_again(
+    registry: Distribution, sif: Path
+) -> None:
+    proxy = CuttingProxy(registry.port)
+    try:
+        proxy.cut(b"PUT ", response_bytes=0)  # the registry stores the blob; its answer is lost
+        digest = file_digest(sif)
+        with session(registry, host=proxy.host) as writer:
+            result = push_blob(
+                writer, "alice/lost", BlobSource(digest, sif.stat().st_size, path=sif),
+                chunk_size=8192,
+            )  # fmt: skip
+        assert proxy.cuts == 1
+    finally:
+        proxy.close()
+    assert (result.restarts, result.chunks) == (0, 5)
+    with session(registry) as writer:
+        assert blob_size(writer, "alice/lost", digest) == sif.stat().st_size
+
+
+def test_listing_tolerates_tags_that_are_no_sif(
+    make_registry: MakeRegistry, sif: Path, tmp_path: Path
+) -> None:
+    registry = make_registry("anonymous")
+    ref = parse_reference(_ref(registry, "mixed/repo:sif"))
+    layer = tmp_path / "layer.tar.gz"
+    layer.write_bytes(os.urandom(300))
+    with session(registry) as anon:
+        push_sif(anon, ref, sif)
+        digest = file_digest(layer)
+        push_blob(anon, "mixed/repo", BlobSource(digest, 300, path=layer))
+        image = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": EMPTY_CONFIG_DIGEST, "size": 2},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                        "digest": digest, "size": 300}] * 2,
+        }  # fmt: skip
+        put_manifest(anon, "mixed/repo", "docker", json.dumps(image).encode(), OCI_MANIFEST)
+        listed = describe_tags(anon, parse_reference(_ref(registry, "mixed/repo")))
+        assert [(i.reference.rsplit(":", 1)[1], i.size) for i in listed] == [
+            ("docker", None),
+            ("sif", sif.stat().st_size),
+        ]
+        with pytest.raises(ServerError, match="2 layers"):
+            describe(anon, parse_reference(_ref(registry, "mixed/repo:docker")))

@@ -271,11 +271,24 @@ class ArtifactInfo:
     """``os/architecture`` of each manifest of an index."""
 
 
-def describe(session: RegistrySession, reference: OrasReference) -> ArtifactInfo:
-    """The manifest (or index) ``reference`` names, summarised."""
+def describe(
+    session: RegistrySession, reference: OrasReference, *, strict: bool = True
+) -> ArtifactInfo:
+    """The manifest (or index) ``reference`` names, summarised.
+
+    Without ``strict`` a manifest that holds no SIF image (a container image
+    in the same repository) is described by its digest and media type only,
+    instead of raising :class:`~sregistry.errors.ServerError`.
+    """
     where = str(reference)
     fetched = get_manifest(session, reference.repository, reference.reference)
-    parsed = parse_manifest(fetched.data, fetched.media_type, where=where)
+    try:
+        parsed = parse_manifest(fetched.data, fetched.media_type, where=where)
+    except ServerError:
+        if strict:
+            raise
+        kind = fetched.media_type or "unknown"
+        return ArtifactInfo(where, fetched.digest, kind, None, None, None, None, {})
     if isinstance(parsed, Index):
         platforms = tuple(f"{p.os}/{p.architecture}" for p in parsed.platforms)
         return ArtifactInfo(
@@ -295,8 +308,9 @@ def describe(session: RegistrySession, reference: OrasReference) -> ArtifactInfo
 
 
 def describe_tags(session: RegistrySession, reference: OrasReference) -> list[ArtifactInfo]:
-    """Every tag of ``reference``'s repository, described (one manifest GET per tag)."""
+    """Every tag of ``reference``'s repository, described (one manifest GET per
+    tag); tags holding something else than a SIF image are listed too."""
     return [
-        describe(session, reference.with_reference(tag=tag))
+        describe(session, reference.with_reference(tag=tag), strict=False)
         for tag in sorted(list_tags(session, reference.repository))
     ]

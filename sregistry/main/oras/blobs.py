@@ -299,6 +299,8 @@ def push_blob(
     while True:
         location, mounted = _start(session, repository, source, mount_from)
         if mounted or location is None:
+            if progress is not None:
+                progress(source.size, source.size)
             return UploadResult(source.digest, source.size, mounted=True)
         upload = _Upload(
             session,
@@ -314,6 +316,9 @@ def push_blob(
             else:
                 upload.chunked()
         except (NotFound, TransferError) as exc:
+            if blob_size(session, repository, source.digest) is not None:
+                # the closing PUT arrived but its answer did not: the blob is there
+                return UploadResult(source.digest, source.size, chunks=upload.chunks)
             restarts += 1
             if restarts > RESTARTS:
                 raise
