@@ -14,7 +14,9 @@ import pytest
 
 from sregistry.errors import ConfigError
 from sregistry.main.oras.artifact import push_sif, resolve_sif
-from sregistry.main.oras.credentials import find_credential, run_helper
+from sregistry.credentials.secret import Secret
+from sregistry.main.oras.auth import HeaderAuth
+from sregistry.main.oras.credentials import RegistryCredential, find_credential, run_helper
 from sregistry.main.oras.reference import parse_reference
 from sregistry.main.oras.session import RegistrySession
 from sregistry.transfer.http import Transport
@@ -189,3 +191,11 @@ def test_helper_credentials_work_against_the_registry(
         assert resolve_sif(session, ref, arch="amd64").digest == pushed.digest
     finally:
         transport.close()
+
+
+def test_the_authorization_value_never_shows() -> None:
+    auth = HeaderAuth(Secret("Basic YWxpY2U6c2VjcmV0"))
+    assert repr(auth) == "HeaderAuth(Basic ****)"
+    assert "YWxp" not in f"{auth!r} {auth}"
+    credential = RegistryCredential("basic", Secret("pa55word-long-enough"), "alice", "test")
+    assert "pa55word" not in repr(credential)

@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import requests
+import requests.auth
 
+from sregistry.credentials.secret import Secret
 from sregistry.errors import ServerError
 from sregistry.main.oras.api import Exchange, Op, interpret
 
@@ -38,6 +40,7 @@ __all__ = [
     "DEFAULT_EXPIRY",
     "Authenticator",
     "Challenge",
+    "HeaderAuth",
     "catalog_scope",
     "parse_challenge",
     "repository_scope",
@@ -97,6 +100,22 @@ def parse_challenge(header: str | None) -> Challenge | None:
     return Challenge(scheme, params)
 
 
+class HeaderAuth(requests.auth.AuthBase):
+    """Sets ``Authorization`` when the request is sent; the value never shows
+    in a repr, a log or a traceback's locals. The transport drops it on a
+    redirect to another origin."""
+
+    def __init__(self, value: Secret) -> None:
+        self.value = value
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self.value.reveal()
+        return request
+
+    def __repr__(self) -> str:
+        return f"HeaderAuth({self.value.reveal().split(' ', 1)[0]} ****)"
+
+
 def _basic(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
 
@@ -135,18 +154,19 @@ class Authenticator:
     def has_credentials(self) -> bool:
         return self.credential is not None
 
-    def headers(self, scopes: Iterable[str]) -> dict[str, str]:
-        """The ``Authorization`` header for a request needing ``scopes`` (may fetch a token)."""
+    def auth_for(self, scopes: Iterable[str]) -> HeaderAuth | None:
+        """What authenticates a request needing ``scopes`` (may fetch a token);
+        ``None``: send it anonymously."""
         challenge, credential = self.challenge, self.credential
         if credential is not None and credential.kind == "registrytoken":
-            return {"Authorization": "Bearer " + credential.secret.reveal()}
+            return HeaderAuth(Secret("Bearer " + credential.secret.reveal()))
         if challenge is None:
-            return {}
+            return None
         if challenge.scheme == "basic":
             if credential is None or credential.kind != "basic" or credential.username is None:
-                return {}
-            return {"Authorization": _basic(credential.username, credential.secret.reveal())}
-        return {"Authorization": "Bearer " + self.token(challenge, tuple(scopes))}
+                return None
+            return HeaderAuth(Secret(_basic(credential.username, credential.secret.reveal())))
+        return HeaderAuth(Secret("Bearer " + self.token(challenge, tuple(scopes))))
 
     def learn(self, response_header: str | None) -> bool:
         """Remember the challenge of a 401; ``False`` when retrying cannot help."""

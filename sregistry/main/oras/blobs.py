@@ -346,9 +346,9 @@ def download_blob(
     subject = _subject(session, repository, descriptor.digest)
     scopes = [repository_scope(repository, "pull")]
     session.probe(scopes)
-    headers = session.authorization(scopes)
+    auth = session.auth_for(scopes)
     exchange = session.exchange(
-        Op.BLOB_GET, subject, authenticated=bool(headers) and session.auth.has_credentials
+        Op.BLOB_GET, subject, authenticated=auth is not None and session.auth.has_credentials
     )
     return session.transport.download(
         session.url(f"/v2/{repository}/blobs/{descriptor.digest}"),
@@ -357,6 +357,6 @@ def download_blob(
         overwrite=overwrite,
         progress=progress,
         check=lambda response: interpret(response, exchange, (200, 206)),
-        headers=headers,
+        auth=auth,
         log_as=subject,
     )

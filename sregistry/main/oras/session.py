@@ -1,11 +1,12 @@
 """Requests to one registry, authenticated, through the transport, read by the funnel.
 
-:meth:`RegistrySession.send` adds the ``Authorization`` header the
-:class:`~sregistry.main.oras.auth.Authenticator` holds for the request's
-scopes, answers one 401 by learning the challenge (or fetching a token for the
-scopes) and sending again, then hands the answer to
-:func:`~sregistry.main.oras.api.interpret`. The transport never carries the
-header across a redirect to another host (a storage URL is its own credential).
+:meth:`RegistrySession.send` lets the request carry the ``Authorization`` the
+:class:`~sregistry.main.oras.auth.Authenticator` holds for the request's scopes
+(a ``requests`` auth object, set at send time), answers one 401 by learning
+the challenge (or fetching a token for the scopes) and sending again, then
+hands the answer to :func:`~sregistry.main.oras.api.interpret`. The transport
+never carries it across a redirect to another host (a storage URL is its own
+credential).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from sregistry.main.oras.api import Exchange, Op, interpret
-from sregistry.main.oras.auth import Authenticator
+from sregistry.main.oras.auth import Authenticator, HeaderAuth
 
 if TYPE_CHECKING:
     import requests
@@ -86,17 +87,18 @@ class RegistrySession:
         scopes = tuple(scopes)
 
         def once() -> tuple[requests.Response, bool]:
-            auth_headers = self.auth.headers(scopes)
+            auth = self.auth.auth_for(scopes)
             answer = self.transport.request(
                 method,
                 url,
-                headers={**(headers or {}), **auth_headers},
+                auth=auth,
+                headers=headers,
                 params=params,
                 data=data,
                 stream=stream,
                 retry=retry,
             )
-            return answer, bool(auth_headers) and self.auth.has_credentials
+            return answer, auth is not None and self.auth.has_credentials
 
         response, authenticated = once()
         if response.status_code == 401:
@@ -108,9 +110,9 @@ class RegistrySession:
         interpret(response, self.exchange(op, subject, authenticated=authenticated), expect)
         return response
 
-    def authorization(self, scopes: Iterable[str]) -> dict[str, str]:
-        """The header to send for ``scopes`` now (after :meth:`probe` learned the scheme)."""
-        return self.auth.headers(tuple(scopes))
+    def auth_for(self, scopes: Iterable[str]) -> HeaderAuth | None:
+        """What authenticates ``scopes`` now (after :meth:`probe` learned the scheme)."""
+        return self.auth.auth_for(tuple(scopes))
 
     def probe(self, scopes: Iterable[str]) -> None:
         """Learn how the registry authenticates (``GET /v2/``) before a body is sent."""
@@ -121,4 +123,4 @@ class RegistrySession:
             self.auth.learn(response.headers.get("WWW-Authenticate"))
         response.close()
         if self.auth.challenge is not None:
-            self.auth.headers(tuple(scopes))
+            self.auth.auth_for(tuple(scopes))
