@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from sregistry.credentials.secret import Secret
 from sregistry.errors import ConfigError
 from sregistry.main.oras.artifact import push_sif, resolve_sif
-from sregistry.credentials.secret import Secret
 from sregistry.main.oras.auth import HeaderAuth
 from sregistry.main.oras.credentials import RegistryCredential, find_credential, run_helper
 from sregistry.main.oras.reference import parse_reference
