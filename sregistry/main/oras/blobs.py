@@ -33,7 +33,7 @@ from sregistry.errors import NotFound, ServerError, TransferError
 from sregistry.main.oras.api import Op, interpret
 from sregistry.main.oras.auth import repository_scope
 from sregistry.transfer.bodies import FileBody
-from sregistry.transfer.download import Expected
+from sregistry.transfer.download import Download, Expected, download
 
 if TYPE_CHECKING:
     import requests
@@ -350,9 +350,9 @@ def download_blob(
     exchange = session.exchange(
         Op.BLOB_GET, subject, authenticated=auth is not None and session.auth.has_credentials
     )
-    return session.transport.download(
-        session.url(f"/v2/{repository}/blobs/{descriptor.digest}"),
-        target,
+    job = Download(
+        url=session.url(f"/v2/{repository}/blobs/{descriptor.digest}"),
+        target=Path(target),
         expected=Expected(size=descriptor.size, sha256=descriptor.digest.removeprefix("sha256:")),
         overwrite=overwrite,
         progress=progress,
@@ -360,3 +360,4 @@ def download_blob(
         auth=auth,
         log_as=subject,
     )
+    return download(session.transport, job)
