@@ -11,3 +11,23 @@
 
 Nothing here prints, prompts or exits; HTTP goes through :mod:`sregistry.transfer`.
 """
+
+from sregistry.main.backend import INSECURE, Backend, Option
+
+__all__ = ["BACKEND"]
+
+BACKEND = Backend(
+    name="oras",
+    client="sregistry.main.oras.client:OrasClient",
+    options=(
+        Option(
+            "arch",
+            "--arch",
+            "Architecture to pull from an oras:// image index (default: this machine's).",
+            metavar="ARCH",
+            operations=frozenset({"pull"}),
+        ),
+        INSECURE,
+    ),
+)
+"""What the ``sregistry.backends`` entry point ``oras`` names."""
