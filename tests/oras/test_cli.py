@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 
 from sregistry import get_client
 from sregistry.cli import cli
+from sregistry.errors import ConfigError
 from sregistry.main.oras.client import OrasClient, host_arch, split_tags
 from sregistry.main.oras.manifest import OCI_INDEX, OCI_MANIFEST
 from tests.oras.conftest import MakeRegistry
@@ -178,3 +179,15 @@ def test_host_arch() -> None:
         "arm",
         "ppc64le",
     ]
+
+
+def test_a_bad_tag_in_the_list_stops_the_push_before_any_request(sif: Path) -> None:
+    # port 9 (discard): nothing listens there, so any request would fail differently
+    result = run("push", str(sif), "--name", "oras://127.0.0.1:9/a/b:ok,-bad")
+    assert result.exit_code == 2
+    assert "'-bad' is not a valid tag" in result.stderr
+
+
+def test_chunk_size_must_be_positive() -> None:
+    with pytest.raises(ConfigError, match="chunk_size"):
+        get_client("oras", chunk_size=0)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sregistry.credentials.secret import Secret
-from sregistry.errors import InvalidName, NotSupported, SregistryError
+from sregistry.errors import ConfigError, InvalidName, NotSupported, SregistryError
 from sregistry.main.backend import insecure_setting
 from sregistry.main.oras.artifact import (
     ArtifactInfo,
@@ -126,6 +126,8 @@ class OrasClient(RemoteClient[_OrasPull]):
         self.insecure = insecure_setting(insecure, env)
         self.plain_http = plain_http
         self.arch = arch or host_arch()
+        if chunk_size is not None and chunk_size < 1:
+            raise ConfigError(f"chunk_size must be a positive number of bytes, not {chunk_size}")
         self.chunk_size = chunk_size
         self._credential_env = credential_environment(env)
         self.transport = Transport(
@@ -184,6 +186,8 @@ class OrasClient(RemoteClient[_OrasPull]):
         first, listed = split_tags(name)
         ref = self._reference(first)
         names = [tag] if tag else listed or [ref.tag or "latest"]
+        for each in names:  # every tag of the list must be valid before anything is sent
+            parse_reference(f"{ref.registry}/{ref.repository}:{each}")
         source = Path(path)
         warnings: list[str] = []
         labels = self._labels(source, metadata, inspect=inspect, warnings=warnings)
