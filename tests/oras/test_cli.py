@@ -18,7 +18,7 @@ from sregistry.errors import ConfigError
 from sregistry.main.oras.client import OrasClient, host_arch, split_tags
 from sregistry.main.oras.manifest import OCI_INDEX, OCI_MANIFEST
 from tests.oras.conftest import MakeRegistry
-from tests.oras.harness.distribution import Distribution
+from tests.oras.harness.distribution import USERS, Distribution
 
 
 def run(*args: str) -> Result:
@@ -191,3 +191,33 @@ def test_a_bad_tag_in_the_list_stops_the_push_before_any_request(sif: Path) -> N
 def test_chunk_size_must_be_positive() -> None:
     with pytest.raises(ConfigError, match="chunk_size"):
         get_client("oras", chunk_size=0)
+
+
+@pytest.mark.parametrize("auth", ["basic", "token"])
+def test_login_checks_stores_where_apptainer_reads_and_logout_removes(
+    make_registry: MakeRegistry, auth: str, sif: Path, isolated_env: Path
+) -> None:
+    registry = make_registry(auth)
+    server = f"oras://{registry.host}"
+    login = ["login", server, "--username", "alice", "--token-stdin"]
+    wrong = CliRunner().invoke(cli, login, input="not-her-password\n", catch_exceptions=False)
+    assert wrong.exit_code == 4
+    stored = isolated_env / ".apptainer" / "docker-config.json"
+    assert not stored.exists()
+    right = CliRunner().invoke(cli, login, input=f"{USERS['alice']}\n", catch_exceptions=False)
+    assert right.exit_code == 0, right.output
+    assert stored.stat().st_mode & 0o777 == 0o600
+    assert USERS["alice"] not in right.output
+    assert run("push", str(sif), "--name", f"{server}/alice/img:1").exit_code == 0
+    config = run("config")
+    assert config.exit_code == 0, config.output
+    assert any(
+        registry.host in line and "~/.apptainer/docker-config.json" in line
+        for line in config.stdout.splitlines()
+    ), config.stdout
+    out = run("logout", server)
+    assert out.exit_code == 0, out.output
+    assert "Removed the credentials" in out.stdout
+    assert json.loads(stored.read_text()) == {"auths": {}}
+    again = run("push", str(sif), "--name", f"{server}/alice/img:2")
+    assert again.exit_code == 4

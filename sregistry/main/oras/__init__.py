@@ -19,7 +19,17 @@ __all__ = ["BACKEND"]
 BACKEND = Backend(
     name="oras",
     client="sregistry.main.oras.client:OrasClient",
+    login="sregistry.main.oras.account:login",
+    logout="sregistry.main.oras.account:logout",
+    report="sregistry.main.oras.account:report",
     options=(
+        Option(
+            "username",
+            "--username",
+            "Username to log in to an oras:// registry with.",
+            metavar="NAME",
+            operations=frozenset({"login"}),
+        ),
         Option(
             "arch",
             "--arch",

@@ -224,3 +224,82 @@ def find_credential(
         if found is not None:
             return found
     return None
+
+
+def login_file(env: Mapping[str, str], home: Path | None = None) -> Path:
+    """Where ``sregistry login oras://HOST`` stores credentials: Apptainer's own
+    ``~/.apptainer/docker-config.json``, so ``apptainer pull oras://`` finds them too."""
+    home = Path(env.get("HOME") or Path.home()) if home is None else home
+    return home / ".apptainer" / "docker-config.json"
+
+
+def _shown_in(path: Path, env: Mapping[str, str]) -> str:
+    return _shown(path, Path(env.get("HOME") or Path.home()))
+
+
+def store_login(registry: str, username: str, password: Secret, env: Mapping[str, str]) -> Path:
+    """Write ``auths[registry]`` into :func:`login_file` (atomically, mode 0600),
+    keeping every other entry; returns the file."""
+    from sregistry.credentials.secrets_file import write_secrets
+
+    if ":" in username:
+        raise ConfigError("a registry username cannot contain ':'")
+    path = login_file(env)
+    data = _load(path, _shown_in(path, env)) or {}
+    auths = data.get("auths")
+    auths = dict(auths) if isinstance(auths, dict) else {}
+    for key in [k for k in auths if isinstance(k, str) and host_key(k) == host_key(registry)]:
+        del auths[key]
+    encoded = base64.b64encode(f"{username}:{password.reveal()}".encode()).decode("ascii")
+    auths[host_key(registry)] = {"auth": encoded}
+    write_secrets(path, {**data, "auths": auths})
+    return path
+
+
+def remove_login(registry: str, env: Mapping[str, str]) -> list[str]:
+    """Remove ``registry``'s entry from :func:`login_file`; the files changed."""
+    from sregistry.credentials.secrets_file import write_secrets
+
+    path = login_file(env)
+    data = _load(path, _shown_in(path, env))
+    auths = data.get("auths") if data else None
+    if not isinstance(auths, dict):
+        return []
+    kept = {
+        k: v
+        for k, v in auths.items()
+        if not (isinstance(k, str) and host_key(k) == host_key(registry))
+    }
+    if len(kept) == len(auths):
+        return []
+    write_secrets(path, {**(data or {}), "auths": kept})
+    return [str(path)]
+
+
+def known_credentials(
+    env: Mapping[str, str], authfile: str | os.PathLike[str] | None = None
+) -> list[tuple[str, str]]:
+    """``(host, source)`` for every host the files name, first file first (a host
+    found again later is shadowed and left out); helpers are named, not run."""
+    home = Path(env.get("HOME") or Path.home())
+    found: dict[str, str] = {}
+    for path in config_files(env, home, authfile):
+        shown = _shown(path, home)
+        data = _load(path, shown)
+        if data is None:
+            continue
+        helpers = data.get("credHelpers")
+        for key, name in helpers.items() if isinstance(helpers, dict) else []:
+            if isinstance(key, str) and isinstance(name, str):
+                found.setdefault(host_key(key), f"docker-credential-{name} ({shown})")
+        auths = data.get("auths")
+        store = data.get("credsStore")
+        for key in auths if isinstance(auths, dict) else []:
+            if isinstance(key, str):
+                where = (
+                    f"docker-credential-{store} ({shown})"
+                    if isinstance(store, str) and store
+                    else shown
+                )
+                found.setdefault(host_key(key), where)
+    return sorted(found.items())
