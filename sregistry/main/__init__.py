@@ -26,6 +26,7 @@ from sregistry.main.base import Client
 if TYPE_CHECKING:
     from sregistry.main.library.client import LibraryClient
     from sregistry.main.local.client import LocalClient
+    from sregistry.main.oras.client import OrasClient
     from sregistry.main.registry.client import RegistryClient
 
 __all__ = [
@@ -136,6 +137,8 @@ def get_client(name_or_uri: Literal["registry"], **options: Any) -> RegistryClie
 def get_client(name_or_uri: Literal["library"], **options: Any) -> LibraryClient: ...
 @overload
 def get_client(name_or_uri: Literal["local"], **options: Any) -> LocalClient: ...
+@overload
+def get_client(name_or_uri: Literal["oras"], **options: Any) -> OrasClient: ...
 @overload
 def get_client(name_or_uri: str | None = None, **options: Any) -> Client: ...
 

@@ -30,6 +30,8 @@ The convention (also described for writers in ``docs/development.md``):
                 ``_TOKEN`` (alice's) are exported.
   ``server``    a reference server runs; nothing is configured.
   ``checkout``  the block runs in the repository itself (it must not write there).
+  ``oras``      an OCI registry (``docker-registry``, anonymous) runs; ``$ORAS`` is
+                its ``host:port``, shared by all the blocks of a page.
 
   Blocks with a server tag also get ``$REGISTRY`` (the server's URL) and a file
   ``token.txt`` holding alice's token in the working directory; the server (and
@@ -57,7 +59,7 @@ __all__ = [
     "parse_console",
 ]
 
-TAGS = frozenset({"registry", "library", "server", "checkout"})
+TAGS = frozenset({"registry", "library", "server", "checkout", "oras"})
 SERVER_TAGS = frozenset({"registry", "library", "server"})
 RUN_LANGUAGES = frozenset({"console", "python"})
 

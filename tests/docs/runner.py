@@ -37,7 +37,12 @@ class Server:
 class Sandbox:
     """One page's HOME, store and working directory, and (on demand) its server."""
 
-    def __init__(self, root: Path, start_server: Callable[[], Server]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        start_server: Callable[[], Server],
+        start_oras: Callable[[], str] | None = None,
+    ) -> None:
         self.root = root
         self.home = root / "home"
         self.storage = root / "store"
@@ -48,12 +53,22 @@ class Sandbox:
         shutil.copyfile(EXAMPLE_SIF, self.cwd / "examples" / EXAMPLE_SIF.name)
         self._start_server = start_server
         self._server: Server | None = None
+        self._start_oras = start_oras
+        self._oras: str | None = None
 
     def server(self) -> Server:
         if self._server is None:
             self._server = self._start_server()
             (self.cwd / "token.txt").write_text(self._server.token + "\n")
         return self._server
+
+    def oras(self) -> str:
+        """The ``host:port`` of the page's OCI registry (started on first use)."""
+        if self._oras is None:
+            if self._start_oras is None:
+                raise RuntimeError("this sandbox has no OCI registry")
+            self._oras = self._start_oras()
+        return self._oras
 
     def env(self, block: Block) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED)}
@@ -77,6 +92,8 @@ class Sandbox:
                 )
             if "library" in block.tags:
                 env.update(SREGISTRY_LIBRARY_BASE=server.url, SREGISTRY_LIBRARY_TOKEN=server.token)
+        if "oras" in block.tags:
+            env["ORAS"] = self.oras()
         return env
 
     def workdir(self, block: Block) -> Path:

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_tool
 from tests.docs.examples import find_blocks
 from tests.docs.runner import REPO, Sandbox, Server, run_block
+from tests.oras.harness.distribution import Distribution
 from tests.server.pytest_plugin import RegistryServer
 
 PAGES = sorted([*(REPO / "docs").rglob("*.md"), REPO / "README.md"])
@@ -30,7 +32,13 @@ def test_page_examples(page: Path, tmp_path: Path, request: pytest.FixtureReques
         server = make()
         return Server(server.url, "alice", server.add_user("alice"))
 
-    sandbox = Sandbox(tmp_path / "sandbox", start_server)
+    def start_oras() -> str:
+        registry = Distribution(tmp_path / "oras", executable=require_tool("docker-registry"))
+        request.addfinalizer(registry.close)
+        registry.start()
+        return registry.host
+
+    sandbox = Sandbox(tmp_path / "sandbox", start_server, start_oras)
     problems: list[str] = []
     for block in find_blocks(page):
         if block.runs:

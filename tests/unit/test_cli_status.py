@@ -72,6 +72,7 @@ FLAG = re.compile(
 KNOWN = {
     "main/registry/__init__.py",  # Option declarations: the flags the CLI builds
     "main/library/__init__.py",
+    "main/oras/__init__.py",
     "main/backend.py",
     "credentials/resolve.py",  # where a value came from, as `sregistry config` shows it
 }

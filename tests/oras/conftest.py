@@ -1,0 +1,46 @@
+"""Fixtures starting real ``docker-registry`` processes (see :mod:`tests.oras.harness`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_tool
+from tests.oras.harness.distribution import Distribution
+from tests.oras.harness.tokens import Grants
+
+SETUPS = ("anonymous", "basic", "token")
+
+MakeRegistry = Callable[..., Distribution]
+
+
+@pytest.fixture
+def make_registry(tmp_path: Path) -> Iterator[MakeRegistry]:
+    """``make_registry(auth="anonymous"|"basic"|"token", delete=True, grants=None)``:
+    a started registry, stopped (with its token server) after the test."""
+    executable = require_tool("docker-registry")
+    started: list[Distribution] = []
+
+    def make(
+        auth: str = "anonymous", *, delete: bool = True, grants: Grants | None = None
+    ) -> Distribution:
+        htpasswd = require_tool("htpasswd") if auth == "basic" else "htpasswd"
+        root = tmp_path / f"registry-{len(started)}-{auth}"
+        registry = Distribution(
+            root, auth=auth, delete=delete, executable=executable, htpasswd=htpasswd, grants=grants
+        )
+        started.append(registry)
+        registry.start()
+        return registry
+
+    yield make
+    for registry in started:
+        registry.close()
+
+
+@pytest.fixture(params=SETUPS)
+def registry(request: pytest.FixtureRequest, make_registry: MakeRegistry) -> Distribution:
+    """A registry in each of the three set-ups, deletes enabled."""
+    return make_registry(str(request.param))
