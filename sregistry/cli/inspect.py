@@ -34,8 +34,8 @@ SECTIONS = (
 def resolve_image(app: AppContext, argument: str, remote: bool = False) -> str | None:
     """The file ``argument`` names, else the file of the local store's image
     ``argument`` (``[local://]collection/name[:tag][@sha256.<hex>]``), else
-    ``None``: a remote image (``scheme://...``, or, when ``remote`` says the
-    configured backend reads images on its server, a name that is neither).
+    ``None`` when ``remote`` says the backend the argument picks reads images
+    on its server: a remote image (``scheme://...``, or a name that is neither).
 
     An existing path wins; stderr says so when a stored image has the same
     name (``local://NAME`` picks the stored one), and names the stored image
@@ -52,11 +52,8 @@ def resolve_image(app: AppContext, argument: str, remote: bool = False) -> str |
                 f"(local://{image.uri} names that one)"
             )
         return argument
-    scheme = argument.split("://", 1)[0].lower() if "://" in argument else None
-    if scheme is not None and scheme != "local":
-        return None
     image = _stored(argument)
-    if image is None and scheme is None and remote and "/" in argument:
+    if image is None and remote and ("://" in argument or "/" in argument):
         return None
     if image is None:
         raise NotFound(
@@ -138,9 +135,8 @@ def inspect(
     """
     from sregistry.metadata import inspect_image
 
-    path = resolve_image(
-        app, image, "://" not in image and backend_supports(None, backend_options, _OPEN)
-    )
+    reference = image if "://" in image else None
+    path = resolve_image(app, image, backend_supports(reference, backend_options, _OPEN))
     if path is None:
         result = _inspect_remote(app, image, backend_options)
     else:

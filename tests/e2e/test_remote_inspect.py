@@ -13,7 +13,9 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from sregistry.cli import cli as sregistry_cli
 from sregistry.metadata import inspect_native
 from sregistry.transfer import Transport
 from sregistry.transfer.remote_file import ReadLimitReached, RemoteFile
@@ -162,3 +164,10 @@ def test_cli_inspect_ref_prints_what_inspect_of_the_file_prints(
     table = cli("inspect", "-r", "lab/busybox:v1")
     assert "file\tlab/busybox:v1\n" in table.stdout
     assert "OCI_ENTRYPOINT" in table.stdout
+    # this server ignores Range: an image whose metadata lies 24 MiB in hits the cap
+    big = padded_sif(fixtures_dir / "busybox-like.sif", tmp_path / "big.sif", 24 * MiB)
+    registry.server.add_image("lab", "big", "v1", big, owner="vsoch")
+    capped = CliRunner().invoke(sregistry_cli, ["inspect", "lab/big:v1"])
+    assert capped.exit_code == 1
+    assert "more than 8388608 bytes" in capped.stderr
+    assert "raise SREGISTRY_REMOTE_READ_MAX" in capped.stderr
