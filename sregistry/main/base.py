@@ -142,6 +142,10 @@ class Client(ABC):
         (:attr:`Capability.OPEN_IMAGE`); close it when done."""
         raise NotSupported(f"the {self.kind} backend cannot read images in place")
 
+    def image_reference(self, image: ImageInfo) -> str:
+        """The name :meth:`inspect` and :meth:`pull` take for a listed image."""
+        return image.uri
+
     def inspect(self, name: str) -> InspectResult:
         """The inspect metadata of image ``name``, read from the image on the
         server without downloading it (:attr:`Capability.OPEN_IMAGE`).

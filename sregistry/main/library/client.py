@@ -323,6 +323,10 @@ class LibraryClient(RemoteClient[_LibraryPull]):
             downloaded.path, downloaded.digests.sha256, downloaded.resumed_from, outcome.warnings
         )
 
+    def image_reference(self, image: ImageInfo) -> str:
+        """``library://entity/collection/container:tag`` of a listed image."""
+        return f"library://{image.uri}"
+
     def _open(self, wanted: _LibraryPull) -> RemoteFile:
         return open_image_file(self.endpoint(), wanted.ref, wanted.pull_arch, self.remote_read_max)
 
