@@ -19,9 +19,17 @@ from typing import Any, Literal
 from sregistry.errors import SregistryError
 from sregistry.main.backend import Capability
 from sregistry.main.base import Client
-from sregistry.results import ImageInfo
+from sregistry.results import ImageInfo, Label
 
-__all__ = ["DEFAULT_WORKERS", "INSPECT_KEYS", "FilledImage", "image_metadata"]
+__all__ = [
+    "DEFAULT_WORKERS",
+    "INSPECT_KEYS",
+    "LABEL_SCAN_LIMIT",
+    "FilledImage",
+    "ImageLabels",
+    "image_metadata",
+    "labels_from_images",
+]
 
 DEFAULT_WORKERS = 4
 """Images read at once."""
@@ -29,6 +37,9 @@ INSPECT_KEYS = frozenset(
     {"labels", "environment", "runscript", "startscript", "test", "helpfile", "deffile", "apps"}
 )
 """Inspect attributes: a listing with none of them has no metadata from its server."""
+
+LABEL_SCAN_LIMIT = 100
+"""Images :func:`labels_from_images` reads at most."""
 
 Source = Literal["server", "image"]
 
@@ -105,3 +116,47 @@ def image_metadata(
             for index, filled in zip(todo[1:], pool.map(read, todo[1:]), strict=True):
                 results[index] = filled
     return [filled for filled in results if filled is not None]
+
+
+@dataclass(frozen=True)
+class ImageLabels:
+    """Labels gathered from the images of a listing."""
+
+    labels: list[Label]
+    images: int
+    """Images whose labels were looked at."""
+    skipped: int
+    """Listed images left out (beyond the limit)."""
+    warnings: tuple[str, ...] = ()
+
+
+def labels_from_images(
+    client: Client,
+    *,
+    key: str | None = None,
+    value: str | None = None,
+    limit: int = LABEL_SCAN_LIMIT,
+    env: Mapping[str, str] | None = None,
+    cache: bool = True,
+) -> ImageLabels:
+    """The labels of the server's images (the first ``limit`` it lists), read
+    from the images where the server keeps none, filtered by ``key``/``value``
+    (exact, ignoring case). Cached as :func:`image_metadata` caches."""
+    images = client.search(None)
+    chosen = images[:limit]
+    filled = image_metadata(client, chosen, env=env, cache=cache)
+    carriers: dict[tuple[str, str], list[str]] = {}
+    for item in filled:
+        labels = item.metadata.get("labels")
+        if not isinstance(labels, Mapping):
+            continue
+        for name, text in labels.items():
+            if (key is None or str(name).lower() == key.lower()) and (
+                value is None or str(text).lower() == value.lower()
+            ):
+                carriers.setdefault((str(name), str(text)), []).append(item.image.uri)
+    found = [
+        Label(name, text, tuple(sorted(uris))) for (name, text), uris in sorted(carriers.items())
+    ]
+    warnings = tuple(item.warning for item in filled if item.warning)
+    return ImageLabels(found, len(chosen), len(images) - len(chosen), warnings)

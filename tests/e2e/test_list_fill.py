@@ -77,3 +77,25 @@ def test_list_text_shows_what_the_images_hold(
     )
     assert "%test\n(no test)\n" in result.stdout
     assert not (tmp_path / "store").exists()
+
+
+def test_labels_are_read_from_the_images_once(
+    no_metadata: Registry, as_vsoch: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SREGISTRY_STORAGE", str(tmp_path / "store"))
+    no_metadata.server.clear_requests()
+    first = cli("labels", "--json")
+    assert first.exit_code == 0, first.stderr
+    assert "the server keeps no labels: read from its first 4 images" in first.stderr
+    found = {(item["key"], item["value"]): item["containers"] for item in json.loads(first.stdout)}
+    assert found[("org.label-schema.usage.singularity.version", "3.8.1")] == [
+        "lab/busybox-amd64:v1"
+    ]
+    assert no_metadata.server.requests(IMAGE_ROUTES) != []
+    no_metadata.server.clear_requests()
+    again = cli("labels", "--key", "org.label-schema.usage.singularity.version", "--json")
+    assert again.exit_code == 0, again.stderr
+    assert [item["value"] for item in json.loads(again.stdout)] == ["3.8.1"]
+    assert no_metadata.server.requests(IMAGE_ROUTES) == [], "served from the metadata cache"
+    missing = cli("labels", "--key", "no-such-key")
+    assert missing.exit_code == 3
