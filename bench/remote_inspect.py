@@ -147,7 +147,8 @@ def run(server: RegistryServer, workdir: Path, size: int, count: int, *, ranges:
         every = len(server.requests())
         wall, done = timed_run([SREGISTRY, "inspect", "--json", f"registry://{host}/{ref}"], env)
         if measured.returncode or done.returncode:
-            print(f"{name:14} failed: {(measured.stderr or done.stderr).strip()[-300:]}")
+            last = (measured.stderr or done.stderr).strip().splitlines()[-1:]
+            print(f"{name:14} failed: {last[0] if last else measured.returncode}")
             continue
         figures = json.loads(measured.stdout)
         print(
@@ -155,6 +156,9 @@ def run(server: RegistryServer, workdir: Path, size: int, count: int, *, ranges:
             f"{figures['bytes'] / 1024:>8.0f} K {figures['seconds']:>9.3f} {wall:>9.3f}"
         )
     print(f"\nlist many --runscript --json over {count} images stored without metadata:")
+    server.clear_requests()
+    wall, done = timed_run([SREGISTRY, "list", "many", "--json"], env)
+    print(f"  baseline, list many --json: {wall:.2f} s, {len(server.requests())} requests")
     for label in ("cold", "warm"):
         server.clear_requests()
         wall, done = timed_run([SREGISTRY, "list", "many", "--runscript", "--json"], env)
