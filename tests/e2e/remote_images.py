@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import struct
 import threading
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from sregistry.metadata.sif import DataType, read_sif
 
-__all__ = ["CountingServer", "counting_server", "padded_sif"]
+__all__ = ["CountingServer", "RangeServer", "counting_server", "padded_sif", "range_server"]
 
 
 def padded_sif(source: Path, target: Path, padding: int) -> Path:
@@ -119,6 +120,63 @@ def counting_server(path: Path, *, send_buffer: int = 64 << 10) -> Iterator[Coun
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = False  # server_close waits for the handlers (and their counts)
     state.url = f"http://127.0.0.1:{server.server_address[1]}/image.sif"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@dataclass
+class RangeServer:
+    """A loopback server of one file: ``/image.sif`` answers one ``Range`` with 206;
+    ``/redirect`` answers 303 to ``/image.sif``. ``log`` has ``(path, range,
+    authorization)`` of every request."""
+
+    url: str
+    log: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+
+
+@contextmanager
+def range_server(path: Path) -> Iterator[RangeServer]:
+    data = path.read_bytes()
+    state = RangeServer("")
+    lock = threading.Lock()
+    pattern = re.compile(r"^bytes=(\d+)-(\d+)$")
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            asked = self.headers.get("Range")
+            with lock:
+                state.log.append((self.path, asked, self.headers.get("Authorization")))
+            if self.path == "/redirect":
+                self.send_response(303)
+                self.send_header("Location", "/image.sif")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            match = pattern.match(asked or "")
+            if match is None:
+                self.send_response(400)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            start, end = int(match.group(1)), min(int(match.group(2)), len(data) - 1)
+            body = data[start : end + 1]
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -20,7 +20,7 @@ from sregistry.metadata import inspect_native
 from sregistry.transfer import Transport
 from sregistry.transfer.remote_file import ReadLimitReached, RemoteFile
 from tests.e2e.conftest import Registry, cli
-from tests.e2e.remote_images import counting_server, padded_sif
+from tests.e2e.remote_images import counting_server, padded_sif, range_server
 from tests.server.pytest_plugin import RegistryServer
 
 pytestmark = pytest.mark.e2e
@@ -171,3 +171,42 @@ def test_cli_inspect_ref_prints_what_inspect_of_the_file_prints(
     assert capped.exit_code == 1
     assert "more than 8388608 bytes" in capped.stderr
     assert "raise SREGISTRY_REMOTE_READ_MAX" in capped.stderr
+
+
+def test_reads_are_block_aligned_cached_and_coalesced(fixtures_dir: Path, tmp_path: Path) -> None:
+    real = fixtures_dir / "real" / "busybox_amd64.sif"
+    data = real.read_bytes()
+    block = 64 << 10
+    with range_server(real) as server, closing(Transport(env={})) as transport:
+        image = RemoteFile(transport, f"{server.url}/image.sif", block_size=block)
+        with image:
+            assert image.pread(100, 10) == data[10:110]
+            assert image.size == len(data)
+            assert image.pread(50, 20) == data[20:70]  # cached: no request
+            assert image.requests == 1
+            # blocks 2..5 are missing: one request for all of them
+            assert image.pread(4 * block - 7, 2 * block + 3) == data[2 * block + 3 : 6 * block - 4]
+            assert image.requests == 2
+            image.seek(-5, 2)
+            assert image.read() == data[-5:]
+            assert image.pread(10, len(data) + 1) == b""
+    assert [entry[1] for entry in server.log] == [
+        f"bytes=0-{block - 1}",
+        f"bytes={2 * block}-{6 * block - 1}",
+        f"bytes={(len(data) - 5) // block * block}-{len(data) - 1}",
+    ]
+
+
+def test_a_redirect_target_never_gets_the_credentials(fixtures_dir: Path) -> None:
+    real = fixtures_dir / "real" / "busybox_amd64.sif"
+    with range_server(real) as server, closing(Transport(env={})) as transport:
+        image = RemoteFile(
+            transport, f"{server.url}/redirect", headers={"Authorization": "Bearer secret"}
+        )
+        with image:
+            result = inspect_native(image)
+            image.pread(10, 200_000)  # a later read goes straight to the target
+    assert result.attributes == inspect_native(real).attributes
+    assert server.log[0] == ("/redirect", f"bytes=0-{(64 << 10) - 1}", "Bearer secret")
+    assert [path for path, _, _ in server.log[1:]] == ["/image.sif"] * (len(server.log) - 1)
+    assert all(auth is None for _, _, auth in server.log[1:])  # same host, still no token
