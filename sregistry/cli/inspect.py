@@ -53,7 +53,7 @@ def resolve_image(app: AppContext, argument: str, remote: bool = False) -> str |
             )
         return argument
     image = _stored(argument)
-    if image is None and remote and ("://" in argument or "/" in argument):
+    if image is None and remote and ("://" in argument or _remote_name(argument)):
         return None
     if image is None:
         raise NotFound(
@@ -62,6 +62,12 @@ def resolve_image(app: AppContext, argument: str, remote: bool = False) -> str |
         )
     app.out.info(f"stored image {image.uri}: {image.path}")
     return str(image.path)
+
+
+def _remote_name(argument: str) -> bool:
+    """Whether ``argument`` reads as ``collection/name[:tag]`` rather than a mistyped path."""
+    path_like = argument.startswith(("/", "./", "../", "~")) or argument.endswith(".sif")
+    return "/" in argument and not path_like
 
 
 def _stored(argument: str) -> StoredImage | None:
