@@ -48,3 +48,18 @@ def test_library_metadata_read_remotely_equals_the_downloaded_file(
         assert not any(key.lower() == "authorization" for key in entry["headers"])
     with library.client(cache=False) as client, pytest.raises(NotFound):
         client.inspect("library://alice/demo/missing:v1")
+
+
+def test_library_listing_fills_scripts_from_the_images(
+    make_library: Callable[..., Library], fixtures_dir: Path, tmp_path: Path
+) -> None:
+    from sregistry.main.fill import image_metadata
+
+    library = make_library()
+    real = fixtures_dir / "real" / "busybox_amd64.sif"
+    with library.client(cache=False) as client:
+        client.push(real, "library://alice/demo/busybox:v1")
+        listed = client.search("library://alice/demo/busybox")
+        filled = image_metadata(client, listed, env={"SREGISTRY_STORAGE": str(tmp_path / "s")})
+    assert [item.source for item in filled] == ["image"]
+    assert filled[0].metadata == inspect_native(real).attributes
