@@ -26,6 +26,7 @@ __all__ = [
     "BackendOptions",
     "OneArgumentBackendCommand",
     "backend_options_for",
+    "backend_supports",
     "open_client",
     "pick_backend",
     "warn_insecure",
@@ -202,6 +203,12 @@ def backend_options_for(kind: str, chosen: BackendOptions) -> dict[str, Any]:
         schemes = ", ".join(f"{name}://" for name in owners)
         raise click.UsageError(f"{', '.join(foreign)}: only for {schemes} images")
     return chosen.options_of(kind)
+
+
+def backend_supports(reference: str | None, chosen: BackendOptions, capability: Capability) -> bool:
+    """Whether the backend :func:`open_client` would pick has ``capability`` (no client built)."""
+    kind = pick_backend(reference, chosen, capability=capability)
+    return client_class(chosen.backends[kind]).supports(capability)
 
 
 def open_client(

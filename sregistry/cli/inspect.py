@@ -1,4 +1,4 @@
-"""``sregistry inspect FILE|NAME``: an image's labels, scripts, environment and apps."""
+"""``sregistry inspect FILE|NAME|REF``: an image's labels, scripts, environment and apps."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from sregistry.cli.common import BackendCommand, BackendOptions, backend_supports, open_client
 from sregistry.cli.context import AppContext, pass_app
-from sregistry.errors import InvalidName, NotFound, SregistryError
+from sregistry.errors import InvalidName, NotFound, NotSupported, SregistryError
+from sregistry.main.backend import Capability
 
 if TYPE_CHECKING:
     from sregistry.metadata import InspectResult
@@ -29,9 +31,11 @@ SECTIONS = (
 """Section flags, in the order the table shows the sections."""
 
 
-def resolve_image(app: AppContext, argument: str) -> str:
+def resolve_image(app: AppContext, argument: str, remote: bool = False) -> str | None:
     """The file ``argument`` names, else the file of the local store's image
-    ``argument`` (``[local://]collection/name[:tag][@sha256.<hex>]``).
+    ``argument`` (``[local://]collection/name[:tag][@sha256.<hex>]``), else
+    ``None`` when ``remote`` says the backend the argument picks reads images
+    on its server: a remote image (``scheme://...``, or a name that is neither).
 
     An existing path wins; stderr says so when a stored image has the same
     name (``local://NAME`` picks the stored one), and names the stored image
@@ -49,6 +53,8 @@ def resolve_image(app: AppContext, argument: str) -> str:
             )
         return argument
     image = _stored(argument)
+    if image is None and remote and ("://" in argument or _remote_name(argument)):
+        return None
     if image is None:
         raise NotFound(
             f"no such file or stored image: {argument}",
@@ -56,6 +62,12 @@ def resolve_image(app: AppContext, argument: str) -> str:
         )
     app.out.info(f"stored image {image.uri}: {image.path}")
     return str(image.path)
+
+
+def _remote_name(argument: str) -> bool:
+    """Whether ``argument`` reads as ``collection/name[:tag]`` rather than a mistyped path."""
+    path_like = argument.startswith(("/", "./", "../", "~")) or argument.endswith(".sif")
+    return "/" in argument and not path_like
 
 
 def _stored(argument: str) -> StoredImage | None:
@@ -69,6 +81,9 @@ def _stored(argument: str) -> StoredImage | None:
         return None
 
 
+_OPEN = Capability.OPEN_IMAGE
+
+
 def _section_options(func: Any) -> Any:
     for name, short, what in reversed(SECTIONS):
         flags = [f"--{name}"] if short is None else [short, f"--{name}"]
@@ -76,8 +91,8 @@ def _section_options(func: Any) -> Any:
     return func
 
 
-@click.command()
-@click.argument("image", metavar="FILE|NAME")
+@click.command(cls=BackendCommand, operation="inspect")
+@click.argument("image", metavar="FILE|NAME|REF")
 @click.option(
     "--json",
     "as_json",
@@ -100,7 +115,15 @@ def _section_options(func: Any) -> Any:
 @_section_options
 @pass_app
 def inspect(
-    app: AppContext, /, image: str, as_json: bool, native: bool, timeout: float, **sections: bool
+    app: AppContext,
+    /,
+    *,
+    image: str,
+    as_json: bool,
+    native: bool,
+    timeout: float,
+    backend_options: BackendOptions,
+    **sections: bool,
 ) -> None:
     """Show the metadata of the SIF image FILE (all sections unless some are chosen).
 
@@ -109,11 +132,21 @@ def inspect(
 
     Uses singularity/apptainer inspect when one is installed, else (or with
     --native) reads the SIF file directly.
+
+    REF (registry://..., library://..., or a collection/name:tag that is
+    neither a file nor a stored image) reads the image on its server in HTTP
+    ranges, without downloading it: the header, the descriptors and the few
+    blocks the metadata needs, never more than SREGISTRY_REMOTE_READ_MAX
+    bytes (default 8M).
     """
     from sregistry.metadata import inspect_image
 
-    path = resolve_image(app, image)
-    result = inspect_image(path, method="native" if native else "auto", timeout=timeout)
+    reference = image if "://" in image else None
+    path = resolve_image(app, image, backend_supports(reference, backend_options, _OPEN))
+    if path is None:
+        result = _inspect_remote(app, image, backend_options)
+    else:
+        result = inspect_image(path, method="native" if native else "auto", timeout=timeout)
     for warning in result.warnings:
         app.out.warn(warning)
     chosen = {name for name, enabled in sections.items() if enabled} or set(sections)
@@ -130,6 +163,18 @@ def inspect(
         return
     order = [name for name, _, _ in SECTIONS]
     _print_table(app, result, {key: attributes[key] for key in order if key in attributes})
+
+
+def _inspect_remote(app: AppContext, reference: str, chosen: BackendOptions) -> InspectResult:
+    """The metadata of ``reference`` read on its server (backends with OPEN_IMAGE)."""
+    client = open_client(app, reference, chosen, capability=_OPEN)
+    with client:
+        if not client.supports(_OPEN):
+            raise NotSupported(
+                f"the {client.kind} backend cannot read an image on its server",
+                hint="pull the image, then inspect the file",
+            )
+        return client.inspect(reference)
 
 
 def _print_table(app: AppContext, result: InspectResult, attributes: dict[str, Any]) -> None:

@@ -62,7 +62,7 @@ _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 ACCOUNT_COMMANDS = frozenset({"login", "logout", "config"})
 """The commands served by a backend's hooks (:attr:`Backend.login`...), not its client."""
 OPERATIONS = (
-    frozenset({"push", "pull", "delete", "search", "labels", "create_collection"})
+    frozenset({"push", "pull", "delete", "search", "labels", "create_collection", "inspect"})
     | ACCOUNT_COMMANDS
 )
 """The client methods (and :data:`ACCOUNT_COMMANDS`) an :class:`Option` can apply to."""
@@ -84,6 +84,11 @@ class Capability(Enum):
 
     CREATE_COLLECTION = "create_collection"
     """``client.create_collection(name, private=...)`` creates a collection."""
+
+    OPEN_IMAGE = "open_image"
+    """``client.open_image(name)`` opens an image on the server as a seekable
+    file read in HTTP ranges, so ``client.inspect(name)`` reads its metadata
+    without downloading it."""
 
 
 class CreatedCollection(Protocol):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from sregistry.errors import NotSupported
@@ -25,6 +26,8 @@ from sregistry.results import (
 
 if TYPE_CHECKING:
     from sregistry.main.backend import CreatedCollection
+    from sregistry.metadata.result import InspectResult
+    from sregistry.transfer.remote_file import RemoteFile
 
 __all__ = [
     "Client",
@@ -133,6 +136,30 @@ class Client(ABC):
     def create_collection(self, name: str, *, private: bool = False) -> CreatedCollection:
         """Create collection ``name`` (:attr:`Capability.CREATE_COLLECTION`)."""
         raise NotSupported(f"the {self.kind} backend cannot create collections")
+
+    def open_image(self, name: str) -> RemoteFile:
+        """Image ``name`` on the server as a seekable file read in ranges
+        (:attr:`Capability.OPEN_IMAGE`); close it when done."""
+        raise NotSupported(f"the {self.kind} backend cannot read images in place")
+
+    def image_reference(self, image: ImageInfo) -> str:
+        """The name :meth:`inspect` and :meth:`pull` take for a listed image."""
+        return image.uri
+
+    def inspect(self, name: str) -> InspectResult:
+        """The inspect metadata of image ``name``, read from the image on the
+        server without downloading it (:attr:`Capability.OPEN_IMAGE`).
+
+        The result's ``path`` is ``name``; raises
+        :class:`~sregistry.errors.MetadataError` for an unreadable image and
+        :class:`~sregistry.transfer.remote_file.ReadLimitReached` when reading
+        would receive more than the byte cap.
+        """
+        from sregistry.metadata.native import inspect_native
+
+        with self.open_image(name) as image:
+            result = inspect_native(image)
+        return replace(result, path=name)
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release network connections or database handles."""

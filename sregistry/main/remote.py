@@ -14,6 +14,12 @@ the expected sha256, recording what was pulled there, and building the
   target. The transport writes them to a temporary file beside the target
   and renames it only once they match (its name binds a resumable download
   to its digest, so the transport, not this pipeline, chooses it).
+
+A backend that can also read those bytes in place implements
+:meth:`~RemoteClient._open` (a :class:`~sregistry.transfer.remote_file.RemoteFile`
+on them, at most :attr:`~RemoteClient.remote_read_max` bytes) and declares
+:attr:`~sregistry.main.backend.Capability.OPEN_IMAGE`; ``open_image`` and
+``inspect`` then work for it.
 """
 
 from __future__ import annotations
@@ -22,12 +28,16 @@ from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sregistry.errors import DestinationExists
+from sregistry.errors import DestinationExists, NotSupported
 from sregistry.main.base import Client
 from sregistry.results import PathLike, ProgressCallback, PullResult, destination
 from sregistry.store.cache import PullCache, cache_settings
+from sregistry.transfer.remote_file import max_bytes_setting
+
+if TYPE_CHECKING:
+    from sregistry.transfer.remote_file import RemoteFile
 
 __all__ = ["Fetched", "RemoteClient", "Wanted"]
 
@@ -83,6 +93,8 @@ class RemoteClient(Client, Generic[W]):
         self.cache = cache
         self._cache_env = cache_settings(env)
         """The store settings of ``env`` (never the whole of it: it may hold tokens)."""
+        self.remote_read_max = max_bytes_setting(None, env)
+        """The most bytes :meth:`open_image` files receive (``$SREGISTRY_REMOTE_READ_MAX``)."""
 
     @abstractmethod
     def _pull_filename(self, name: str) -> str:
@@ -97,6 +109,13 @@ class RemoteClient(Client, Generic[W]):
         self, wanted: W, target: Path, *, force: bool, progress: ProgressCallback | None
     ) -> Fetched:
         """Download ``wanted`` to ``target``, verified, renamed into place when complete."""
+
+    def _open(self, wanted: W) -> RemoteFile:
+        """``wanted``'s bytes as a file read in ranges (with :attr:`Capability.OPEN_IMAGE`)."""
+        raise NotSupported(f"the {self.kind} backend cannot read images in place")
+
+    def open_image(self, name: str) -> RemoteFile:
+        return self._open(self._resolve_pull(name))
 
     def pull(
         self,

@@ -19,14 +19,23 @@ cost does not grow with the image size.
 from __future__ import annotations
 
 import json
-import os
 import shutil
+from contextlib import ExitStack
 from fnmatch import fnmatchcase
 from typing import Any, Protocol
 
 from sregistry.errors import MetadataError
 from sregistry.metadata.result import InspectResult, clean_attributes
-from sregistry.metadata.sif import DataType, Descriptor, FsType, ImageFile, SifImage, read_sif
+from sregistry.metadata.sif import (
+    DataType,
+    Descriptor,
+    FsType,
+    ImageFile,
+    ImageSource,
+    Positional,
+    SifImage,
+    read_sif,
+)
 from sregistry.metadata.squashfs import DirEntry, SquashFS, UnsupportedCompression
 from sregistry.metadata.unsquashfs import Unsquashfs
 
@@ -47,14 +56,17 @@ _APP_ENV = ("9*-environment.sh",)
 
 
 def inspect_native(
-    path: str | os.PathLike[str], *, from_rootfs: bool = False, timeout: float = 60.0
+    path: ImageSource, *, from_rootfs: bool = False, timeout: float = 60.0
 ) -> InspectResult:
     """Read a SIF image's inspect metadata in pure Python.
 
     ``from_rootfs=True`` ignores the metadata descriptors (inspect-metadata.json
     and Def.FILE) and reads only the root file system: the two routes give the
     same result on images built by Singularity >= 3.7 / Apptainer. ``timeout``
-    bounds ``unsquashfs``, used only for lzo/lz4 root file systems.
+    bounds ``unsquashfs``, used only for lzo/lz4 root file systems of files
+    on disk. ``path`` may also be a seekable binary file object or a
+    :class:`~sregistry.metadata.sif.Positional` reader (a remote image read
+    in HTTP ranges): only the bytes the metadata needs are read from it.
 
     Raises :class:`~sregistry.errors.NotFound` for a missing file and
     :class:`~sregistry.errors.MetadataError` for anything unreadable.
@@ -125,7 +137,8 @@ def _from_partition(
             "only the SIF descriptors were read"
         )
         return {}, "sif"
-    with ImageFile(sif.path) as handle:
+    with ExitStack() as stack:
+        handle = sif.reader or stack.enter_context(ImageFile(sif.path))
         try:
             return read_rootfs(_open_rootfs(handle, primary, timeout), warnings), "squashfs"
         except MetadataError as exc:
@@ -135,13 +148,14 @@ def _from_partition(
             ) from None
 
 
-def _open_rootfs(handle: ImageFile, primary: Descriptor, timeout: float) -> RootFS:
-    """Our squashfs reader, or ``unsquashfs`` for a compression it lacks (when installed)."""
+def _open_rootfs(handle: Positional, primary: Descriptor, timeout: float) -> RootFS:
+    """Our squashfs reader, or ``unsquashfs`` for a compression it lacks (when
+    installed, and the image is a file on disk)."""
     try:
         return SquashFS(handle, offset=primary.offset, size=primary.size)
     except UnsupportedCompression:
         unsquashfs = shutil.which("unsquashfs")
-        if unsquashfs is None:
+        if unsquashfs is None or not isinstance(handle, ImageFile):
             raise
         return Unsquashfs(unsquashfs, handle.path, primary.offset, timeout=timeout)
 

@@ -9,12 +9,14 @@ little-endian and packed (Go ``encoding/binary``). Reference:
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import struct
 import uuid
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import IO, Protocol, runtime_checkable
 
 from sregistry.errors import MetadataError, NotFound
 
@@ -27,11 +29,14 @@ __all__ = [
     "FsType",
     "HashType",
     "ImageFile",
+    "ImageSource",
     "PartType",
     "PartitionInfo",
+    "Positional",
     "SifHeader",
     "SifImage",
     "SignatureInfo",
+    "positional",
     "read_sif",
 ]
 
@@ -252,15 +257,72 @@ class SifHeader:
     data_size: int
 
 
+@runtime_checkable
+class Positional(Protocol):
+    """A binary file read by position: ``size`` bytes long, ``name`` for messages.
+
+    :class:`ImageFile` (a local path) and
+    :class:`~sregistry.transfer.remote_file.RemoteFile` (HTTP ranges) are ones.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+    def pread(self, size: int, offset: int) -> bytes: ...
+
+
+ImageSource = str | os.PathLike[str] | Positional | IO[bytes]
+"""What the readers take: a path, a :class:`Positional` reader or a seekable binary file."""
+
+
+class _SeekableFile:
+    """A seekable binary file object read by position (``seek`` + ``read``)."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle = handle
+        raw_name = getattr(handle, "name", None)
+        self.name = raw_name if isinstance(raw_name, str) else "<file object>"
+        try:
+            self.size = handle.seek(0, io.SEEK_END)
+        except (OSError, ValueError) as exc:
+            raise MetadataError(f"{self.name} is not a seekable file: {exc}") from None
+
+    def pread(self, size: int, offset: int) -> bytes:
+        out = bytearray()
+        try:
+            self._handle.seek(offset)
+            while len(out) < size:
+                chunk = self._handle.read(size - len(out))
+                if not chunk:
+                    break
+                out += chunk
+        except OSError as exc:
+            raise MetadataError(f"cannot read {self.name}: {exc.strerror or exc}") from None
+        return bytes(out)
+
+
+def positional(source: Positional | IO[bytes]) -> Positional:
+    """``source`` as a :class:`Positional` reader (a file object is wrapped)."""
+    if isinstance(source, Positional):
+        return source
+    return _SeekableFile(source)
+
+
 @dataclass(frozen=True)
 class SifImage:
     """A SIF file's header and used descriptors (read by :func:`read_sif`)."""
 
     path: str
+    """The file's path, or the name of the file object it was read from."""
     size: int
     """The file size in bytes."""
     header: SifHeader
     descriptors: tuple[Descriptor, ...]
+    reader: Positional | None = field(default=None, repr=False, compare=False)
+    """The open reader of a file object source; ``None``: reopen ``path``."""
 
     def find(self, data_type: DataType, name: str | None = None) -> Descriptor | None:
         """The first object of ``data_type`` (and ``name`` when given), if any."""
@@ -299,8 +361,11 @@ class SifImage:
                 f"{self.path}: SIF object {descriptor.id} ({descriptor.type_name}) is "
                 f"{descriptor.size} bytes, more than the {limit} this reader loads"
             )
-        with ImageFile(self.path) as handle:
-            data = handle.pread(descriptor.size, descriptor.offset)
+        if self.reader is not None:
+            data = self.reader.pread(descriptor.size, descriptor.offset)
+        else:
+            with ImageFile(self.path) as handle:
+                data = handle.pread(descriptor.size, descriptor.offset)
         if len(data) != descriptor.size:
             raise MetadataError(f"{self.path}: truncated SIF (object {descriptor.id} is cut off)")
         return data
@@ -318,6 +383,10 @@ class ImageFile:
         self.path = os.fspath(path)
         self.fd = -1
         self.size = 0
+
+    @property
+    def name(self) -> str:
+        return self.path
 
     def __enter__(self) -> ImageFile:
         try:
@@ -347,32 +416,43 @@ class ImageFile:
             raise MetadataError(f"cannot read {self.path}: {exc.strerror or exc}") from None
 
 
-def read_sif(path: str | os.PathLike[str]) -> SifImage:
+def read_sif(path: ImageSource) -> SifImage:
     """Parse the header and descriptor table of the SIF file at ``path``.
+
+    ``path`` may also be a seekable binary file object or a
+    :class:`Positional` reader (e.g. a remote file read in HTTP ranges); the
+    returned image then reads its objects through it, so it must stay open.
 
     Raises :class:`~sregistry.errors.NotFound` when the file does not exist and
     :class:`~sregistry.errors.MetadataError` when it is not a SIF file, uses an
     unknown format version, or is truncated or inconsistent.
     """
-    with ImageFile(path) as handle:
-        size = handle.size
-        header = _parse_header(handle.path, handle.pread(HEADER_SIZE, 0), size)
-        table = handle.pread(header.descriptors_total * DESCRIPTOR_SIZE, header.descriptors_offset)
+    if isinstance(path, str | os.PathLike):
+        with ImageFile(path) as handle:
+            return _read_sif(handle, None)
+    reader = positional(path)
+    return _read_sif(reader, reader)
+
+
+def _read_sif(handle: Positional, keep: Positional | None) -> SifImage:
+    size, name = handle.size, handle.name
+    header = _parse_header(name, handle.pread(HEADER_SIZE, 0), size)
+    table = handle.pread(header.descriptors_total * DESCRIPTOR_SIZE, header.descriptors_offset)
     if len(table) != header.descriptors_total * DESCRIPTOR_SIZE:
-        raise MetadataError(f"{handle.path}: truncated SIF (descriptor table is cut off)")
+        raise MetadataError(f"{name}: truncated SIF (descriptor table is cut off)")
     descriptors = tuple(
         descriptor
         for slot in range(header.descriptors_total)
-        if (descriptor := _parse_descriptor(handle.path, table, slot, size)) is not None
+        if (descriptor := _parse_descriptor(name, table, slot, size)) is not None
     )
     in_use = header.descriptors_total - header.descriptors_free
     if len(descriptors) != in_use:  # a shifted table offset, or a count below the slots in use
         raise MetadataError(
-            f"{handle.path}: corrupt SIF (the header says {in_use} of {header.descriptors_total} "
+            f"{name}: corrupt SIF (the header says {in_use} of {header.descriptors_total} "
             f"descriptors are in use, the table at offset {header.descriptors_offset} holds "
             f"{len(descriptors)})"
         )
-    return SifImage(handle.path, size, header, descriptors)
+    return SifImage(name, size, header, descriptors, keep)
 
 
 def _parse_header(path: str, raw: bytes, size: int) -> SifHeader:

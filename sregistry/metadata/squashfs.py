@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Protocol
+from typing import IO, Protocol
 
 from sregistry.errors import MetadataError
 
@@ -184,10 +184,18 @@ def _decompressor(compression: int) -> Callable[[bytes, int], bytes]:
 
 
 class SquashFS:
-    """A squashfs 4.0 file system stored at ``offset`` in a file, ``size`` bytes long."""
+    """A squashfs 4.0 file system stored at ``offset`` in a file, ``size`` bytes long.
 
-    def __init__(self, reader: Reader, *, offset: int = 0, size: int) -> None:
-        self._reader = reader
+    ``reader`` has ``pread(size, offset)`` (a local or remote image file), or
+    is a seekable binary file object.
+    """
+
+    def __init__(self, reader: Reader | IO[bytes], *, offset: int = 0, size: int) -> None:
+        if not hasattr(reader, "pread"):
+            from sregistry.metadata.sif import positional
+
+            reader = positional(reader)
+        self._reader: Reader = reader
         self._offset = offset
         self._size = size
         self._blocks: dict[int, tuple[bytes, int]] = {}

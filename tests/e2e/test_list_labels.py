@@ -167,7 +167,9 @@ def test_cli_list_metadata_json_and_missing_sections(filled: Registry, as_vsoch:
         "uri": "dinosaur/banana:latest",
         "runscript": None,
         "deffile": None,
+        "metadata_source": "server",  # the server keeps metadata; banana has none
     }
+    assert found["dinosaur/avocado:delicious"]["metadata_source"] == "server"
     text = cli("list", "dinosaur/banana", "--test")
     assert "%test\n(no test)\n" in text.stdout
 

@@ -22,11 +22,16 @@ def test_push_sends_the_images_metadata(as_vsoch: Registry, fixtures_dir: Path) 
         warnings = [line for line in pushed.stderr.splitlines() if line.startswith("warning")]
         assert warnings == [
             "warning: the registry did not keep the image's metadata (labels, scripts, "
-            "definition file): `list` and `labels` will not show them for this image"
+            "definition file): `list` and `labels` read them from the image instead"
         ]
+        # issue 14: read from the image itself, since the server kept nothing
         labels = cli("labels", "--key", "maintainer", "--json")
-        assert labels.exit_code in {0, 3}, labels.stderr
-        assert "MAINTAINER" not in labels.stdout
+        assert labels.exit_code == 0, labels.stderr
+        assert [item["value"] for item in json.loads(labels.stdout)] == [
+            '"Fixture Maintainer <fixtures@example.invalid>"'
+        ]
+        shown = cli("list", NAME, "--runscript", "--json")
+        assert json.loads(shown.stdout)[0]["metadata_source"] == "image"
         return
     assert "warning" not in pushed.stderr
 

@@ -145,3 +145,14 @@ def test_inspect_a_stored_image_in_a_real_process(store_root: Path) -> None:
     )
     assert missing.returncode == 3
     assert missing.stderr.startswith("error: no such file or stored image: lab/none;")
+
+
+@pytest.mark.parametrize("name", ["missing/image.sif", "./lab/tool", "/no/such/file"])
+def test_a_missing_path_is_not_looked_up_on_the_registry(
+    store_root: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv("SREGISTRY_CLIENT", "registry")
+    monkeypatch.setenv("SREGISTRY_REGISTRY_BASE", "http://127.0.0.1:9")  # nothing listens
+    result = run(name)
+    assert result.exit_code == 3, result.output
+    assert result.stderr.startswith(f"error: no such file or stored image: {name};")

@@ -32,9 +32,9 @@ BACKEND = Backend(
             "arch",
             "--arch",
             "Architecture of a library:// image (amd64, arm64, ...). Default: the image's "
-            "own (push) or this machine's (pull, delete).",
+            "own (push) or this machine's (pull, delete, inspect).",
             metavar="ARCH",
-            operations=frozenset({"push", "pull", "delete"}),
+            operations=frozenset({"push", "pull", "delete", "inspect"}),
             strict=True,
         ),
         Option(

@@ -49,7 +49,7 @@ from sregistry.main.library.api import Call, interpret
 from sregistry.main.library.arch import check_arch, host_arch, image_arch
 from sregistry.main.library.endpoint import Endpoint, library_root
 from sregistry.main.library.models import Collection, Entity, Image
-from sregistry.main.library.pull import get_image, pull_image, store_name
+from sregistry.main.library.pull import get_image, open_image_file, pull_image, store_name
 from sregistry.main.library.push import create_collection, push_image
 from sregistry.main.library.refs import LibraryRef, check_name, check_push, parse_library_ref
 from sregistry.main.library.settings import (
@@ -59,6 +59,7 @@ from sregistry.main.library.settings import (
 )
 from sregistry.main.remote import Fetched, RemoteClient, Wanted
 from sregistry.transfer import Timeout, Transport, make_session
+from sregistry.transfer.remote_file import RemoteFile
 
 __all__ = ["LibraryClient"]
 
@@ -79,7 +80,9 @@ class LibraryClient(RemoteClient[_LibraryPull]):
 
     kind: ClassVar[str] = "library"
     settings_type: ClassVar[type[LibrarySettings]] = LibrarySettings
-    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.CREATE_COLLECTION})
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.CREATE_COLLECTION, Capability.OPEN_IMAGE}
+    )
 
     def __init__(
         self,
@@ -319,6 +322,13 @@ class LibraryClient(RemoteClient[_LibraryPull]):
         return Fetched(
             downloaded.path, downloaded.digests.sha256, downloaded.resumed_from, outcome.warnings
         )
+
+    def image_reference(self, image: ImageInfo) -> str:
+        """``library://entity/collection/container:tag`` of a listed image."""
+        return f"library://{image.uri}"
+
+    def _open(self, wanted: _LibraryPull) -> RemoteFile:
+        return open_image_file(self.endpoint(), wanted.ref, wanted.pull_arch, self.remote_read_max)
 
     def search(self, query: str | None = None) -> list[ImageInfo]:
         """``library://entity/collection[/container[:tag]]`` lists; other text searches."""

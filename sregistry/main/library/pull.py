@@ -33,8 +33,9 @@ from sregistry.main.library.models import Image
 from sregistry.main.library.refs import LibraryRef
 from sregistry.transfer import Download, Downloaded, Expected
 from sregistry.transfer.ranged import Ranges, download_ranged, probe_headers
+from sregistry.transfer.remote_file import RemoteFile
 
-__all__ = ["PullOutcome", "get_image", "pull_image", "store_name"]
+__all__ = ["PullOutcome", "get_image", "open_image_file", "pull_image", "store_name"]
 
 log = logging.getLogger(__name__)
 
@@ -155,3 +156,24 @@ def pull_image(
     ranges = Ranges(connections=connections, part_size=part_size, threshold=threshold)
     result = download_ranged(endpoint.transport, job, ranges, first=first)
     return PullOutcome(result.downloaded, result.parts, redirected, tuple(warnings))
+
+
+def open_image_file(endpoint: Endpoint, ref: LibraryRef, arch: str, max_bytes: int) -> RemoteFile:
+    """The image file of ``ref`` read in ranges: from the library itself (with
+    the token) or from where it redirects (without it), at most ``max_bytes``."""
+    url = endpoint.url(f"v1/imagefile/{ref.api_ref}") + _query(arch)
+    what = f"read {ref.api_ref} ({arch})"
+    missing = Refusal(NotFound, f"{what}: the image file is missing")
+    call = Call(what, ok=(200, 206), read="nothing", refusals={404: missing})
+
+    def check(response: requests.Response) -> None:
+        interpret(response, call)
+
+    return RemoteFile(
+        endpoint.transport,
+        url,
+        auth=endpoint.auth_for(url),
+        check=check,
+        name=str(ref),
+        max_bytes=max_bytes,
+    )

@@ -10,7 +10,7 @@ from sregistry.main.backend import INSECURE, Backend, Option
 
 __all__ = ["BACKEND"]
 
-_USE = frozenset({"push", "pull", "delete", "search", "labels"})
+_USE = frozenset({"push", "pull", "delete", "search", "labels", "inspect"})
 _ACCOUNT = frozenset({"login", "logout"})
 
 BACKEND = Backend(

@@ -417,7 +417,7 @@ def verify_push(
     if metadata_sent and not manifest.get("metadata"):
         warnings.append(
             "the registry did not keep the image's metadata (labels, scripts, definition "
-            "file): `list` and `labels` will not show them for this image"
+            "file): `list` and `labels` read them from the image instead"
         )
     return None if version is None else str(version)
 
