@@ -74,6 +74,7 @@ def ranged(cuts: list[int]) -> Handler:
     return handler
 
 
+@pytest.mark.network
 def test_download_verified_and_placed(serve, transport: Transport, tmp_path: Path) -> None:
     server = serve(plain)
     seen: list[tuple[int, int | None]] = []
@@ -94,6 +95,7 @@ def test_download_verified_and_placed(serve, transport: Transport, tmp_path: Pat
     assert server.requests[0].headers["Accept-Encoding"] == "identity"
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("threaded", [True, False])
 def test_md5_checked_when_asked(serve, transport: Transport, tmp_path: Path, threaded) -> None:
     server = serve(plain)
@@ -108,6 +110,7 @@ def test_md5_checked_when_asked(serve, transport: Transport, tmp_path: Path, thr
     assert result.digests.sha256 == SHA256
 
 
+@pytest.mark.network
 @pytest.mark.parametrize(
     ("expected", "message"),
     [
@@ -141,6 +144,7 @@ def test_existing_file_is_refused_before_any_request(
     assert target.read_bytes() == b"precious"
 
 
+@pytest.mark.network
 def test_overwrite_replaces(serve, transport: Transport, tmp_path: Path) -> None:
     server = serve(plain)
     target = tmp_path / "image.sif"
@@ -149,6 +153,7 @@ def test_overwrite_replaces(serve, transport: Transport, tmp_path: Path) -> None
     assert target.read_bytes() == DATA
 
 
+@pytest.mark.network
 def test_resume_with_range_after_a_cut(serve, transport: Transport, tmp_path: Path) -> None:
     # every byte that arrived before a cut is kept
     server = serve(ranged([1_500_000, 2_600_000]))
@@ -164,6 +169,7 @@ def test_resume_with_range_after_a_cut(serve, transport: Transport, tmp_path: Pa
     assert result.restarts == 0
 
 
+@pytest.mark.network
 def test_restart_from_zero_when_range_is_ignored(
     serve, transport: Transport, tmp_path: Path
 ) -> None:
@@ -181,6 +187,7 @@ def test_restart_from_zero_when_range_is_ignored(
     assert server.requests[1].headers.get("Range") == "bytes=1500000-"
 
 
+@pytest.mark.network
 def test_wrong_content_range_restarts(serve, transport: Transport, tmp_path: Path) -> None:
     answers = iter(["cut", "lie", "full"])
 
@@ -200,6 +207,7 @@ def test_wrong_content_range_restarts(serve, transport: Transport, tmp_path: Pat
     assert server.requests[2].headers.get("Range") is None
 
 
+@pytest.mark.network
 def test_gives_up_after_bounded_attempts(serve, transport: Transport, tmp_path: Path) -> None:
     server = serve(lambda request: request.send(200, DATA, cut_after=100))
     with pytest.raises(TransferError, match="after 5 tries"):
@@ -209,6 +217,7 @@ def test_gives_up_after_bounded_attempts(serve, transport: Transport, tmp_path: 
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.network
 def test_interrupt_removes_the_temporary_file(serve, transport: Transport, tmp_path: Path) -> None:
     server = serve(plain)
 
@@ -222,6 +231,7 @@ def test_interrupt_removes_the_temporary_file(serve, transport: Transport, tmp_p
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.network
 def test_error_status_goes_through_check(serve, transport: Transport, tmp_path: Path) -> None:
     server = serve(lambda request: request.send(404, b'{"detail": "Not found."}'))
     with pytest.raises(NotFound):
@@ -244,6 +254,7 @@ def test_missing_directory_is_not_found(transport: Transport, tmp_path: Path) ->
         fetch(transport, "http://127.0.0.1:9/", tmp_path / "no" / "x")
 
 
+@pytest.mark.network
 def test_temporary_file_sits_beside_the_target(serve, transport: Transport, tmp_path) -> None:
     names: list[str] = []
 
@@ -296,6 +307,7 @@ except TransferError as exc:
 """
 
 
+@pytest.mark.network  # the server is in this process, the client a subprocess
 def test_a_full_disk_is_reported_and_cleaned_up(serve, tmp_path: Path) -> None:
     import subprocess
     import sys

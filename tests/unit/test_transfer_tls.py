@@ -18,7 +18,10 @@ from sregistry.main.registry.client import RegistryClient
 from sregistry.transfer import Transport
 from tests.unit.local_http import LocalServer, Request
 
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl"),
+    pytest.mark.network,
+]
 
 PAGE = {"count": 1, "next": None, "previous": None, "results": []}
 

@@ -142,15 +142,6 @@ VERSIONS: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = [
 ]
 
 
-@pytest.fixture
-def bindir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An otherwise empty PATH, so only stand-ins can be found."""
-    path = tmp_path / "bin"
-    path.mkdir()
-    monkeypatch.setenv("PATH", str(path))
-    return path
-
-
 @pytest.mark.parametrize("case", VERSIONS, ids=[v[0] for v in VERSIONS])
 def test_each_version_shape_is_normalized(
     bindir: Path, busybox_like: Path, case: tuple[str, str, dict[str, Any], str, dict[str, Any]]
