@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from tests.unit.local_http import Handler, LocalServer, Serve
+
 __all__ = ["NetworkBlocked"]
 
 _LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", ""})
@@ -99,6 +101,21 @@ def no_network(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     yield
+
+
+@pytest.fixture
+def serve() -> Iterator[Serve]:
+    """Start a :class:`LocalServer` on loopback for a handler; all are closed after the test
+    (which is marked ``network``)."""
+    servers: list[LocalServer] = []
+
+    def start(handler: Handler) -> LocalServer:
+        servers.append(LocalServer(handler))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 CONFTEST = Path(__file__).with_name("conftest.py")
+REPO = Path(__file__).resolve().parents[2]
 
-INNER = '''
+INNER = """
 import contextlib
 import socket
 import tempfile
@@ -56,7 +57,7 @@ def test_unix_sockets_and_address_literals_are_not_the_network():
             server.bind(path)
             server.listen()
             client.connect(path)
-'''
+"""
 
 INI = """[pytest]
 addopts = --strict-markers -p no:cacheprovider
@@ -72,7 +73,8 @@ def test_the_conftest_refuses_the_network_unless_marked(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rfE", str(tmp_path)],
         cwd=tmp_path,
-        env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},  # none needed: faster
+        # the conftest imports tests.unit.local_http; no plugin is needed (faster)
+        env={**os.environ, "PYTHONPATH": str(REPO), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
         capture_output=True,
         text=True,
         check=False,

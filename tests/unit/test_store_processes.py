@@ -105,9 +105,11 @@ def test_two_processes_pushing_and_pulling_at_once(tmp_path: Path) -> None:
     go = tmp_path / "go"
     workers = []
     for worker in (1, 2):
-        out = tmp_path / f"out{worker}"
-        out.mkdir()
-        workers.append(spawn("churn", str(root), str(worker), str(pool), str(out), "150", str(go)))
+        out_dir = tmp_path / f"out{worker}"
+        out_dir.mkdir()
+        workers.append(
+            spawn("churn", str(root), str(worker), str(pool), str(out_dir), "150", str(go))
+        )
     deadline = time.monotonic() + 60
     while not all((tmp_path / f"ready{worker}").exists() for worker in (1, 2)):
         assert time.monotonic() < deadline, "the workers did not start"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,23 +15,7 @@ from sregistry.errors import ConfigError, TransferError
 from sregistry.origin import Origin
 from sregistry.transfer import FileBody, MultipartBody, RetryPolicy, Timeout, Transport
 from sregistry.transfer.retry import parse_retry_after
-from tests.unit.local_http import Handler, LocalServer, Request
-
-Serve = Callable[[Handler], LocalServer]
-
-
-@pytest.fixture
-def serve() -> Iterator[Serve]:
-    servers: list[LocalServer] = []
-
-    def start(handler: Handler) -> LocalServer:
-        server = LocalServer(handler)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
+from tests.unit.local_http import Request, Serve
 
 
 @pytest.fixture

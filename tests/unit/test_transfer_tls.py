@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -23,7 +24,7 @@ pytestmark = [
     pytest.mark.network,
 ]
 
-PAGE = {"count": 1, "next": None, "previous": None, "results": []}
+PAGE: dict[str, Any] = {"count": 1, "next": None, "previous": None, "results": []}
 
 
 @pytest.fixture(scope="module")
