@@ -21,7 +21,7 @@ import pytest
 from tests.reference_server.helpers import present
 from tests.server.pytest_plugin import RegistryServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # slow: pip installs the legacy client
 
 PACKAGE = "sregistry[registry-basic]==0.2.39"
 

@@ -22,6 +22,8 @@ import pytest
 from sregistry.store import ImageStore
 from tests.unit.storecheck import problems, rows, sha256_of
 
+pytestmark = pytest.mark.slow  # 200 MiB files copied, processes killed mid-way
+
 WORKER = Path(__file__).with_name("store_worker.py")
 BIG = 200 << 20
 
