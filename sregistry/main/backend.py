@@ -248,6 +248,8 @@ class LoginRequest:
     """None until the hook asks for it (``MissingSetting(setting="token")``)."""
     env: Mapping[str, str] | None = None
     """Replaces ``os.environ``."""
+    sleep: Callable[[float], None] | None = None
+    """Replaces ``time.sleep`` between retries of the hook's requests (tests)."""
 
     def environ(self) -> Mapping[str, str]:
         """``env``, else ``os.environ``."""

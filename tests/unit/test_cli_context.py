@@ -42,6 +42,20 @@ def test_the_group_keeps_an_injected_context_and_takes_the_flags(store_root: Pat
     assert not given.quiet  # the injected object is a template, not changed
 
 
+@pytest.mark.network
+def test_library_login_waits_with_the_injected_sleep(store_root: Path) -> None:
+    waits: list[float] = []
+    done = CliRunner().invoke(
+        cli,
+        ["login", "--library", DEAD, "--token-stdin"],
+        input="0123456789abcdef0123456789abcdef01234567\n",
+        obj=AppContext(sleep=waits.append),
+    )
+    assert done.exit_code == 1, done.output
+    assert f"cannot connect to {DEAD}/v1/token-status" in done.stderr
+    assert waits == [0.5, 1.0, 2.0]
+
+
 def test_every_backend_takes_a_sleep() -> None:
     with get_client("local", sleep=lambda seconds: None) as client:
         assert isinstance(client, LocalClient)

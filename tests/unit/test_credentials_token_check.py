@@ -41,6 +41,7 @@ def _token_status(request: Request) -> None:
     request.send(200 if valid else 404)
 
 
+@pytest.mark.network
 def test_a_busy_server_is_asked_again(
     servers: list[LocalServer], transport: Transport, sleeps: list[float]
 ) -> None:
@@ -60,6 +61,7 @@ def test_a_busy_server_is_asked_again(
     assert sleeps == [0.5, 1.0]
 
 
+@pytest.mark.network
 def test_the_token_does_not_follow_a_redirect_to_another_origin(
     servers: list[LocalServer], transport: Transport
 ) -> None:
@@ -72,6 +74,7 @@ def test_the_token_does_not_follow_a_redirect_to_another_origin(
     assert "Authorization" not in elsewhere.requests[0].headers
 
 
+@pytest.mark.network
 def test_answers_become_errors(servers: list[LocalServer], transport: Transport) -> None:
     server = LocalServer(_token_status)
     teapot = LocalServer(lambda r: r.send(418))
@@ -84,6 +87,7 @@ def test_answers_become_errors(servers: list[LocalServer], transport: Transport)
         check_library_token(teapot.url, Secret(TOKEN), transport=transport)
 
 
+@pytest.mark.network
 def test_an_unreachable_server_is_retried_then_reported(
     transport: Transport, sleeps: list[float]
 ) -> None:
