@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from sregistry.transfer import Timeout, Transport
 from tests.unit.local_http import Handler, LocalServer, Serve
 
 __all__ = ["NetworkBlocked"]
@@ -116,6 +117,20 @@ def serve() -> Iterator[Serve]:
     yield start
     for server in servers:
         server.close()
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """The delays the ``transport`` fixture was asked to wait (it never waits)."""
+    return []
+
+
+@pytest.fixture
+def transport(sleeps: list[float]) -> Iterator[Transport]:
+    """A :class:`Transport` with 2 s timeouts that records its waits in ``sleeps``."""
+    made = Transport(sleep=sleeps.append, timeout=Timeout(2.0, 2.0))
+    yield made
+    made.close()
 
 
 @pytest.fixture

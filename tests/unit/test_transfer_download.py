@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,20 +11,13 @@ import pytest
 import requests
 
 from sregistry.errors import DestinationExists, IntegrityError, NotFound, TransferError
-from sregistry.transfer import Download, Downloaded, Expected, Timeout, Transport, download, place
+from sregistry.transfer import Download, Downloaded, Expected, Transport, download, place
 from sregistry.transfer.hashing import InlineHasher, ThreadedHasher
 from tests.unit.local_http import Handler, Request, Serve
 
 DATA = bytes(range(256)) * 12_000  # ~3 MiB: several blocks
 SHA256 = hashlib.sha256(DATA).hexdigest()
 MD5 = hashlib.md5(DATA).hexdigest()
-
-
-@pytest.fixture
-def transport() -> Iterator[Transport]:
-    transport = Transport(sleep=lambda seconds: None, timeout=Timeout(2.0, 2.0))
-    yield transport
-    transport.close()
 
 
 def fetch(transport: Transport, url: str, target: Path, **options: Any) -> Downloaded:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,18 +15,6 @@ from sregistry.origin import Origin
 from sregistry.transfer import FileBody, MultipartBody, RetryPolicy, Timeout, Transport
 from sregistry.transfer.retry import parse_retry_after
 from tests.unit.local_http import Request, Serve
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def transport(sleeps: list[float]) -> Iterator[Transport]:
-    with_sleep = Transport(sleep=sleeps.append, timeout=Timeout(2.0, 2.0))
-    yield with_sleep
-    with_sleep.close()
 
 
 class Counting(requests.auth.AuthBase):
