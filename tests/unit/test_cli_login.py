@@ -366,6 +366,7 @@ def test_login_and_logout_with_a_scheme_and_host(secrets: Path) -> None:
     )
 
 
+@pytest.mark.network
 def test_a_library_host_is_spoken_to_over_https(secrets: Path, library_server: str) -> None:
     host = library_server.removeprefix("http://")
     result = _run("login", f"library://{host}", "--token-stdin", stdin=TOKEN)
@@ -394,6 +395,7 @@ def test_the_configured_backend_is_the_one_logged_in_to(
     assert not secrets.exists()
 
 
+@pytest.mark.network
 def test_insecure_is_announced_only_where_a_token_is_sent(
     secrets: Path, library_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -410,6 +412,7 @@ def test_insecure_is_announced_only_where_a_token_is_sent(
 # -- the hooks behind the commands, called from Python: they never print ----------------
 
 
+@pytest.mark.network
 def test_the_library_login_hook_checks_stores_and_says_so(
     secrets: Path, library_server: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
