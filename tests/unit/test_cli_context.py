@@ -57,5 +57,12 @@ def test_library_login_waits_with_the_injected_sleep(store_root: Path) -> None:
 
 
 def test_every_backend_takes_a_sleep() -> None:
-    with get_client("local", sleep=lambda seconds: None) as client:
+    waits: list[float] = []
+    with get_client("local", sleep=waits.append) as client:
         assert isinstance(client, LocalClient)
+    remotes = {"registry": {"base": DEAD}, "library": {"base": DEAD}, "oras": {"uri": "oras://h"}}
+    for name, options in remotes.items():
+        with get_client(name, sleep=waits.append, **options) as remote:
+            assert remote.kind == name
+    with get_client("oras", uri="oras://h", sleep=waits.append) as oras:
+        assert oras.transport.sleep == waits.append  # the CLI tests show the others waiting
