@@ -7,6 +7,7 @@ that need them.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from typing import Any
@@ -120,7 +121,8 @@ def cli(ctx: click.Context, quiet: bool, debug: bool, deadline: float | None) ->
     Exit codes: 0 ok, 1 error, 2 usage, 3 not found,
                 4 permission or authentication, 5 integrity, 130 interrupted.
     """
-    ctx.obj = AppContext(quiet=quiet, debug=debug, deadline=deadline)
+    given = ctx.obj if isinstance(ctx.obj, AppContext) else AppContext()
+    ctx.obj = dataclasses.replace(given, quiet=quiet, debug=debug, deadline=deadline, _output=None)
     if debug:
         import logging
 

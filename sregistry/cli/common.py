@@ -231,6 +231,7 @@ def open_client(
     The given flags the picked backend declares become its options; a
     ``strict`` flag of another backend is a usage error, the others are
     ignored. ``settings`` (e.g. ``cache=False``) go to every backend.
+    ``app.sleep``, when set, is the client's ``sleep`` option.
     """
     kind = pick_backend(reference, chosen, capability=capability)
     backend = chosen.backends[kind]
@@ -242,6 +243,8 @@ def open_client(
         from sregistry.transfer.http import DEADLINE_ENV
 
         options["env"] = {**options.get("env", os.environ), DEADLINE_ENV: repr(app.deadline)}
+    if app.sleep is not None:
+        options["sleep"] = app.sleep
     client = make_client(backend, **options)
     if client.insecure:
         warn_insecure(app)

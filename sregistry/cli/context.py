@@ -1,7 +1,8 @@
-"""The object every command receives: global flags and the output streams."""
+"""The object every command receives: global flags, the output streams, and how to wait."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -15,12 +16,21 @@ __all__ = ["AppContext", "pass_app"]
 
 @dataclass
 class AppContext:
-    """Global options, shared by every command through ``ctx.obj``."""
+    """Global options, shared by every command through ``ctx.obj``.
+
+    A caller of the click group may pass one as ``obj`` (``CliRunner.invoke(cli,
+    args, obj=AppContext(sleep=...))``): the group keeps what it injects and
+    sets the global flags from the command line.
+    """
 
     quiet: bool = False
     debug: bool = False
     deadline: float | None = None
     """``--deadline``: seconds one request may wait for an answer (tries included)."""
+    sleep: Callable[[float], None] | None = None
+    """How the clients the commands open wait before retrying a request (the
+    ``sleep`` option of :func:`sregistry.main.get_client`); ``None`` leaves
+    each client its own (``time.sleep``). Tests inject one that does not wait."""
     _output: Output | None = field(default=None, repr=False)
 
     @property

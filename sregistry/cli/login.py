@@ -112,7 +112,7 @@ def _login(
     asked: set[str] = set()
     while True:
         try:
-            return hook(LoginRequest(options, token))
+            return hook(LoginRequest(options, token, sleep=app.sleep))
         except MissingSetting as exc:
             if exc.setting in asked:
                 raise _missing(backend, exc) from None

@@ -12,6 +12,8 @@ redirect to another origin.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sregistry.credentials.secret import Secret
@@ -31,20 +33,26 @@ def check_library_token(
     verify: bool = True,
     timeout: Timeout | None = None,
     transport: Transport | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> None:
     """Return when the server accepts ``token``; raise otherwise.
 
     AuthenticationError on 404 (the server's answer for a bad token),
     ServerError on any other non-200 answer, TransferError when the server
     cannot be reached. No message carries the token. ``transport`` (else one
-    made with ``verify`` and ``timeout``) sends the request.
+    made with ``verify``, ``timeout`` and ``sleep``, the ``time.sleep`` between
+    retries) sends the request.
     """
     from sregistry.transfer import Transport
 
     root = library_base(base)
     url = f"{root}/v1/token-status"
     own = transport is None
-    sender = Transport(verify=verify, timeout=timeout) if transport is None else transport
+    sender = (
+        Transport(verify=verify, timeout=timeout, sleep=time.sleep if sleep is None else sleep)
+        if transport is None
+        else transport
+    )
     try:
         response = sender.request("GET", url, headers={"Authorization": f"Bearer {token.reveal()}"})
         with response:

@@ -174,6 +174,9 @@ class BackendSettings:
     """A reference whose host chooses the server (``scheme://host/...``)."""
     env: Mapping[str, str] | None = None
     """Replaces ``os.environ`` when reading settings."""
+    sleep: Callable[[float], None] | None = None
+    """Replaces ``time.sleep`` where the client waits before retrying a request
+    (tests pass one that records the delays); a client that never retries ignores it."""
 
     @classmethod
     def from_options(cls, backend: str, options: Mapping[str, Any]) -> BackendSettings:
@@ -245,6 +248,8 @@ class LoginRequest:
     """None until the hook asks for it (``MissingSetting(setting="token")``)."""
     env: Mapping[str, str] | None = None
     """Replaces ``os.environ``."""
+    sleep: Callable[[float], None] | None = None
+    """Replaces ``time.sleep`` between retries of the hook's requests (tests)."""
 
     def environ(self) -> Mapping[str, str]:
         """``env``, else ``os.environ``."""

@@ -164,7 +164,7 @@ class Client(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release network connections or database handles."""
 
-    def __enter__(self) -> Client:
+    def __enter__(self: _C) -> _C:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -99,6 +99,7 @@ def _clean_clone(target: Path) -> None:
 
 
 @pytest.mark.e2e
+@pytest.mark.slow  # a clone and a pip install
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_quickstart_from_a_clean_clone(tmp_path: Path) -> None:
     if not (REPO / ".git").exists():

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -37,7 +38,7 @@ class Registry:
     def url(self) -> str:
         return self.server.url
 
-    def client(self, user: str | None = "vsoch", **options: object) -> RegistryClient:
+    def client(self, user: str | None = "vsoch", **options: Any) -> RegistryClient:
         token = self.tokens.get(user or "", "")
         return RegistryClient(base=self.url, username=user or "", token=token, env={}, **options)
 
@@ -119,7 +120,7 @@ def sregistry_executable() -> str:
 
 
 def run_sregistry(
-    *args: str, env: dict[str, str] | None = None, **options: object
+    *args: str, env: dict[str, str] | None = None, **options: Any
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed ``sregistry`` as a real process."""
     return subprocess.run(

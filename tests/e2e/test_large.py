@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,7 @@ def write_large(path: Path, size: int) -> str:
 
 
 def test_one_gib_push_and_pull_in_flat_memory(
-    registry: Registry, tmp_path: Path, record_property: pytest.RecordProperty
+    registry: Registry, tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
     image = tmp_path / "large.sif"
     digest = write_large(image, GIB)

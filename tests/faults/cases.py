@@ -78,7 +78,7 @@ class Case:
             return "307 to another address (127.0.0.2)"
         if action == "body":
             return str(fault.get("label", "hostile answer"))
-        return action
+        return str(action)
 
 
 def _at(fault: dict[str, Any]) -> str:

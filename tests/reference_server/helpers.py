@@ -10,13 +10,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import requests
 
 from sregistry.main.registry.auth import authorization_header
 
 TIMEOUT = 120
+T = TypeVar("T")
+
+
+def present(value: T | None) -> T:
+    """``value``, which must not be ``None`` (a row the test expects the server to hold)."""
+    assert value is not None, "the server holds no such row"
+    return value
 
 
 def sha256_of(data: bytes) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.reference_server.helpers import Account
+from tests.reference_server.helpers import Account, present
 from tests.server.pytest_plugin import RegistryServer
 
 
@@ -87,7 +87,8 @@ def test_passthrough_stores_then_fails(registry_server: RegistryServer, alice: A
     registry_server.inject_fault("POST", "^/upload$", status=504, passthrough=True)
     answer = alice.upload(cid, "dino", "busybox", "latest", b"landed")
     assert answer.status_code == 504
-    assert registry_server.container("dino", "busybox", "latest")["path"].read_bytes() == b"landed"
+    stored = present(registry_server.container("dino", "busybox", "latest"))["path"]
+    assert stored.read_bytes() == b"landed"
 
 
 def test_delay(registry_server: RegistryServer, alice: Account, image: str) -> None:

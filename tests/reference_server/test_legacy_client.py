@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.reference_server.helpers import present
 from tests.server.pytest_plugin import RegistryServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # slow: pip installs the legacy client
 
 PACKAGE = "sregistry[registry-basic]==0.2.39"
 
@@ -172,7 +173,8 @@ def test_failures_as_the_legacy_client_reports_them(
     frozen = alice("push", "--name", "dino/img:latest", str(image))
     assert frozen.returncode == 0  # 0.2.39 exits 0 whatever /upload answered
     assert "already exists." in frozen.stdout
-    assert registry_server.container("dino", "img", "latest")["path"].read_bytes() == b"alice's"
+    stored = present(registry_server.container("dino", "img", "latest"))["path"]
+    assert stored.read_bytes() == b"alice's"
 
     missing = alice("pull", "dino/nothing:latest")
     assert missing.returncode == 1

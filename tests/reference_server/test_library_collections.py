@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.reference_server.helpers import Account, bearer
+from tests.reference_server.helpers import Account, bearer, present
 from tests.server.pytest_plugin import RegistryServer
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -49,7 +49,7 @@ def test_create_like_the_curl_example(registry_server: RegistryServer, alice: Ac
         "id": int(data["id"]),
         "name": "dinosaur-collection",
         "private": True,
-        "secret": registry_server.collection("dinosaur-collection")["secret"],
+        "secret": present(registry_server.collection("dinosaur-collection"))["secret"],
         "owners": ["alice"],
         "contributors": [],
     }

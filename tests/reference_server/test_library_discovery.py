@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 import requests
 
-from tests.reference_server.helpers import Account, bearer
+from tests.reference_server.helpers import Account, bearer, present
 from tests.server.pytest_plugin import RegistryServer
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
@@ -79,7 +79,7 @@ def test_entity_is_the_token_owner_only(registry_server: RegistryServer, alice: 
         entity = answer.json()["data"]
         assert entity["name"] == "alice"
         assert isinstance(entity["id"], str)
-        assert entity["collections"] == [str(registry_server.collection("dino")["id"])]
+        assert entity["collections"] == [str(present(registry_server.collection("dino"))["id"])]
         assert entity["size"] == 0
         assert entity["quota"] == 0
         for key in ("createdAt", "updatedAt", "deletedAt"):

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 import requests
 
-from tests.reference_server.helpers import Account, bearer, sha256_of
+from tests.reference_server.helpers import Account, bearer, present, sha256_of
 from tests.server.pytest_plugin import RegistryServer
 
 DATA = b"\x00SIF" + bytes(range(256)) * 2000
@@ -23,7 +23,7 @@ def test_full_push_then_pull(registry_server: RegistryServer, alice: Account) ->
         assert row["size"] == len(DATA)
         assert row["arch"] == "amd64"
         assert row["path"].read_bytes() == DATA
-    assert registry_server.container("dino", "busybox", "v1")["id"] == int(image_id)
+    assert present(registry_server.container("dino", "busybox", "v1"))["id"] == int(image_id)
     image = requests.get(f"{alice.url}/v1/images/alice/dino/busybox:latest?arch=amd64", timeout=30)
     assert image.json()["data"]["tags"] == ["latest", "v1"]
     assert len(registry_server.containers("dino")) == 2  # no holder left behind
@@ -67,7 +67,7 @@ def test_repush_of_same_bytes_only_tags(registry_server: RegistryServer, alice: 
     assert second == first
     container_id = alice.container_id("dino", "busybox")
     assert alice.tag(container_id, second, "v2").status_code == 200
-    assert registry_server.container("dino", "busybox", "v2")["version"] == sha256_of(DATA)
+    assert present(registry_server.container("dino", "busybox", "v2"))["version"] == sha256_of(DATA)
 
 
 def test_upload_must_match_the_image_hash(registry_server: RegistryServer, alice: Account) -> None:
@@ -157,7 +157,7 @@ def test_legacy_v1_upload(make_registry_server: Callable[..., RegistryServer]) -
         alice.tag(alice.container_id("dino", "busybox"), image_id, "latest", arch=None).status_code
         == 200
     )
-    assert server.container("dino", "busybox", "latest")["path"].read_bytes() == DATA
+    assert present(server.container("dino", "busybox", "latest"))["path"].read_bytes() == DATA
 
 
 def test_v1_tags_need_no_content_type(registry_server: RegistryServer, alice: Account) -> None:
@@ -210,9 +210,10 @@ def test_tag_replaces_unfrozen_and_respects_frozen(
     registry_server: RegistryServer, alice: Account
 ) -> None:
     alice.library_push("dino", "busybox", b"old", tags=("latest",))
-    old_path = registry_server.container("dino", "busybox", "latest")["path"]
+    old_path = present(registry_server.container("dino", "busybox", "latest"))["path"]
     alice.library_push("dino", "busybox", b"new", tags=("latest",))
-    assert registry_server.container("dino", "busybox", "latest")["path"].read_bytes() == b"new"
+    stored = present(registry_server.container("dino", "busybox", "latest"))["path"]
+    assert stored.read_bytes() == b"new"
     assert not old_path.exists()
     registry_server.freeze("dino", "busybox", "latest")
     image_id = alice.holder("dino", "busybox", b"newer")
@@ -222,7 +223,8 @@ def test_tag_replaces_unfrozen_and_respects_frozen(
         400,
         {"message": "This tag exists, and is frozen."},
     )
-    assert registry_server.container("dino", "busybox", "latest")["path"].read_bytes() == b"new"
+    stored = present(registry_server.container("dino", "busybox", "latest"))["path"]
+    assert stored.read_bytes() == b"new"
     assert [c["tag"] for c in registry_server.containers("dino")] == ["latest"]  # holder dropped
 
 
@@ -231,7 +233,8 @@ def test_tagging_needs_an_uploaded_image(registry_server: RegistryServer, alice:
     image_id = alice.holder("dino", "busybox", b"never uploaded")
     refused = alice.tag(alice.container_id("dino", "busybox"), image_id, "latest")
     assert refused.status_code == 400
-    assert registry_server.container("dino", "busybox", "latest")["path"].read_bytes() == b"good"
+    stored = present(registry_server.container("dino", "busybox", "latest"))["path"]
+    assert stored.read_bytes() == b"good"
 
 
 def test_contributor_cannot_push(

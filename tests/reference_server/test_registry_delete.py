@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.reference_server.helpers import Account
+from tests.reference_server.helpers import Account, present
 from tests.server.pytest_plugin import RegistryServer
 
 
@@ -20,7 +20,7 @@ def test_owner_deletes_and_file_is_released(
     registry_server: RegistryServer, alice: Account
 ) -> None:
     alice.push("dino", "busybox", "v1", b"one")
-    path = registry_server.container("dino", "busybox", "v1")["path"]
+    path = present(registry_server.container("dino", "busybox", "v1"))["path"]
     answer = delete(alice, "dino/busybox:v1", alice.sign("delete", "dino", "busybox", "v1"))
     assert answer.status_code == 204
     assert answer.content == b""
@@ -37,12 +37,13 @@ def test_shared_content_survives_deleting_one_tag(
         delete(alice, "dino/busybox:v1", alice.sign("delete", "dino", "busybox", "v1")).status_code
         == 204
     )
-    assert registry_server.container("dino", "busybox", "latest")["path"].read_bytes() == b"same"
+    stored = present(registry_server.container("dino", "busybox", "latest"))["path"]
+    assert stored.read_bytes() == b"same"
 
 
 def test_delete_by_version_without_tag(registry_server: RegistryServer, alice: Account) -> None:
     alice.push("dino", "busybox", "v1", b"one")
-    version = registry_server.container("dino", "busybox", "v1")["version"]
+    version = present(registry_server.container("dino", "busybox", "v1"))["version"]
     header = alice.sign("delete", "dino", "busybox", "v1")
     assert delete(alice, f"dino/busybox@{version}", header).status_code == 204
 

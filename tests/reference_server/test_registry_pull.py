@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from tests.reference_server.helpers import Account, sha256_of
+from tests.reference_server.helpers import Account, present, sha256_of
 from tests.server.pytest_plugin import RegistryServer
 
 
@@ -32,7 +32,7 @@ def test_manifest_fields_and_download(
     assert manifest["collection"] == "dino"
     assert manifest["version"] == sha256_of(pushed)
     assert manifest["frozen"] is False
-    secret = registry_server.collection("dino")["secret"]
+    secret = present(registry_server.collection("dino"))["secret"]
     assert manifest["image"] == f"{alice.url}/containers/{manifest['id']}/download/{secret}"
     assert datetime.fromisoformat(manifest["add_date"]).utcoffset() is not None
     download = requests.get(manifest["image"], timeout=30)
@@ -167,7 +167,7 @@ def test_weekly_limit(make_registry_server: Callable[..., RegistryServer]) -> No
     limited = alice.pull_manifest("dino", "busybox")
     assert (limited.status_code, limited.text) == (200, "429")
     assert requests.get(image, timeout=30).status_code == 403
-    assert server.container("dino", "busybox", "latest")["get_count"] == 2
+    assert present(server.container("dino", "busybox", "latest"))["get_count"] == 2
 
 
 def test_download_wrong_secret_is_404(alice: Account, pushed: bytes) -> None:

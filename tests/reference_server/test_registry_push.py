@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from tests.reference_server.helpers import Account, sha256_of
+from tests.reference_server.helpers import Account, present, sha256_of
 from tests.server.pytest_plugin import RegistryServer
 
 HTML_500 = "Server Error (500)"
@@ -26,10 +26,10 @@ def test_push_creates_collection_owned_by_pusher(
 ) -> None:
     first = alice.chunked_upload("dinosaur", "busybox", "latest")
     assert first.status_code == 200
-    assert first.json() == {"cid": registry_server.collection("dinosaur")["id"]}
+    assert first.json() == {"cid": present(registry_server.collection("dinosaur"))["id"]}
     done = alice.upload(first.json()["cid"], "dinosaur", "busybox", "latest", b"image bytes")
     assert (done.status_code, done.json()) == (200, {"message": "Upload Complete"})
-    assert registry_server.collection("dinosaur")["owners"] == ["alice"]
+    assert present(registry_server.collection("dinosaur"))["owners"] == ["alice"]
     row = registry_server.container("dinosaur", "busybox", "latest")
     assert row is not None
     assert row["version"] == sha256_of(b"image bytes")
@@ -110,7 +110,7 @@ def test_only_owners_push_into_existing_collection(
 ) -> None:
     alice.push("dino", "busybox", "latest", b"alice's")
     assert bob.chunked_upload("dino", "busybox", "latest").status_code == 500
-    cid = registry_server.collection("dino")["id"]
+    cid = present(registry_server.collection("dino"))["id"]
     stolen = bob.upload(cid, "dino", "busybox", "latest", b"bob's")
     assert stolen.status_code == 500
     assert HTML_500 in stolen.text
@@ -144,7 +144,7 @@ def test_staff_create_their_own_collections(
     registry_server: RegistryServer, staff: Account
 ) -> None:
     assert staff.push("ops", "tool", "latest", b"t").json()["message"] == "Upload Complete"
-    assert registry_server.collection("ops")["owners"] == ["root"]
+    assert present(registry_server.collection("ops"))["owners"] == ["root"]
 
 
 def test_without_user_collections_only_staff_push(
@@ -167,7 +167,7 @@ def test_private_default_makes_new_collections_private(
     server = make_registry_server(private_default=True)
     alice = Account(server.url, "alice", server.add_user("alice"))
     alice.push("dino", "busybox", "latest", b"x")
-    assert server.collection("dino")["private"] is True
+    assert present(server.collection("dino"))["private"] is True
 
 
 def _stale(account: Account, kind: str, collection: str, name: str, tag: str) -> str:
@@ -219,7 +219,7 @@ def test_step_two_auth_failures_are_500_and_store_nothing(
     registry_server: RegistryServer, alice: Account, make_header: Callable[[Account], str]
 ) -> None:
     alice.push("dino", "busybox", "latest", b"good")
-    cid = registry_server.collection("dino")["id"]
+    cid = present(registry_server.collection("dino"))["id"]
     answer = alice.upload(cid, "dino", "busybox", "latest", b"evil", header=make_header(alice))
     assert answer.status_code == 500
     assert stored(registry_server, "dino", "busybox", "latest") == b"good"
@@ -337,7 +337,7 @@ def test_cut_off_upload_keeps_previous_image(
     registry_server: RegistryServer, alice: Account
 ) -> None:
     alice.push("dino", "busybox", "latest", b"previous")
-    cid = registry_server.collection("dino")["id"]
+    cid = present(registry_server.collection("dino"))["id"]
     registry_server.inject_fault("POST", "^/upload$", cut_after=200_000)
     with pytest.raises(requests.ConnectionError):
         alice.upload(cid, "dino", "busybox", "latest", b"y" * 4_000_000)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.reference_server.helpers import Account
+from tests.reference_server.helpers import Account, present
 from tests.server.pytest_plugin import RegistryServer
 
 
@@ -94,7 +94,7 @@ def test_containers_list_with_page_size_flag(
 
 def test_detail_views(registry_server: RegistryServer, alice: Account) -> None:
     row = registry_server.add_image("dino", "img", "latest", b"x", owner="alice")
-    collection_id = registry_server.collection("dino")["id"]
+    collection_id = present(registry_server.collection("dino"))["id"]
     assert get(f"{alice.url}/api/collections/{collection_id}/").json()["name"] == "dino"
     assert get(f"{alice.url}/api/containers/{row['id']}/").json()["name"] == "img"
     registry_server.set_private("dino", True)
@@ -166,7 +166,8 @@ def test_label_search_forms(registry_server: RegistryServer, alice: Account) -> 
     def search(path: str) -> list[Any]:
         answer = get(f"{alice.url}/api/labels/search{path}")
         assert answer.status_code == 200
-        return answer.json()
+        found: list[Any] = answer.json()
+        return found
 
     everything = search("")
     assert {(e["key"], e["value"]) for e in everything} == {

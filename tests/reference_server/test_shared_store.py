@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.reference_server.helpers import Account, bearer, sha256_of
+from tests.reference_server.helpers import Account, bearer, present, sha256_of
 from tests.server.pytest_plugin import RegistryServer
 
 
@@ -24,7 +24,7 @@ def test_registry_push_pulls_through_the_library(
     )
     assert download.content == data
     tags = requests.get(
-        f"{alice.url}/v1/tags/{registry_server.collection('dino')['id']}",
+        f"{alice.url}/v1/tags/{present(registry_server.collection('dino'))['id']}",
         headers=bearer(alice.token),
         timeout=30,
     )

@@ -11,10 +11,10 @@ import http.server
 import socketserver
 import ssl
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["LocalServer", "Recorded", "Request"]
+__all__ = ["Handler", "LocalServer", "Recorded", "Request", "Serve"]
 
 
 @dataclass
@@ -68,6 +68,8 @@ class Request:
 
 
 Handler = Callable[[Request], None]
+Serve = Callable[[Handler], "LocalServer"]
+"""The ``serve`` fixture (tests/unit/conftest.py): start a server for a handler."""
 
 
 class _Threaded(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -120,17 +122,8 @@ class LocalServer:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"{'https' if self.tls else 'http'}://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self._server.server_port}"
 
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-
-def serve(handler: Handler) -> Iterator[LocalServer]:
-    server = LocalServer(handler)
-    try:
-        yield server
-    finally:
-        server.close()

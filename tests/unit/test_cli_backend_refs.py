@@ -4,13 +4,13 @@ push/list/pull/delete commands, and ``Client.display_name`` for prompts."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from sregistry.cli import cli
+from sregistry.cli.context import AppContext
 from sregistry.errors import InvalidName
 from sregistry.main.library.client import LibraryClient
 from sregistry.main.local.client import LocalClient
@@ -20,22 +20,13 @@ from tests.unit.storecheck import rows
 SHA = "f53422b89ea3002d63da44d7c593f38752b8c350e3709445b2acce69137eb026"
 
 
-@pytest.fixture
-def store_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "store"
-    monkeypatch.setenv("SREGISTRY_STORAGE", str(root))
-    return root
-
-
 def run(*args: str, stdin: str | None = None) -> Result:
     return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
 
 
 def test_local_refs_through_every_generic_command(
-    store_root: Path, tmp_path: Path, fixtures_dir: Path
+    store_root: Path, tmp_path: Path, image: Path
 ) -> None:
-    image = tmp_path / "busybox.sif"
-    shutil.copyfile(fixtures_dir / "busybox-like.sif", image)
     pushed = run("push", str(image), "--name", "local://Lab/Tool:1.0")
     assert pushed.exit_code == 0, pushed.output
     assert pushed.stdout == "lab/tool:1.0\n"
@@ -101,11 +92,7 @@ def test_display_names() -> None:
     assert local.display_name(f"lab/tool@sha256.{SHA}") == f"lab/tool:latest@sha256.{SHA}"
 
 
-def test_a_search_word_never_picks_a_backend(
-    store_root: Path, tmp_path: Path, fixtures_dir: Path
-) -> None:
-    image = tmp_path / "busybox.sif"
-    shutil.copyfile(fixtures_dir / "busybox-like.sif", image)
+def test_a_search_word_never_picks_a_backend(store_root: Path, image: Path) -> None:
     assert run("push", str(image), "--name", "local/thing:1").exit_code == 0
     found = run("list", "local", "--json")
     assert found.exit_code == 0, found.output
@@ -127,9 +114,15 @@ def test_registry_and_library_options_together_need_a_scheme(store_root: Path) -
     assert "registry:// or library://" in done.stderr
 
 
+@pytest.mark.network
 def test_registry_option_beats_sregistry_client(
     store_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SREGISTRY_CLIENT", "local")
-    done = run("labels", "--registry", "http://127.0.0.1:9")
+    waits: list[float] = []
+    done = CliRunner().invoke(
+        cli, ["labels", "--registry", "http://127.0.0.1:9"], obj=AppContext(sleep=waits.append)
+    )
     assert "registry: http://127.0.0.1:9" in done.stderr
+    assert "cannot connect to http://127.0.0.1:9" in done.stderr
+    assert len(waits) == 3  # retried without waiting for real

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -35,27 +34,21 @@ def test_unknown_shell_is_a_usage_error() -> None:
     assert "tcsh" in result.stderr
 
 
-def _sregistry() -> str:
-    exe = shutil.which("sregistry", path=str(Path(sys.executable).parent))
-    assert exe, "the sregistry console script is not installed next to this python"
-    return exe
-
-
-def test_bash_completes_command_names_for_real() -> None:
+def test_bash_completes_command_names_for_real(sregistry_exe: str) -> None:
     env = dict(
         os.environ,
         _SREGISTRY_COMPLETE="bash_complete",
         COMP_WORDS="sregistry compl",
         COMP_CWORD="1",
     )
-    done = subprocess.run([_sregistry()], env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run([sregistry_exe], env=env, capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["plain,completion"]
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
-def test_bash_script_loads_and_registers(tmp_path: Path) -> None:
+def test_bash_script_loads_and_registers(tmp_path: Path, sregistry_exe: str) -> None:
     script = subprocess.run(
-        [_sregistry(), "completion", "bash"], capture_output=True, text=True, check=True
+        [sregistry_exe, "completion", "bash"], capture_output=True, text=True, check=True
     ).stdout
     (tmp_path / "c.sh").write_text(script)
     probe = f"source {tmp_path / 'c.sh'} && complete -p sregistry"

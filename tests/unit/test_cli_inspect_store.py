@@ -19,16 +19,16 @@ BUSYBOX_SHA = "f53422b89ea3002d63da44d7c593f38752b8c350e3709445b2acce69137eb026"
 
 
 @pytest.fixture
-def store_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixtures_dir: Path) -> Path:
-    """A store holding busybox-like.sif as lab/tool:1.0; PATH without singularity."""
-    root = tmp_path / "store"
-    monkeypatch.setenv("SREGISTRY_STORAGE", str(root))
+def store_root(
+    store_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixtures_dir: Path
+) -> Path:
+    """The store holding busybox-like.sif as lab/tool:1.0; PATH without singularity."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     monkeypatch.setenv("PATH", str(bin_dir))
-    with ImageStore(root) as store:
+    with ImageStore(store_root) as store:
         store.add(fixtures_dir / "busybox-like.sif", "lab/tool:1.0")
-    return root
+    return store_root
 
 
 def run(*args: str) -> Result:

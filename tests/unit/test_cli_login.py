@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -33,17 +32,6 @@ def _run(*args: str, stdin: str | None = None) -> Result:
         assert secret not in result.stdout
         assert secret not in result.stderr
     return result
-
-
-@pytest.fixture
-def secrets(isolated_env: Path) -> Path:
-    return isolated_env / ".sregistry"
-
-
-@pytest.fixture
-def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEST_KEYRING_FILE", str(tmp_path / "keyring.json"))
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.keyring_backend.FileKeyring")
 
 
 def test_login_from_stdin(secrets: Path) -> None:
@@ -177,20 +165,14 @@ def test_logout_with_nothing_configured(secrets: Path) -> None:
 # -- a real subprocess --------------------------------------------------------
 
 
-def _sregistry() -> str:
-    exe = shutil.which("sregistry", path=str(Path(sys.executable).parent))
-    assert exe, "the sregistry console script is not installed next to this python"
-    return exe
-
-
 def _subprocess_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO)}
 
 
 @pytest.mark.usefixtures("file_keyring")
-def test_login_in_a_subprocess(secrets: Path) -> None:
+def test_login_in_a_subprocess(secrets: Path, sregistry_exe: str) -> None:
     done = subprocess.run(
-        [_sregistry(), "login", "--registry", BASE, "--username", "vsoch", "--token-stdin"],
+        [sregistry_exe, "login", "--registry", BASE, "--username", "vsoch", "--token-stdin"],
         input=TOKEN + "\n",
         env=_subprocess_env(),
         capture_output=True,
@@ -203,7 +185,7 @@ def test_login_in_a_subprocess(secrets: Path) -> None:
     assert "in the keyring (tests.keyring_backend.FileKeyring)" in done.stdout
     assert stored() == {f"sregistry+registry:{BASE}": {"vsoch": TOKEN}}
     shown = subprocess.run(
-        [_sregistry(), "config", "--json"],
+        [sregistry_exe, "config", "--json"],
         env=_subprocess_env(),
         capture_output=True,
         text=True,
@@ -218,14 +200,14 @@ def test_login_in_a_subprocess(secrets: Path) -> None:
 
 
 @pytest.mark.skipif(not sys.platform.startswith(("linux", "darwin")), reason="needs a pty")
-def test_hidden_prompt_on_a_terminal(secrets: Path) -> None:
+def test_hidden_prompt_on_a_terminal(secrets: Path, sregistry_exe: str) -> None:
     """On a real terminal the username and token are prompted for; the token is not echoed."""
     import pty
 
     controller, terminal = pty.openpty()
     try:
         process = subprocess.Popen(
-            [_sregistry(), "login", "--registry", BASE],
+            [sregistry_exe, "login", "--registry", BASE],
             stdin=terminal,
             stdout=terminal,
             stderr=terminal,
@@ -304,6 +286,7 @@ def library_server() -> Iterator[str]:
         thread.join(timeout=10)
 
 
+@pytest.mark.network
 def test_library_login_checks_the_token_first(secrets: Path, library_server: str) -> None:
     result = _run("login", "--library", library_server + "/", "--token-stdin", stdin=TOKEN)
     assert result.exit_code == 0, result.output
@@ -323,6 +306,7 @@ def test_library_login_checks_the_token_first(secrets: Path, library_server: str
     assert logout.stdout == f"Removed the library token for {library_server} from ~/.sregistry.\n"
 
 
+@pytest.mark.network
 def test_library_login_with_a_rejected_token_stores_nothing(
     secrets: Path, library_server: str
 ) -> None:
@@ -342,6 +326,7 @@ def test_library_token_is_checked_for_shape_before_it_is_sent(
     assert not secrets.exists()
 
 
+@pytest.mark.network
 def test_library_login_to_something_else(secrets: Path, library_server: str) -> None:
     result = _run("login", "--library", library_server + "/prefix", "--token-stdin", stdin=TOKEN)
     assert result.exit_code == 1
@@ -349,6 +334,7 @@ def test_library_login_to_something_else(secrets: Path, library_server: str) -> 
     assert not secrets.exists()
 
 
+@pytest.mark.network
 def test_library_login_that_fails_to_connect_stores_nothing(
     secrets: Path, library_server: str
 ) -> None:
@@ -380,6 +366,7 @@ def test_login_and_logout_with_a_scheme_and_host(secrets: Path) -> None:
     )
 
 
+@pytest.mark.network
 def test_a_library_host_is_spoken_to_over_https(secrets: Path, library_server: str) -> None:
     host = library_server.removeprefix("http://")
     result = _run("login", f"library://{host}", "--token-stdin", stdin=TOKEN)
@@ -408,6 +395,7 @@ def test_the_configured_backend_is_the_one_logged_in_to(
     assert not secrets.exists()
 
 
+@pytest.mark.network
 def test_insecure_is_announced_only_where_a_token_is_sent(
     secrets: Path, library_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -424,6 +412,7 @@ def test_insecure_is_announced_only_where_a_token_is_sent(
 # -- the hooks behind the commands, called from Python: they never print ----------------
 
 
+@pytest.mark.network
 def test_the_library_login_hook_checks_stores_and_says_so(
     secrets: Path, library_server: str, capfd: pytest.CaptureFixture[str]
 ) -> None:

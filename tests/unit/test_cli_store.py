@@ -4,32 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner, Result
 
 from sregistry.cli import cli
 from tests.unit.storecheck import problems, rows, sha256_of
 
 SHA = "f53422b89ea3002d63da44d7c593f38752b8c350e3709445b2acce69137eb026"
-
-
-@pytest.fixture
-def store_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "store"
-    monkeypatch.setenv("SREGISTRY_STORAGE", str(root))
-    return root
-
-
-@pytest.fixture
-def image(tmp_path: Path, fixtures_dir: Path) -> Path:
-    path = tmp_path / "busybox.sif"
-    shutil.copyfile(fixtures_dir / "busybox-like.sif", path)
-    return path
 
 
 def run(*args: str) -> Result:

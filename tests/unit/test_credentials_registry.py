@@ -41,13 +41,6 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("TEST_KEYRING_FILE", str(tmp_path / "keyring.json"))
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.keyring_backend.FileKeyring")
-    return "tests.keyring_backend.FileKeyring"
-
-
 def test_nothing_configured(isolated_env: Path) -> None:
     creds = resolve_registry(env=_env(isolated_env))
     assert creds.base is None

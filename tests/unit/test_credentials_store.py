@@ -23,17 +23,6 @@ ENV_TOKEN = "e" * 36 + "env0"
 BASE = "https://sreg.example.org"
 
 
-@pytest.fixture
-def secrets(isolated_env: Path) -> Path:
-    return isolated_env / ".sregistry"
-
-
-@pytest.fixture
-def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEST_KEYRING_FILE", str(tmp_path / "keyring.json"))
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.keyring_backend.FileKeyring")
-
-
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 

@@ -3,37 +3,16 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 
 import pytest
 
 from sregistry.credentials import Secret
 from sregistry.credentials.token_check import check_library_token
 from sregistry.errors import AuthenticationError, ServerError, TransferError
-from sregistry.transfer import Timeout, Transport
-from tests.unit.local_http import LocalServer, Request
+from sregistry.transfer import Transport
+from tests.unit.local_http import Request, Serve
 
 TOKEN = "a" * 40
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def transport(sleeps: list[float]) -> Iterator[Transport]:
-    made = Transport(sleep=sleeps.append, timeout=Timeout(2.0, 2.0))
-    yield made
-    made.close()
-
-
-@pytest.fixture
-def servers() -> Iterator[list[LocalServer]]:
-    started: list[LocalServer] = []
-    yield started
-    for server in started:
-        server.close()
 
 
 def _token_status(request: Request) -> None:
@@ -41,8 +20,9 @@ def _token_status(request: Request) -> None:
     request.send(200 if valid else 404)
 
 
+@pytest.mark.network
 def test_a_busy_server_is_asked_again(
-    servers: list[LocalServer], transport: Transport, sleeps: list[float]
+    serve: Serve, transport: Transport, sleeps: list[float]
 ) -> None:
     answers = iter([503, 503])
 
@@ -53,29 +33,28 @@ def test_a_busy_server_is_asked_again(
         else:
             request.send(status)
 
-    server = LocalServer(handler)
-    servers.append(server)
+    server = serve(handler)
     check_library_token(server.url, Secret(TOKEN), transport=transport)
     assert [r.path for r in server.requests] == ["/v1/token-status"] * 3
     assert sleeps == [0.5, 1.0]
 
 
+@pytest.mark.network
 def test_the_token_does_not_follow_a_redirect_to_another_origin(
-    servers: list[LocalServer], transport: Transport
+    serve: Serve, transport: Transport
 ) -> None:
-    elsewhere = LocalServer(_token_status)
-    here = LocalServer(lambda r: r.send(302, b"", {"Location": elsewhere.url + r.path}))
-    servers += [elsewhere, here]
+    elsewhere = serve(_token_status)
+    here = serve(lambda r: r.send(302, b"", {"Location": elsewhere.url + r.path}))
     with pytest.raises(AuthenticationError, match="rejected the token"):
         check_library_token(here.url, Secret(TOKEN), transport=transport)
     assert here.requests[0].headers["Authorization"] == f"Bearer {TOKEN}"
     assert "Authorization" not in elsewhere.requests[0].headers
 
 
-def test_answers_become_errors(servers: list[LocalServer], transport: Transport) -> None:
-    server = LocalServer(_token_status)
-    teapot = LocalServer(lambda r: r.send(418))
-    servers += [server, teapot]
+@pytest.mark.network
+def test_answers_become_errors(serve: Serve, transport: Transport) -> None:
+    server = serve(_token_status)
+    teapot = serve(lambda r: r.send(418))
     check_library_token(server.url + "/", Secret(TOKEN), transport=transport)
     with pytest.raises(AuthenticationError) as rejected:
         check_library_token(server.url, Secret("b" * 40), transport=transport)
@@ -84,6 +63,7 @@ def test_answers_become_errors(servers: list[LocalServer], transport: Transport)
         check_library_token(teapot.url, Secret(TOKEN), transport=transport)
 
 
+@pytest.mark.network
 def test_an_unreachable_server_is_retried_then_reported(
     transport: Transport, sleeps: list[float]
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,7 +51,7 @@ TABLE = [
 
 @pytest.mark.parametrize(("text", "kwargs", "expected"), TABLE)
 def test_parse_image_name_table(
-    text: str, kwargs: dict[str, str], expected: tuple[object, ...]
+    text: str, kwargs: dict[str, Any], expected: tuple[object, ...]
 ) -> None:
     result = parse_image_name(text, **kwargs)
     got = tuple(result[key] for key in ("collection", "image", "tag", "version", "registry", "uri"))

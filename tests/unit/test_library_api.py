@@ -34,13 +34,17 @@ URL = "http://lib.example/v1/images/a/b/c:latest?arch=amd64"
 
 
 def response(
-    status: int, body: object = None, *, raw: bytes | None = None, **headers: str
+    status: int,
+    body: object = None,
+    *,
+    raw: bytes | None = None,
+    headers: dict[str, str] | None = None,
 ) -> requests.Response:
     made = requests.Response()
     made.status_code = status
     made.url = URL
     made._content = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
-    made.headers.update(headers)
+    made.headers.update(headers or {})
     return made
 
 
@@ -87,7 +91,7 @@ def test_interpret_rejects_protocol_violations(made: requests.Response, fragment
         ),
         (response(413, raw=b"<html>too big</html>"), PayloadTooLarge, "HTTP 413"),
         (
-            response(429, {"detail": "Request was throttled."}, **{"Retry-After": "7"}),
+            response(429, {"detail": "Request was throttled."}, headers={"Retry-After": "7"}),
             RateLimited,
             "throttled",
         ),

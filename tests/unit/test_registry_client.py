@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import responses
@@ -24,7 +25,9 @@ API = f"{ROOT}/api"
 TOKEN = "0123456789abcdef0123456789abcdef01234567"
 
 
-def row(name: str, tag: str = "latest", collection: str = "dinosaur", **extra: object) -> dict:
+def row(
+    name: str, tag: str = "latest", collection: str = "dinosaur", **extra: object
+) -> dict[str, Any]:
     return {
         "id": 1,
         "name": name,
@@ -121,7 +124,7 @@ def test_list_everything_follows_pages_to_the_end(
     assert images[0].version == "sha256." + "a" * 64
     assert images[0].location == ROOT
     # the next link was followed on our own origin, not the server's internal one
-    assert mocked.calls[1].request.url.startswith(ROOT)
+    assert (mocked.calls[1].request.url or "").startswith(ROOT)
 
 
 def test_a_repeating_next_link_stops(
@@ -278,7 +281,7 @@ def test_push_refusal_into_an_existing_collection(
     mocked.add("GET", f"{API}/collection/dinosaur", json={"id": 1, "name": "dinosaur"})
     with pytest.raises(PermissionDenied, match="may not be one of its owners") as caught:
         client.push(image, "Dinosaur/avocado", inspect=False)
-    body = json.loads(mocked.calls[2].request.body)  # after the two reads of tag_not_there
+    body = json.loads(mocked.calls[2].request.body or b"")  # after the two reads of tag_not_there
     assert body == {"collection": "dinosaur", "name": "avocado", "tag": "latest"}
     assert "Authorization" not in mocked.calls[3].request.headers
     assert "sregistry login" in (caught.value.hint or "")
@@ -324,7 +327,7 @@ def test_collection_is_normalised_before_signing(
     mocked.add("GET", f"{API}/collection/my-coll", json={})
     with pytest.raises(PermissionDenied):
         client.push(image, "My_Coll/avocado", inspect=False)
-    assert json.loads(mocked.calls[2].request.body)["collection"] == "my-coll"
+    assert json.loads(mocked.calls[2].request.body or b"")["collection"] == "my-coll"
 
 
 def test_push_of_a_missing_file(client: RegistryClient, tmp_path: Path) -> None:
@@ -388,7 +391,9 @@ def test_an_upload_refused_just_after_the_hour_turned_is_resent(
 
     before = 1_800_000_000.0 - 2  # two seconds before the top of an hour
     clock = {"now": before}
-    answers = iter([(500, {}, "Server Error"), (200, {}, '{"message": "Upload Complete"}')])
+    answers: Iterator[tuple[int, dict[str, str], str]] = iter(
+        [(500, {}, "Server Error"), (200, {}, '{"message": "Upload Complete"}')]
+    )
 
     def upload(request: object) -> tuple[int, dict[str, str], str]:
         b"".join(request.body)  # type: ignore[attr-defined]  # the client streams the file

@@ -22,6 +22,8 @@ import pytest
 from sregistry.store import ImageStore
 from tests.unit.storecheck import problems, rows, sha256_of
 
+pytestmark = pytest.mark.slow  # 200 MiB files copied, processes killed mid-way
+
 WORKER = Path(__file__).with_name("store_worker.py")
 BIG = 200 << 20
 
@@ -105,9 +107,11 @@ def test_two_processes_pushing_and_pulling_at_once(tmp_path: Path) -> None:
     go = tmp_path / "go"
     workers = []
     for worker in (1, 2):
-        out = tmp_path / f"out{worker}"
-        out.mkdir()
-        workers.append(spawn("churn", str(root), str(worker), str(pool), str(out), "150", str(go)))
+        out_dir = tmp_path / f"out{worker}"
+        out_dir.mkdir()
+        workers.append(
+            spawn("churn", str(root), str(worker), str(pool), str(out_dir), "150", str(go))
+        )
     deadline = time.monotonic() + 60
     while not all((tmp_path / f"ready{worker}").exists() for worker in (1, 2)):
         assert time.monotonic() < deadline, "the workers did not start"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,33 +11,13 @@ import pytest
 import requests
 
 from sregistry.errors import DestinationExists, IntegrityError, NotFound, TransferError
-from sregistry.transfer import Download, Downloaded, Expected, Timeout, Transport, download, place
+from sregistry.transfer import Download, Downloaded, Expected, Transport, download, place
 from sregistry.transfer.hashing import InlineHasher, ThreadedHasher
-from tests.unit.local_http import Handler, LocalServer, Request
+from tests.unit.local_http import Handler, Request, Serve
 
 DATA = bytes(range(256)) * 12_000  # ~3 MiB: several blocks
 SHA256 = hashlib.sha256(DATA).hexdigest()
 MD5 = hashlib.md5(DATA).hexdigest()
-
-
-@pytest.fixture
-def transport() -> Iterator[Transport]:
-    transport = Transport(sleep=lambda seconds: None, timeout=Timeout(2.0, 2.0))
-    yield transport
-    transport.close()
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[Handler], LocalServer]]:
-    servers: list[LocalServer] = []
-
-    def start(handler: Handler) -> LocalServer:
-        servers.append(LocalServer(handler))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
 
 
 def fetch(transport: Transport, url: str, target: Path, **options: Any) -> Downloaded:
@@ -74,7 +53,8 @@ def ranged(cuts: list[int]) -> Handler:
     return handler
 
 
-def test_download_verified_and_placed(serve, transport: Transport, tmp_path: Path) -> None:
+@pytest.mark.network
+def test_download_verified_and_placed(serve: Serve, transport: Transport, tmp_path: Path) -> None:
     server = serve(plain)
     seen: list[tuple[int, int | None]] = []
     target = tmp_path / "image.sif"
@@ -94,8 +74,11 @@ def test_download_verified_and_placed(serve, transport: Transport, tmp_path: Pat
     assert server.requests[0].headers["Accept-Encoding"] == "identity"
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("threaded", [True, False])
-def test_md5_checked_when_asked(serve, transport: Transport, tmp_path: Path, threaded) -> None:
+def test_md5_checked_when_asked(
+    serve: Serve, transport: Transport, tmp_path: Path, threaded: bool
+) -> None:
     server = serve(plain)
     result = fetch(
         transport,
@@ -108,6 +91,7 @@ def test_md5_checked_when_asked(serve, transport: Transport, tmp_path: Path, thr
     assert result.digests.sha256 == SHA256
 
 
+@pytest.mark.network
 @pytest.mark.parametrize(
     ("expected", "message"),
     [
@@ -117,7 +101,7 @@ def test_md5_checked_when_asked(serve, transport: Transport, tmp_path: Path, thr
     ],
 )
 def test_mismatch_keeps_the_old_file(
-    serve, transport: Transport, tmp_path: Path, expected: Expected, message: str
+    serve: Serve, transport: Transport, tmp_path: Path, expected: Expected, message: str
 ) -> None:
     server = serve(plain)
     target = tmp_path / "image.sif"
@@ -129,7 +113,7 @@ def test_mismatch_keeps_the_old_file(
 
 
 def test_existing_file_is_refused_before_any_request(
-    serve, transport: Transport, tmp_path: Path
+    serve: Serve, transport: Transport, tmp_path: Path
 ) -> None:
     server = serve(plain)
     target = tmp_path / "image.sif"
@@ -141,7 +125,8 @@ def test_existing_file_is_refused_before_any_request(
     assert target.read_bytes() == b"precious"
 
 
-def test_overwrite_replaces(serve, transport: Transport, tmp_path: Path) -> None:
+@pytest.mark.network
+def test_overwrite_replaces(serve: Serve, transport: Transport, tmp_path: Path) -> None:
     server = serve(plain)
     target = tmp_path / "image.sif"
     target.write_bytes(b"old")
@@ -149,7 +134,8 @@ def test_overwrite_replaces(serve, transport: Transport, tmp_path: Path) -> None
     assert target.read_bytes() == DATA
 
 
-def test_resume_with_range_after_a_cut(serve, transport: Transport, tmp_path: Path) -> None:
+@pytest.mark.network
+def test_resume_with_range_after_a_cut(serve: Serve, transport: Transport, tmp_path: Path) -> None:
     # every byte that arrived before a cut is kept
     server = serve(ranged([1_500_000, 2_600_000]))
     target = tmp_path / "image.sif"
@@ -164,8 +150,9 @@ def test_resume_with_range_after_a_cut(serve, transport: Transport, tmp_path: Pa
     assert result.restarts == 0
 
 
+@pytest.mark.network
 def test_restart_from_zero_when_range_is_ignored(
-    serve, transport: Transport, tmp_path: Path
+    serve: Serve, transport: Transport, tmp_path: Path
 ) -> None:
     cuts = [1_500_000]
 
@@ -181,7 +168,8 @@ def test_restart_from_zero_when_range_is_ignored(
     assert server.requests[1].headers.get("Range") == "bytes=1500000-"
 
 
-def test_wrong_content_range_restarts(serve, transport: Transport, tmp_path: Path) -> None:
+@pytest.mark.network
+def test_wrong_content_range_restarts(serve: Serve, transport: Transport, tmp_path: Path) -> None:
     answers = iter(["cut", "lie", "full"])
 
     def handler(request: Request) -> None:
@@ -200,7 +188,10 @@ def test_wrong_content_range_restarts(serve, transport: Transport, tmp_path: Pat
     assert server.requests[2].headers.get("Range") is None
 
 
-def test_gives_up_after_bounded_attempts(serve, transport: Transport, tmp_path: Path) -> None:
+@pytest.mark.network
+def test_gives_up_after_bounded_attempts(
+    serve: Serve, transport: Transport, tmp_path: Path
+) -> None:
     server = serve(lambda request: request.send(200, DATA, cut_after=100))
     with pytest.raises(TransferError, match="after 5 tries"):
         fetch(transport, server.url + "/f", tmp_path / "x", attempts=5)
@@ -209,7 +200,10 @@ def test_gives_up_after_bounded_attempts(serve, transport: Transport, tmp_path: 
     assert not (tmp_path / "x").exists()
 
 
-def test_interrupt_removes_the_temporary_file(serve, transport: Transport, tmp_path: Path) -> None:
+@pytest.mark.network
+def test_interrupt_removes_the_temporary_file(
+    serve: Serve, transport: Transport, tmp_path: Path
+) -> None:
     server = serve(plain)
 
     def interrupt(done: int, total: int | None) -> None:
@@ -222,7 +216,10 @@ def test_interrupt_removes_the_temporary_file(serve, transport: Transport, tmp_p
     assert not (tmp_path / "x").exists()
 
 
-def test_error_status_goes_through_check(serve, transport: Transport, tmp_path: Path) -> None:
+@pytest.mark.network
+def test_error_status_goes_through_check(
+    serve: Serve, transport: Transport, tmp_path: Path
+) -> None:
     server = serve(lambda request: request.send(404, b'{"detail": "Not found."}'))
     with pytest.raises(NotFound):
         fetch(transport, server.url + "/f", tmp_path / "x")
@@ -244,7 +241,10 @@ def test_missing_directory_is_not_found(transport: Transport, tmp_path: Path) ->
         fetch(transport, "http://127.0.0.1:9/", tmp_path / "no" / "x")
 
 
-def test_temporary_file_sits_beside_the_target(serve, transport: Transport, tmp_path) -> None:
+@pytest.mark.network
+def test_temporary_file_sits_beside_the_target(
+    serve: Serve, transport: Transport, tmp_path: Path
+) -> None:
     names: list[str] = []
 
     def look(done: int, total: int | None) -> None:
@@ -296,7 +296,8 @@ except TransferError as exc:
 """
 
 
-def test_a_full_disk_is_reported_and_cleaned_up(serve, tmp_path: Path) -> None:
+@pytest.mark.network  # the server is in this process, the client a subprocess
+def test_a_full_disk_is_reported_and_cleaned_up(serve: Serve, tmp_path: Path) -> None:
     import subprocess
     import sys
 

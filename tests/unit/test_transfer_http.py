@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,35 +14,7 @@ from sregistry.errors import ConfigError, TransferError
 from sregistry.origin import Origin
 from sregistry.transfer import FileBody, MultipartBody, RetryPolicy, Timeout, Transport
 from sregistry.transfer.retry import parse_retry_after
-from tests.unit.local_http import Handler, LocalServer, Request
-
-Serve = Callable[[Handler], LocalServer]
-
-
-@pytest.fixture
-def serve() -> Iterator[Serve]:
-    servers: list[LocalServer] = []
-
-    def start(handler: Handler) -> LocalServer:
-        server = LocalServer(handler)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def transport(sleeps: list[float]) -> Iterator[Transport]:
-    with_sleep = Transport(sleep=sleeps.append, timeout=Timeout(2.0, 2.0))
-    yield with_sleep
-    with_sleep.close()
+from tests.unit.local_http import Request, Serve
 
 
 class Counting(requests.auth.AuthBase):
@@ -83,6 +54,7 @@ def test_option_beats_environment() -> None:
     assert Timeout.resolve(7.0, {"SREGISTRY_TIMEOUT": "99"}) == Timeout(7.0, 7.0)
 
 
+@pytest.mark.network
 def test_read_timeout_is_a_transfer_error(serve: Serve, sleeps: list[float]) -> None:
     def slow(request: Request) -> None:
         time.sleep(1.0)
@@ -98,6 +70,7 @@ def test_read_timeout_is_a_transfer_error(serve: Serve, sleeps: list[float]) -> 
 
 
 # -- headers, cookies -----------------------------------------------------------
+@pytest.mark.network
 def test_user_agent_names_sregistry(serve: Serve, transport: Transport) -> None:
     server = serve(lambda request: request.send(200, b"{}"))
     transport.request("GET", server.url + "/")
@@ -105,6 +78,7 @@ def test_user_agent_names_sregistry(serve: Serve, transport: Transport) -> None:
     assert agent == f"sregistry/{__version__} python-requests/{requests.__version__}"
 
 
+@pytest.mark.network
 def test_cookies_are_never_sent_back(serve: Serve, transport: Transport) -> None:
     server = serve(lambda request: request.send(200, b"", {"Set-Cookie": "sessionid=abc; Path=/"}))
     transport.request("GET", server.url + "/a")
@@ -113,6 +87,7 @@ def test_cookies_are_never_sent_back(serve: Serve, transport: Transport) -> None
 
 
 # -- retries --------------------------------------------------------------------
+@pytest.mark.network
 def test_get_is_retried_on_503_with_backoff(
     serve: Serve, transport: Transport, sleeps: list[float]
 ) -> None:
@@ -127,6 +102,7 @@ def test_get_is_retried_on_503_with_backoff(
     assert [r.headers["Authorization"] for r in server.requests] == ["Sig 1", "Sig 2", "Sig 3"]
 
 
+@pytest.mark.network
 def test_retries_are_bounded(serve: Serve, transport: Transport, sleeps: list[float]) -> None:
     server = serve(lambda request: request.send(503, b"busy"))
     response = transport.request("GET", server.url + "/")
@@ -135,6 +111,7 @@ def test_retries_are_bounded(serve: Serve, transport: Transport, sleeps: list[fl
     assert sleeps == [0.5, 1.0, 2.0]
 
 
+@pytest.mark.network
 def test_retry_after_is_honoured(serve: Serve, transport: Transport, sleeps: list[float]) -> None:
     statuses = iter([(429, {"Retry-After": "3"}), (200, {})])
 
@@ -147,6 +124,7 @@ def test_retry_after_is_honoured(serve: Serve, transport: Transport, sleeps: lis
     assert sleeps == [3.0]
 
 
+@pytest.mark.network
 def test_a_long_retry_after_is_returned_not_waited(
     serve: Serve, transport: Transport, sleeps: list[float]
 ) -> None:
@@ -156,6 +134,7 @@ def test_a_long_retry_after_is_returned_not_waited(
     assert len(server.requests) == 1
 
 
+@pytest.mark.network
 def test_post_is_not_retried_after_sending(
     serve: Serve, transport: Transport, sleeps: list[float]
 ) -> None:
@@ -165,6 +144,7 @@ def test_post_is_not_retried_after_sending(
     assert sleeps == []
 
 
+@pytest.mark.network
 def test_connection_refused_is_retried_then_explained(sleeps: list[float]) -> None:
     transport = Transport(sleep=sleeps.append)
     with pytest.raises(TransferError, match=r"cannot connect to http://127\.0\.0\.1:9/") as caught:
@@ -173,6 +153,7 @@ def test_connection_refused_is_retried_then_explained(sleeps: list[float]) -> No
     assert "server URL" in (caught.value.hint or "")
 
 
+@pytest.mark.network
 def test_reset_connection_is_retried_for_get(
     serve: Serve, transport: Transport, sleeps: list[float]
 ) -> None:
@@ -190,6 +171,7 @@ def test_reset_connection_is_retried_for_get(
     assert len(server.requests) == 2
 
 
+@pytest.mark.network
 def test_unresolvable_host_is_not_retried(sleeps: list[float]) -> None:
     transport = Transport(sleep=sleeps.append)
     with pytest.raises(TransferError, match="cannot resolve"):
@@ -205,6 +187,7 @@ def test_parse_retry_after() -> None:
 
 
 # -- redirects ------------------------------------------------------------------
+@pytest.mark.network
 def test_credentials_never_follow_a_redirect_to_another_origin(
     serve: Serve, transport: Transport
 ) -> None:
@@ -219,6 +202,7 @@ def test_credentials_never_follow_a_redirect_to_another_origin(
     assert [r.status_code for r in response.history] == [302]
 
 
+@pytest.mark.network
 def test_credentials_follow_a_same_origin_redirect(serve: Serve, transport: Transport) -> None:
     def handler(request: Request) -> None:
         if request.path == "/start":
@@ -232,6 +216,7 @@ def test_credentials_follow_a_same_origin_redirect(serve: Serve, transport: Tran
     assert server.requests[1].headers["Authorization"] == "Sig 2"
 
 
+@pytest.mark.network
 def test_post_redirects_are_returned_not_followed(serve: Serve, transport: Transport) -> None:
     server = serve(lambda request: request.send(301, b"", {"Location": "https://elsewhere/"}))
     response = transport.request("POST", server.url + "/api/upload", json={})
@@ -239,6 +224,7 @@ def test_post_redirects_are_returned_not_followed(serve: Serve, transport: Trans
     assert len(server.requests) == 1
 
 
+@pytest.mark.network
 def test_redirect_loops_are_bounded(serve: Serve, transport: Transport) -> None:
     server = serve(lambda request: request.send(302, b"", {"Location": "/again"}))
     with pytest.raises(TransferError, match="redirects"):
@@ -254,6 +240,7 @@ def test_origin_fills_default_ports() -> None:
 
 
 # -- bodies ---------------------------------------------------------------------
+@pytest.mark.network
 def test_file_body_is_sent_with_content_length(
     serve: Serve, transport: Transport, tmp_path: Path
 ) -> None:
@@ -287,6 +274,7 @@ def test_file_body_region(tmp_path: Path) -> None:
     assert b"".join(FileBody(path, offset=3, length=4)) == b"3456"
 
 
+@pytest.mark.network
 def test_multipart_body_parses_as_form_data(
     serve: Serve, transport: Transport, tmp_path: Path
 ) -> None:
@@ -325,6 +313,7 @@ def test_multipart_body_parses_as_form_data(
         environ["wsgi.input"].close()
 
 
+@pytest.mark.network
 def test_one_connection_is_reused(serve: Serve, transport: Transport) -> None:
     server = serve(lambda request: request.send(200, b"{}"))
     for _ in range(3):
@@ -346,6 +335,7 @@ def test_a_vanished_or_shrinking_source_is_a_source_error(tmp_path: Path) -> Non
         b"".join(body)
 
 
+@pytest.mark.network
 def test_a_callers_session_gets_our_user_agent(serve: Serve) -> None:
     server = serve(lambda request: request.send(200, b"{}"))
     plain = requests.Session()

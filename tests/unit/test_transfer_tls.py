@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -18,9 +19,12 @@ from sregistry.main.registry.client import RegistryClient
 from sregistry.transfer import Transport
 from tests.unit.local_http import LocalServer, Request
 
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl"),
+    pytest.mark.network,
+]
 
-PAGE = {"count": 1, "next": None, "previous": None, "results": []}
+PAGE: dict[str, Any] = {"count": 1, "next": None, "previous": None, "results": []}
 
 
 @pytest.fixture(scope="module")

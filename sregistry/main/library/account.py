@@ -47,7 +47,7 @@ def login(request: LoginRequest) -> LoginResult:
     if request.token is None:
         raise MissingSetting("no library token", setting="token")
     insecure = insecure_setting(request.options.get("insecure"), env)
-    check_library_token(base, request.token, verify=not insecure)
+    check_library_token(base, request.token, verify=not insecure, sleep=request.sleep)
     place = store_token("library", base=base, username=None, token=request.token.reveal(), env=env)
     warnings = []
     if env.get(LIBRARY_TOKEN, "").strip():

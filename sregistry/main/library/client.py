@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -99,6 +100,7 @@ class LibraryClient(RemoteClient[_LibraryPull]):
         session: requests.Session | None = None,
         env: Mapping[str, str] | None = None,
         cache: bool = True,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         env = os.environ if env is None else env
         super().__init__(env=env, cache=cache)
@@ -108,6 +110,7 @@ class LibraryClient(RemoteClient[_LibraryPull]):
         self.insecure = insecure_setting(insecure, env)
         self._timeout = _timeout(timeout, env)
         self._session = session
+        self._sleep = time.sleep if sleep is None else sleep
         self._transport: Transport | None = None
         self._owns_session = False
         self._endpoint: Endpoint | None = None
@@ -166,6 +169,7 @@ class LibraryClient(RemoteClient[_LibraryPull]):
                 session=session,
                 verify=not self.insecure,
                 timeout=self._timeout,
+                sleep=self._sleep,
             )
             self._owns_session = self._session is None
         return self._transport

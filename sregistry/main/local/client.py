@@ -11,7 +11,7 @@ change the store's rows. References are
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -47,8 +47,9 @@ class LocalClient(Client):
     ``storage`` is the store's folder (default ``$SREGISTRY_STORAGE``, else
     the user data directory); ``env`` replaces ``os.environ`` when looking
     settings up. ``uri`` (``local://...``) is accepted for symmetry with the
-    remote backends and names nothing to connect to; so is ``cache`` (pulls
-    from the store are never recorded again in it).
+    remote backends and names nothing to connect to; so are ``cache`` (pulls
+    from the store are never recorded again in it) and ``sleep`` (the store
+    never waits to retry).
     """
 
     kind = "local"
@@ -61,6 +62,7 @@ class LocalClient(Client):
         storage: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
         cache: bool = True,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.uri = uri
         self.store = ImageStore(storage, env=env)

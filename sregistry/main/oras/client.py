@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import platform
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -95,7 +96,8 @@ class OrasClient(RemoteClient[_OrasPull]):
     ``plain_http`` speaks HTTP to every registry (loopback, RFC 1918 and
     ``*.local`` hosts get HTTP anyway). ``arch`` picks the image of an index
     (default: this machine's). ``chunk_size`` bytes go in one request (larger
-    blobs in chunks of that size). ``cache`` as for every downloading backend.
+    blobs in chunks of that size). ``cache`` as for every downloading backend;
+    ``sleep`` replaces ``time.sleep`` between retries (tests).
     """
 
     kind: ClassVar[str] = "oras"
@@ -116,6 +118,7 @@ class OrasClient(RemoteClient[_OrasPull]):
         session: requests.Session | None = None,
         env: Mapping[str, str] | None = None,
         cache: bool = True,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         env = os.environ if env is None else env
         super().__init__(env=env, cache=cache)
@@ -131,7 +134,11 @@ class OrasClient(RemoteClient[_OrasPull]):
         self.chunk_size = chunk_size
         self._credential_env = credential_environment(env)
         self.transport = Transport(
-            session=session, verify=not self.insecure, timeout=timeout, env=env
+            session=session,
+            verify=not self.insecure,
+            timeout=timeout,
+            env=env,
+            sleep=time.sleep if sleep is None else sleep,
         )
         self._sessions: dict[str, RegistrySession] = {}
         self.sources: dict[str, str] = {}

@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -90,8 +90,9 @@ class RegistryClient(RemoteClient[_RegistryPull]):
     ``$SREGISTRY_HTTPS_NOVERIFY``) turns TLS verification off. ``timeout`` is
     seconds (read) or ``(connect, read)``; ``session`` a requests session to
     reuse; ``env`` replaces ``os.environ`` for settings; ``clock`` replaces
-    ``time.time`` (tests). ``hash_in_thread`` forces where the sha256 of a
-    transfer is computed; by default a download hashes on a worker thread
+    ``time.time`` and ``sleep`` the ``time.sleep`` between retries (tests).
+    ``hash_in_thread`` forces where the sha256 of a transfer is computed; by
+    default a download hashes on a worker thread
     (the file write and the hash overlap) and an upload hashes inline (the
     server, slower at reading a multipart body than the client at hashing,
     leaves it the time): what measured fastest on two cores
@@ -120,6 +121,7 @@ class RegistryClient(RemoteClient[_RegistryPull]):
         session: requests.Session | None = None,
         env: Mapping[str, str] | None = None,
         clock: Clock | None = None,
+        sleep: Callable[[float], None] | None = None,
         hash_in_thread: bool | None = None,
         cache: bool = True,
     ) -> None:
@@ -140,7 +142,11 @@ class RegistryClient(RemoteClient[_RegistryPull]):
         self.clock: Clock = clock or time.time
         self.hash_in_thread = hash_in_thread
         self.transport = Transport(
-            session=session, verify=not self.insecure, timeout=timeout, env=env
+            session=session,
+            verify=not self.insecure,
+            timeout=timeout,
+            env=env,
+            sleep=time.sleep if sleep is None else sleep,
         )
 
     # -- plumbing -----------------------------------------------------------

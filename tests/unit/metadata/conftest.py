@@ -1,4 +1,4 @@
-"""Paths of the SIF fixtures and the squashfs test images."""
+"""Paths of the SIF fixtures and the squashfs test images, and a PATH for stand-ins."""
 
 from __future__ import annotations
 
@@ -7,6 +7,15 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+@pytest.fixture
+def bindir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An otherwise empty folder as the whole PATH, so only stand-ins put there are found."""
+    path = tmp_path / "bin"
+    path.mkdir()
+    monkeypatch.setenv("PATH", str(path))
+    return path
 
 
 @pytest.fixture

@@ -14,12 +14,9 @@ from tests.unit.metadata import standin
 
 
 @pytest.fixture(autouse=True)
-def no_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def no_runtime(bindir: Path) -> Path:
     """PATH holds only what a test puts there (no real singularity)."""
-    path = tmp_path / "bin"
-    path.mkdir()
-    monkeypatch.setenv("PATH", str(path))
-    return path
+    return bindir
 
 
 def run(*args: str) -> Result:

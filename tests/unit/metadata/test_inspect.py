@@ -18,14 +18,6 @@ from tests.unit.metadata import standin
 RECORDED = '{"data": {"attributes": {"labels": {"from": "stand-in"}}}, "type": "container"}'
 
 
-@pytest.fixture
-def bindir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "bin"
-    path.mkdir()
-    monkeypatch.setenv("PATH", str(path))
-    return path
-
-
 def test_metadata_error_is_an_sregistry_error() -> None:
     assert issubclass(MetadataError, SregistryError)
     assert exit_status(MetadataError("x")) == 1

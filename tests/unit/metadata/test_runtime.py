@@ -9,6 +9,9 @@ files, and records the arguments it was given.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -139,15 +142,6 @@ VERSIONS: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = [
 ]
 
 
-@pytest.fixture
-def bindir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An otherwise empty PATH, so only stand-ins can be found."""
-    path = tmp_path / "bin"
-    path.mkdir()
-    monkeypatch.setenv("PATH", str(path))
-    return path
-
-
 @pytest.mark.parametrize("case", VERSIONS, ids=[v[0] for v in VERSIONS])
 def test_each_version_shape_is_normalized(
     bindir: Path, busybox_like: Path, case: tuple[str, str, dict[str, Any], str, dict[str, Any]]
@@ -201,6 +195,44 @@ def test_failure_is_an_exception_with_the_runtimes_message(
     assert caught.value.message == (
         "`singularity inspect` failed (exit 255): FATAL:   Failed to open image: permission denied"
     )
+
+
+def test_the_runtime_cannot_read_stdin_and_has_its_own_session(
+    bindir: Path, busybox_like: Path, tmp_path: Path
+) -> None:
+    """Run from a process whose stdin is an open pipe: the runtime still gets /dev/null."""
+    record = tmp_path / "seen.json"
+    runtime = bindir / "singularity"
+    runtime.write_text(
+        f"#!{sys.executable}\n"
+        "# Stand-in for the real runtime (tests only): records its stdin and session.\n"
+        "import json, os, stat, sys\n"
+        "if sys.argv[1] == '--version':\n"
+        "    print('singularity version 3.8.1')\n"
+        "    sys.exit(0)\n"
+        "seen, null = os.fstat(0), os.stat(os.devnull)\n"
+        "devnull = stat.S_ISCHR(seen.st_mode) and seen.st_rdev == null.st_rdev\n"
+        "leader = os.getsid(0) == os.getpid()\n"
+        f"open({str(record)!r}, 'w').write(json.dumps([devnull, leader]))\n"
+        "print(json.dumps({'data': {'attributes': {'labels': {'a': 'b'}}}}))\n"
+    )
+    runtime.chmod(0o755)
+    code = (
+        "import sys\n"
+        "from sregistry.metadata import inspect_with_runtime\n"
+        "print(inspect_with_runtime(sys.argv[1]).attributes)\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", code, str(busybox_like)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PATH": str(bindir)},
+    ) as child:
+        assert child.stdout is not None
+        out = child.stdout.read()  # stdin stays open (an inheriting runtime would see the pipe)
+        child.wait(timeout=60)
+    assert (child.returncode, out) == (0, b"{'labels': {'a': 'b'}}\n")
+    assert json.loads(record.read_text()) == [True, True]
 
 
 def _gone(pid: int) -> bool:
