@@ -13,6 +13,9 @@ holds, and the upload goes on from there with the ``Location`` of that answer.
 A registry that dropped the upload (404, as Distribution does when a cut chunk
 left part of its bytes behind) gets a new upload from byte 0. Both are bounded.
 
+Reads in place (:func:`open_blob`) ask for byte ranges of the blob; a
+redirect to storage is followed without the registry's ``Authorization``.
+
 Downloads (:func:`download_blob`) stream into a temporary file beside the
 target, hashing in the same pass, resume with ``Range`` and are renamed into
 place only when size and sha256 match the manifest.
@@ -34,6 +37,7 @@ from sregistry.main.oras.api import Op, interpret
 from sregistry.main.oras.auth import repository_scope
 from sregistry.transfer.bodies import FileBody
 from sregistry.transfer.download import Download, Expected, download
+from sregistry.transfer.remote_file import RemoteFile
 
 if TYPE_CHECKING:
     import requests
@@ -48,6 +52,7 @@ __all__ = [
     "UploadResult",
     "blob_size",
     "download_blob",
+    "open_blob",
     "push_blob",
 ]
 
@@ -361,3 +366,28 @@ def download_blob(
         log_as=subject,
     )
     return download(session.transport, job)
+
+
+def open_blob(
+    session: RegistrySession, repository: str, descriptor: Descriptor, *, max_bytes: int
+) -> RemoteFile:
+    """A blob as a file read in ``Range`` requests (at most ``max_bytes`` received).
+
+    The registry's credentials go with the requests to the registry only: the
+    file drops them when the registry redirects to a storage host.
+    """
+    subject = _subject(session, repository, descriptor.digest)
+    scopes = [repository_scope(repository, "pull")]
+    session.probe(scopes)
+    auth = session.auth_for(scopes)
+    exchange = session.exchange(
+        Op.BLOB_GET, subject, authenticated=auth is not None and session.auth.has_credentials
+    )
+    return RemoteFile(
+        session.transport,
+        session.url(f"/v2/{repository}/blobs/{descriptor.digest}"),
+        auth=auth,
+        check=lambda response: interpret(response, exchange, (200, 206)),
+        name=subject,
+        max_bytes=max_bytes,
+    )
