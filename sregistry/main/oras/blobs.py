@@ -3,7 +3,8 @@
 Uploads (:func:`push_blob`), after a ``HEAD`` found the blob missing:
 
 * a mount from another repository (``POST ?mount=DIGEST&from=REPO``) when the
-  caller names one; 201 ends there, 202 gives an upload URL to use instead;
+  caller names one; 201 ends there, 202 gives an upload URL to use instead
+  (and a mount the credentials may not do is tried again as a plain upload);
 * up to ``chunk_size`` bytes: one ``PUT <Location>?digest=`` with the body;
 * more: ``PATCH`` chunks with ``Content-Range: START-END``, each continuing at
   the **last** ``Location`` the registry returned, then ``PUT ?digest=``.
@@ -32,7 +33,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urljoin
 
-from sregistry.errors import NotFound, ServerError, TransferError
+from sregistry.errors import (
+    AuthenticationError,
+    NotFound,
+    PermissionDenied,
+    ServerError,
+    TransferError,
+)
 from sregistry.main.oras.api import Op, interpret
 from sregistry.main.oras.auth import repository_scope
 from sregistry.transfer.bodies import FileBody
@@ -260,11 +267,25 @@ class _Upload:
 def _start(
     session: RegistrySession, repository: str, source: BlobSource, mount_from: str | None
 ) -> tuple[str | None, bool]:
-    """``(Location, mounted)``: a new upload, or a mount that succeeded (no Location)."""
+    """``(Location, mounted)``: a new upload, or a mount that succeeded (no Location).
+
+    A mount the credentials may not do (no pull on ``mount_from``: a 401 or
+    403) becomes a plain upload."""
+    if mount_from and mount_from != repository:
+        try:
+            return _post_upload(session, repository, source, mount_from)
+        except (AuthenticationError, PermissionDenied) as exc:
+            log.debug("no mount of %s from %s (%s): uploading", source.digest, mount_from, exc)
+    return _post_upload(session, repository, source, None)
+
+
+def _post_upload(
+    session: RegistrySession, repository: str, source: BlobSource, mount_from: str | None
+) -> tuple[str | None, bool]:
     subject = _subject(session, repository, source.digest)
     scopes = [repository_scope(repository, "pull", "push")]
     params: dict[str, str] = {}
-    if mount_from and mount_from != repository:
+    if mount_from:
         params = {"mount": source.digest, "from": mount_from}
         scopes.append(repository_scope(mount_from, "pull"))
     response = session.send(

@@ -148,6 +148,8 @@ class OrasClient(RemoteClient[_OrasPull]):
             sleep=time.sleep if sleep is None else sleep,
         )
         self._sessions: dict[str, RegistrySession] = {}
+        self._pushed: dict[tuple[str, str], str] = {}
+        """(registry, layer digest) -> the repository this client last pushed it to."""
         self.sources: dict[str, str] = {}
         """Registry host -> where its credentials came from (never the values)."""
 
@@ -206,6 +208,7 @@ class OrasClient(RemoteClient[_OrasPull]):
         warnings: list[str] = []
         labels = self._labels(source, metadata, inspect=inspect, warnings=warnings)
         digest = file_digest(source)
+        mount_from = self._mount_source(ref, digest)
         pushed = push_sif(
             self.session_for(ref.registry),
             ref,
@@ -213,9 +216,13 @@ class OrasClient(RemoteClient[_OrasPull]):
             tags=names,
             created=created_from_labels(labels),
             digest=digest,
+            mount_from=mount_from,
             progress=progress,
             chunk_size=self.chunk_size or CHUNK_SIZE,
         )
+        if pushed.layer.mounted:
+            log.info("%s: the layer was mounted from %s", ref, mount_from)
+        self._pushed[(ref.registry, digest)] = ref.repository
         return PushResult(
             name=str(ref.with_reference(tag=names[0])),
             size=source.stat().st_size,
@@ -224,6 +231,38 @@ class OrasClient(RemoteClient[_OrasPull]):
             location=f"oras://{ref.registry}",
             warnings=tuple(warnings),
         )
+
+    def _mount_source(self, ref: OrasReference, digest: str) -> str | None:
+        """Another repository of ``ref``'s registry known to hold the blob
+        ``digest``: where this client pushed it, else where the local store
+        recorded pulling it from. The store only helps: a broken one is ignored."""
+        pushed = self._pushed.get((ref.registry, digest))
+        if pushed is not None and pushed != ref.repository:
+            return pushed
+        if not self.cache:
+            return None
+        from sregistry.store.cache import open_cache
+
+        sha256 = digest.removeprefix("sha256:")
+        try:
+            store = open_cache(self._cache_env)
+            if store is None:
+                return None
+            with store:
+                found = store.search(f"sha256.{sha256}")
+        except SregistryError as exc:
+            log.debug("the local store could not be read for a mount source: %s", exc)
+            return None
+        for image in found:
+            if image.sha256 != sha256 or not image.source.startswith(f"oras://{ref.registry}/"):
+                continue  # also those recorded before pulls named their repository
+            try:
+                source = parse_reference(image.source)
+            except InvalidName:
+                continue
+            if source.registry == ref.registry and source.repository != ref.repository:
+                return source.repository
+        return None
 
     @staticmethod
     def _labels(
@@ -260,6 +299,7 @@ class OrasClient(RemoteClient[_OrasPull]):
             sha256=resolved.manifest.layer.digest.removeprefix("sha256:"),
             version=resolved.digest,
             arch=self.arch if resolved.index_digest else None,
+            source=f"oras://{ref.registry}/{ref.repository}",
             reference=ref,
             manifest=resolved.manifest,
             document=resolved.document,
