@@ -115,7 +115,8 @@ class BackendCommand(click.Command):
             for backend in backends.values():
                 for option in backend.options:
                     if self.operation in option.operations:
-                        options.setdefault(option.flag, option)
+                        seen = options.get(option.flag)
+                        options[option.flag] = seen.merged(option) if seen else option
             ctx.meta[key] = (backends, list(options.values()))
         found: tuple[dict[str, Backend], list[Option]] = ctx.meta[key]
         return found

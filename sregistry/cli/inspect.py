@@ -133,11 +133,11 @@ def inspect(
     Uses singularity/apptainer inspect when one is installed, else (or with
     --native) reads the SIF file directly.
 
-    REF (registry://..., library://..., or a collection/name:tag that is
+    REF (registry://..., library://..., oras://..., or a collection/name:tag that is
     neither a file nor a stored image) reads the image on its server in HTTP
     ranges, without downloading it: the header, the descriptors and the few
     blocks the metadata needs, never more than SREGISTRY_REMOTE_READ_MAX
-    bytes (default 8M).
+    bytes (default 8M). An oras:// REF also shows its manifest and annotations.
     """
     from sregistry.metadata import inspect_image
 
@@ -152,14 +152,15 @@ def inspect(
     chosen = {name for name, enabled in sections.items() if enabled} or set(sections)
     attributes = {key: value for key, value in result.attributes.items() if key in chosen}
     if as_json:
-        app.out.json(
-            {
-                "data": {"attributes": attributes},
-                "type": "container",
-                "arch": result.arch,
-                "size": result.size,
-            }
-        )
+        document: dict[str, Any] = {
+            "data": {"attributes": attributes},
+            "type": "container",
+            "arch": result.arch,
+            "size": result.size,
+        }
+        if result.manifest is not None:
+            document["manifest"] = result.manifest
+        app.out.json(document)
         return
     order = [name for name, _, _ in SECTIONS]
     _print_table(app, result, {key: attributes[key] for key in order if key in attributes})
@@ -177,9 +178,8 @@ def _inspect_remote(app: AppContext, reference: str, chosen: BackendOptions) -> 
         return client.inspect(reference)
 
 
-def _print_table(app: AppContext, result: InspectResult, attributes: dict[str, Any]) -> None:
-    out = app.out
-    out.table(
+def _print_head(app: AppContext, result: InspectResult) -> None:
+    app.out.table(
         ["field", "value"],
         [
             ["file", result.path],
@@ -188,6 +188,13 @@ def _print_table(app: AppContext, result: InspectResult, attributes: dict[str, A
             ["source", result.source],
         ],
     )
+    if result.manifest is not None:
+        _print_manifest(app, result.manifest)
+
+
+def _print_table(app: AppContext, result: InspectResult, attributes: dict[str, Any]) -> None:
+    out = app.out
+    _print_head(app, result)
     if not attributes:
         out.result("")
         out.result("(no metadata)")
@@ -214,6 +221,22 @@ def _print_table(app: AppContext, result: InspectResult, attributes: dict[str, A
         else:
             out.result(f"{name}:")
             out.result(str(value))
+
+
+def _print_manifest(app: AppContext, manifest: dict[str, Any]) -> None:
+    """The manifest of an image read in an OCI registry, and its annotations."""
+    out = app.out
+    rows = [["digest", manifest.get("digest") or ""], ["media type", manifest.get("mediaType")]]
+    if manifest.get("index"):
+        rows.append(["index", manifest["index"]])
+    out.result("")
+    out.result("manifest:")
+    out.table(["field", "value"], rows)
+    out.result("")
+    annotations = manifest.get("annotations") or {}
+    out.result("annotations:" if annotations else "annotations: (none)")
+    if annotations:
+        out.table(["key", "value"], sorted(annotations.items()))
 
 
 def _print_files(app: AppContext, files: dict[str, str]) -> None:

@@ -131,6 +131,13 @@ class Option:
         if unknown:
             raise ValueError(f"option {self.flag}: unknown operations {sorted(unknown)}")
 
+    def merged(self, other: Option) -> Option:
+        """This flag as one command shows it when ``other`` (another backend's
+        option of the same flag) is offered too: both help texts, once each."""
+        if other.help == self.help or other.help in self.help:
+            return self
+        return dataclasses.replace(self, help=f"{self.help} {other.help}")
+
 
 INSECURE = Option(
     "insecure",

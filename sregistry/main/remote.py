@@ -64,6 +64,8 @@ class Wanted:
     """Inspect attributes the store records with the image."""
     arch: str | None = None
     warnings: tuple[str, ...] = ()
+    source: str | None = None
+    """What the store records as the source; default ``<kind>://<host>``."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ class RemoteClient(Client, Generic[W]):
                 fetched.path,
                 wanted.store_name,
                 sha256=fetched.sha256,
-                source=f"{self.kind}://{wanted.host}",
+                source=wanted.source or f"{self.kind}://{wanted.host}",
                 metadata=wanted.metadata,
                 arch=wanted.arch,
             )

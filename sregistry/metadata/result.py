@@ -54,6 +54,11 @@ class InspectResult:
     path: str = ""
     warnings: tuple[str, ...] = field(default=())
     """Things worth telling the user: fallbacks taken, sections that could not be read."""
+    manifest: dict[str, Any] | None = None
+    """For an image read in an OCI registry (``oras://``): ``digest``,
+    ``mediaType``, ``index`` (the index's digest when the tag names one),
+    ``annotations`` and ``document`` (the manifest as the registry sent it);
+    ``None`` for every other image."""
 
     @property
     def labels(self) -> dict[str, str]:

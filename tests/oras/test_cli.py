@@ -149,6 +149,25 @@ def test_list_registry_catalog_and_pull_arch_from_index(
     missing = run("pull", f"oras://{host}/multi/img:both", "--arch", "s390x", "-o", other)
     assert missing.exit_code == 3
     assert "linux/amd64, linux/arm64" in missing.stderr
+    inspected = run("inspect", "--json", f"oras://{host}/multi/img:both", "--arch", "arm64")
+    assert inspected.exit_code == 0, inspected.output
+    shown = json.loads(inspected.stdout)
+    assert shown["arch"] == "arm64"
+    assert shown["manifest"]["digest"] == digests["arm"]
+    assert shown["manifest"]["index"] is not None
+
+
+def test_arch_help_names_both_backends_where_both_take_it() -> None:
+    for command in ("pull", "inspect"):
+        shown = " ".join(run(command, "--help").stdout.split())
+        assert "Architecture of a library:// image" in shown, command
+        assert "For oras://: the architecture to take from an image index" in shown, command
+    pushed = " ".join(run("push", "--help").stdout.split())
+    assert "Architecture of a library:// image" in pushed
+    assert "oras://: the architecture" not in pushed  # oras push reads the image's own
+    refused = run("push", "x.sif", "--name", "oras://127.0.0.1:1/a/b:1", "--arch", "arm64")
+    assert refused.exit_code == 2
+    assert "only for library://" in refused.stderr
 
 
 def size(host: str, digest: str | None) -> int:

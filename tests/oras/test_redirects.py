@@ -13,7 +13,7 @@ import pytest
 
 from sregistry.credentials.secret import Secret
 from sregistry.errors import NotFound, RateLimited
-from sregistry.main.oras.blobs import download_blob
+from sregistry.main.oras.blobs import download_blob, open_blob
 from sregistry.main.oras.credentials import RegistryCredential
 from sregistry.main.oras.distribution import catalog, get_manifest
 from sregistry.main.oras.manifest import Descriptor
@@ -65,6 +65,27 @@ def test_redirect_to_storage_drops_authorization(storage: Loopback, tmp_path: Pa
     assert blob_requests[-1].headers.get("Authorization") == BASIC
     assert [r.path for r in storage.requests] == ["/bucket/blob?X-Amz-Signature=s"]
     assert "Authorization" not in storage.requests[0].headers
+
+
+def test_ranged_reads_follow_the_redirect_without_authorization(storage: Loopback) -> None:
+    registry = _registry(storage)
+    transport = Transport(timeout=(5, 30))
+    try:
+        credential = RegistryCredential("basic", Secret("pw"), "ann", "test")
+        session = RegistrySession(
+            transport, registry.host, credential=credential, base_url=registry.url
+        )
+        descriptor = Descriptor("x", DIGEST, len(BLOB))
+        with open_blob(session, "a/b", descriptor, max_bytes=1 << 20) as blob:
+            assert blob.pread(100, 1000) == BLOB[1000:1100]
+            assert blob.size == len(BLOB)
+    finally:
+        transport.close()
+        registry.close()
+    blob_requests = [r for r in registry.requests if "/blobs/" in r.path]
+    assert [r.headers.get("Authorization") for r in blob_requests] == [BASIC]
+    assert storage.requests
+    assert all("Authorization" not in r.headers for r in storage.requests)
 
 
 def test_retry_after_is_honoured_then_reported() -> None:

@@ -33,9 +33,9 @@ BACKEND = Backend(
         Option(
             "arch",
             "--arch",
-            "Architecture to pull from an oras:// image index (default: this machine's).",
+            "For oras://: the architecture to take from an image index (default: this machine's).",
             metavar="ARCH",
-            operations=frozenset({"pull"}),
+            operations=frozenset({"pull", "inspect"}),
         ),
         INSECURE,
     ),

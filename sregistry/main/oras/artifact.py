@@ -88,6 +88,8 @@ class ResolvedSif:
     digest: str
     """The digest of that manifest (of the platform's manifest for an index)."""
     index_digest: str | None = None
+    document: bytes = b""
+    """That manifest as the registry sent it."""
 
 
 def file_digest(path: Path) -> str:
@@ -206,14 +208,14 @@ def resolve_sif(session: RegistrySession, reference: OrasReference, *, arch: str
     fetched = get_manifest(session, reference.repository, reference.reference)
     parsed = parse_manifest(fetched.data, fetched.media_type, where=where)
     if isinstance(parsed, SifManifest):
-        return ResolvedSif(parsed, fetched.digest)
+        return ResolvedSif(parsed, fetched.digest, document=fetched.data)
     assert isinstance(parsed, Index)
     chosen = select_platform(parsed, arch, where=where)
     inner = get_manifest(session, reference.repository, chosen.digest)
     manifest = parse_manifest(inner.data, inner.media_type, where=f"{where} ({arch})")
     if not isinstance(manifest, SifManifest):
         raise ServerError(f"the index of {where} points at another index for {arch}")
-    return ResolvedSif(manifest, inner.digest, fetched.digest)
+    return ResolvedSif(manifest, inner.digest, fetched.digest, document=inner.data)
 
 
 def _starts_like_sif(path: Path) -> bool:

@@ -3,7 +3,8 @@
 Uploads (:func:`push_blob`), after a ``HEAD`` found the blob missing:
 
 * a mount from another repository (``POST ?mount=DIGEST&from=REPO``) when the
-  caller names one; 201 ends there, 202 gives an upload URL to use instead;
+  caller names one; 201 ends there, 202 gives an upload URL to use instead
+  (and a mount the credentials may not do is tried again as a plain upload);
 * up to ``chunk_size`` bytes: one ``PUT <Location>?digest=`` with the body;
 * more: ``PATCH`` chunks with ``Content-Range: START-END``, each continuing at
   the **last** ``Location`` the registry returned, then ``PUT ?digest=``.
@@ -12,6 +13,9 @@ When a chunk is cut off, the registry is asked (``GET <Location>``) how much it
 holds, and the upload goes on from there with the ``Location`` of that answer.
 A registry that dropped the upload (404, as Distribution does when a cut chunk
 left part of its bytes behind) gets a new upload from byte 0. Both are bounded.
+
+Reads in place (:func:`open_blob`) ask for byte ranges of the blob; a
+redirect to storage is followed without the registry's ``Authorization``.
 
 Downloads (:func:`download_blob`) stream into a temporary file beside the
 target, hashing in the same pass, resume with ``Range`` and are renamed into
@@ -29,11 +33,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urljoin
 
-from sregistry.errors import NotFound, ServerError, TransferError
+from sregistry.errors import (
+    AuthenticationError,
+    NotFound,
+    PermissionDenied,
+    ServerError,
+    TransferError,
+)
 from sregistry.main.oras.api import Op, interpret
 from sregistry.main.oras.auth import repository_scope
 from sregistry.transfer.bodies import FileBody
 from sregistry.transfer.download import Download, Expected, download
+from sregistry.transfer.remote_file import RemoteFile
 
 if TYPE_CHECKING:
     import requests
@@ -48,6 +59,7 @@ __all__ = [
     "UploadResult",
     "blob_size",
     "download_blob",
+    "open_blob",
     "push_blob",
 ]
 
@@ -255,11 +267,25 @@ class _Upload:
 def _start(
     session: RegistrySession, repository: str, source: BlobSource, mount_from: str | None
 ) -> tuple[str | None, bool]:
-    """``(Location, mounted)``: a new upload, or a mount that succeeded (no Location)."""
+    """``(Location, mounted)``: a new upload, or a mount that succeeded (no Location).
+
+    A mount the credentials may not do (no pull on ``mount_from``: a 401 or
+    403) becomes a plain upload."""
+    if mount_from and mount_from != repository:
+        try:
+            return _post_upload(session, repository, source, mount_from)
+        except (AuthenticationError, PermissionDenied) as exc:
+            log.debug("no mount of %s from %s (%s): uploading", source.digest, mount_from, exc)
+    return _post_upload(session, repository, source, None)
+
+
+def _post_upload(
+    session: RegistrySession, repository: str, source: BlobSource, mount_from: str | None
+) -> tuple[str | None, bool]:
     subject = _subject(session, repository, source.digest)
     scopes = [repository_scope(repository, "pull", "push")]
     params: dict[str, str] = {}
-    if mount_from and mount_from != repository:
+    if mount_from:
         params = {"mount": source.digest, "from": mount_from}
         scopes.append(repository_scope(mount_from, "pull"))
     response = session.send(
@@ -361,3 +387,28 @@ def download_blob(
         log_as=subject,
     )
     return download(session.transport, job)
+
+
+def open_blob(
+    session: RegistrySession, repository: str, descriptor: Descriptor, *, max_bytes: int
+) -> RemoteFile:
+    """A blob as a file read in ``Range`` requests (at most ``max_bytes`` received).
+
+    The registry's credentials go with the requests to the registry only: the
+    file drops them when the registry redirects to a storage host.
+    """
+    subject = _subject(session, repository, descriptor.digest)
+    scopes = [repository_scope(repository, "pull")]
+    session.probe(scopes)
+    auth = session.auth_for(scopes)
+    exchange = session.exchange(
+        Op.BLOB_GET, subject, authenticated=auth is not None and session.auth.has_credentials
+    )
+    return RemoteFile(
+        session.transport,
+        session.url(f"/v2/{repository}/blobs/{descriptor.digest}"),
+        auth=auth,
+        check=lambda response: interpret(response, exchange, (200, 206)),
+        name=subject,
+        max_bytes=max_bytes,
+    )

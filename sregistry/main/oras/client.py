@@ -9,18 +9,19 @@ and each host gets its own session (credentials, challenge, token cache).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import platform
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sregistry.credentials.secret import Secret
 from sregistry.errors import ConfigError, InvalidName, NotSupported, SregistryError
-from sregistry.main.backend import insecure_setting
+from sregistry.main.backend import Capability, insecure_setting
 from sregistry.main.oras.artifact import (
     ArtifactInfo,
     created_from_labels,
@@ -31,7 +32,7 @@ from sregistry.main.oras.artifact import (
     push_sif,
     resolve_sif,
 )
-from sregistry.main.oras.blobs import CHUNK_SIZE
+from sregistry.main.oras.blobs import CHUNK_SIZE, open_blob
 from sregistry.main.oras.distribution import catalog, delete_manifest, tags
 from sregistry.main.oras.manifest import SifManifest
 from sregistry.main.oras.reference import (
@@ -49,7 +50,9 @@ from sregistry.transfer.http import Transport
 if TYPE_CHECKING:
     import requests
 
+    from sregistry.metadata import InspectResult
     from sregistry.transfer import Timeout
+    from sregistry.transfer.remote_file import RemoteFile
 
 __all__ = ["OrasClient", "host_arch", "split_tags"]
 
@@ -83,6 +86,9 @@ def split_tags(name: str) -> tuple[str, list[str]]:
 class _OrasPull(Wanted):
     reference: OrasReference
     manifest: SifManifest
+    document: bytes = b""
+    """The manifest as the registry sent it."""
+    index_digest: str | None = None
 
 
 class OrasClient(RemoteClient[_OrasPull]):
@@ -101,6 +107,7 @@ class OrasClient(RemoteClient[_OrasPull]):
     """
 
     kind: ClassVar[str] = "oras"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.OPEN_IMAGE})
     settings_type: ClassVar[type[OrasSettings]] = OrasSettings
 
     def __init__(
@@ -141,6 +148,8 @@ class OrasClient(RemoteClient[_OrasPull]):
             sleep=time.sleep if sleep is None else sleep,
         )
         self._sessions: dict[str, RegistrySession] = {}
+        self._pushed: dict[tuple[str, str], str] = {}
+        """(registry, layer digest) -> the repository this client last pushed it to."""
         self.sources: dict[str, str] = {}
         """Registry host -> where its credentials came from (never the values)."""
 
@@ -199,6 +208,7 @@ class OrasClient(RemoteClient[_OrasPull]):
         warnings: list[str] = []
         labels = self._labels(source, metadata, inspect=inspect, warnings=warnings)
         digest = file_digest(source)
+        mount_from = self._mount_source(ref, digest)
         pushed = push_sif(
             self.session_for(ref.registry),
             ref,
@@ -206,9 +216,13 @@ class OrasClient(RemoteClient[_OrasPull]):
             tags=names,
             created=created_from_labels(labels),
             digest=digest,
+            mount_from=mount_from,
             progress=progress,
             chunk_size=self.chunk_size or CHUNK_SIZE,
         )
+        if pushed.layer.mounted:
+            log.info("%s: the layer was mounted from %s", ref, mount_from)
+        self._pushed[(ref.registry, digest)] = ref.repository
         return PushResult(
             name=str(ref.with_reference(tag=names[0])),
             size=source.stat().st_size,
@@ -217,6 +231,38 @@ class OrasClient(RemoteClient[_OrasPull]):
             location=f"oras://{ref.registry}",
             warnings=tuple(warnings),
         )
+
+    def _mount_source(self, ref: OrasReference, digest: str) -> str | None:
+        """Another repository of ``ref``'s registry known to hold the blob
+        ``digest``: where this client pushed it, else where the local store
+        recorded pulling it from. The store only helps: a broken one is ignored."""
+        pushed = self._pushed.get((ref.registry, digest))
+        if pushed is not None and pushed != ref.repository:
+            return pushed
+        if not self.cache:
+            return None
+        from sregistry.store.cache import open_cache
+
+        sha256 = digest.removeprefix("sha256:")
+        try:
+            store = open_cache(self._cache_env)
+            if store is None:
+                return None
+            with store:
+                found = store.search(f"sha256.{sha256}")
+        except SregistryError as exc:
+            log.debug("the local store could not be read for a mount source: %s", exc)
+            return None
+        for image in found:
+            if image.sha256 != sha256 or not image.source.startswith(f"oras://{ref.registry}/"):
+                continue  # also those recorded before pulls named their repository
+            try:
+                source = parse_reference(image.source)
+            except InvalidName:
+                continue
+            if source.registry == ref.registry and source.repository != ref.repository:
+                return source.repository
+        return None
 
     @staticmethod
     def _labels(
@@ -253,8 +299,11 @@ class OrasClient(RemoteClient[_OrasPull]):
             sha256=resolved.manifest.layer.digest.removeprefix("sha256:"),
             version=resolved.digest,
             arch=self.arch if resolved.index_digest else None,
+            source=f"oras://{ref.registry}/{ref.repository}",
             reference=ref,
             manifest=resolved.manifest,
+            document=resolved.document,
+            index_digest=resolved.index_digest,
         )
 
     def _fetch(
@@ -269,6 +318,24 @@ class OrasClient(RemoteClient[_OrasPull]):
             progress=progress,
         )
         return Fetched(done.path, done.digests.sha256, done.resumed_from)
+
+    def _open(self, wanted: _OrasPull) -> RemoteFile:
+        return open_blob(
+            self.session_for(wanted.reference.registry),
+            wanted.reference.repository,
+            wanted.manifest.layer,
+            max_bytes=self.remote_read_max,
+        )
+
+    def inspect(self, name: str) -> InspectResult:
+        """The image's metadata read in ranges of its layer, with the manifest
+        and its annotations (:attr:`~sregistry.metadata.InspectResult.manifest`)."""
+        from sregistry.metadata.native import inspect_native
+
+        wanted = self._resolve_pull(name)
+        with self._open(wanted) as image:
+            result = inspect_native(image)
+        return replace(result, path=name, manifest=_manifest_section(wanted))
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -326,6 +393,17 @@ def _store_name(ref: OrasReference) -> str:
     if ref.digest is not None and ref.tag is None:
         tag = "sha256." + ref.digest.removeprefix("sha256:")[:12]
     return f"{collection}/{last}:{tag}"
+
+
+def _manifest_section(wanted: _OrasPull) -> dict[str, Any]:
+    document = json.loads(wanted.document) if wanted.document else None  # parsed once already
+    return {
+        "digest": wanted.version,
+        "mediaType": wanted.manifest.media_type,
+        "index": wanted.index_digest,
+        "annotations": dict(wanted.manifest.annotations),
+        "document": document,
+    }
 
 
 def _info(ref: OrasReference, described: ArtifactInfo | None) -> ImageInfo:

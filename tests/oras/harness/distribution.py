@@ -8,12 +8,15 @@ keeps the storage and the HTTP secret, so uploads in progress survive it.
 
 Set-ups (``auth``): ``"anonymous"``, ``"basic"`` (htpasswd file written with
 ``htpasswd -Bbn``) and ``"token"`` (the :class:`~tests.oras.harness.tokens.TokenServer`
-flow). ``delete=False`` makes the registry answer deletes with 405.
+flow). ``delete=False`` makes the registry answer deletes with 405. ``s3=URL``
+keeps the blobs in S3 at that endpoint (see :mod:`tests.oras.harness.s3`) with
+redirects on: blob GETs answer 307 to a presigned URL there.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import signal
 import socket
@@ -38,6 +41,16 @@ DEFAULT_GRANTS: Grants = {
     "bob": {"*": frozenset({"pull"})},
     None: {"public/*": frozenset({"pull"})},
 }
+
+
+S3_BUCKET = "registry"
+"""The bucket :class:`~tests.oras.harness.s3.MotoS3` creates."""
+
+
+def _process_env() -> dict[str, str]:
+    """The registry's environment without ``AWS_*``: the S3 driver's SDK fails to
+    start with an ``AWS_CA_BUNDLE`` it cannot load (a plain-HTTP endpoint needs none)."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
 
 
 def free_port() -> int:
@@ -65,12 +78,14 @@ class Distribution:
         executable: str = "docker-registry",
         htpasswd: str = "htpasswd",
         grants: Grants | None = None,
+        s3: str | None = None,
     ) -> None:
         if auth not in {"anonymous", "basic", "token"}:
             raise ValueError(f"unknown registry set-up {auth!r}")
         self.root = root
         self.auth = auth
         self.delete = delete
+        self.s3 = s3
         self.executable = executable
         self.htpasswd = htpasswd
         self.secret = secrets.token_hex(16)
@@ -117,6 +132,21 @@ class Distribution:
             },
             "http": {"addr": self.host, "secret": self.secret},
         }
+        if self.s3 is not None:
+            storage = config["storage"]
+            assert isinstance(storage, dict)
+            del storage["filesystem"]
+            storage["s3"] = {
+                "accesskey": "test-access-key",
+                "secretkey": "test-secret-key",
+                "region": "us-east-1",
+                "regionendpoint": self.s3,
+                "bucket": S3_BUCKET,
+                "secure": False,
+                "v4auth": True,
+                "rootdirectory": "/distribution",
+            }
+            storage["redirect"] = {"disable": False}
         if self.auth == "basic":
             htpasswd = {"realm": "sregistry-test", "path": str(self._htpasswd())}
             config["auth"] = {"htpasswd": htpasswd}
@@ -167,6 +197,7 @@ class Distribution:
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=log,
+                    env=_process_env(),
                 )
             failure = self._wait_ready()
             if not failure:
