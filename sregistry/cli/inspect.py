@@ -72,6 +72,10 @@ def _remote_name(argument: str) -> bool:
 
 def _stored(argument: str) -> StoredImage | None:
     """The local store's image named ``argument``, if that is a stored image's name."""
+    from sregistry.config import store_database
+
+    if not store_database().exists():
+        return None  # no store: nothing to import (sqlite3 and the store cost ~18 ms)
     from sregistry.store import ImageStore
 
     try:

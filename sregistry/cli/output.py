@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from sregistry.main.base import ProgressCallback
+from sregistry.results import ProgressCallback
 
 __all__ = ["Output", "printable"]
 
