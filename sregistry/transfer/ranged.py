@@ -39,7 +39,7 @@ from sregistry.errors import (
     TransferError,
 )
 from sregistry.transfer.download import Download, Downloaded, download, place, verify
-from sregistry.transfer.hashing import Digests
+from sregistry.transfer.hashing import BufferPool, Digests
 from sregistry.transfer.http import Transport, describe
 from sregistry.transfer.journal import (
     Span,
@@ -57,7 +57,13 @@ from sregistry.transfer.parallel import (
     run_all,
 )
 from sregistry.transfer.partfile import PartFile, PrefixHasher, Slot, layout
-from sregistry.transfer.stream import RECEIVE_BLOCK, BodyReadError, body_reader, read_full
+from sregistry.transfer.stream import (
+    RECEIVE_AHEAD,
+    RECEIVE_BLOCK,
+    BodyReadError,
+    body_reader,
+    read_full,
+)
 
 __all__ = [
     "DEFAULT_PART_SIZE",
@@ -109,13 +115,18 @@ def _receive_part(
     slot: Slot,
     state: PartFile,
     meter: ProgressMeter,
+    hasher: PrefixHasher,
 ) -> None:
-    """Write the body at the part's offset, block by block, received into one
-    reused buffer (ranges are only used on identity-coded answers); bytes that
-    arrived before a cut are kept, so a retry continues after them."""
+    """Write the body at the part's offset, block by block (ranges are only used
+    on identity-coded answers); bytes that arrived before a cut are kept, so a
+    retry continues after them. A block that extends the hashed prefix goes to
+    the hasher, and the next one is received into another buffer of a small
+    pool (which also bounds how far receiving runs ahead of hashing)."""
     read = body_reader(response)
-    view = memoryview(bytearray(RECEIVE_BLOCK))
+    pool = BufferPool(RECEIVE_AHEAD + 2, RECEIVE_BLOCK)
     while True:
+        buffer = pool.acquire()
+        view = memoryview(buffer)
         failure: BodyReadError | None = None
         try:
             got = read_full(read, view)
@@ -123,26 +134,39 @@ def _receive_part(
             failure, got = exc, exc.filled
         if state.cancel.is_set():
             raise Cancelled(f"part {slot.part.number} stopped")
-        if got:
-            _store_block(view[:got], slot, state, meter)
+        release = pool.releaser(buffer)
+        if not (got and _store_block(view[:got], slot, state, meter, hasher, release=release)):
+            release()
         if failure is not None:
             raise TransferError(str(failure)) from failure
         if got < len(view):
             return
 
 
-def _store_block(block: memoryview, slot: Slot, state: PartFile, meter: ProgressMeter) -> None:
+def _store_block(
+    block: memoryview,
+    slot: Slot,
+    state: PartFile,
+    meter: ProgressMeter,
+    hasher: PrefixHasher,
+    *,
+    release: Callable[[], None],
+) -> bool:
+    """Write ``block`` in place; whether the hasher took it (and will ``release`` it)."""
     room = slot.part.size - slot.written
     if len(block) > room:
         raise ServerError(f"the server sent more than part {slot.part.number}'s range")
+    offset = slot.part.offset + slot.written
     try:
-        _pwrite_all(state.fd, block, slot.part.offset + slot.written)
+        _pwrite_all(state.fd, block, offset)
     except OSError as exc:
         raise _DiskError(exc.strerror or str(exc)) from exc
     with state.cond:
         slot.written += len(block)
+        taken = hasher.offer(offset, block, release)
         state.cond.notify_all()
     meter.set(slot.part.number, slot.written)
+    return taken
 
 
 def _fetch_part(
@@ -152,6 +176,7 @@ def _fetch_part(
     state: PartFile,
     meter: ProgressMeter,
     *,
+    hasher: PrefixHasher,
     first: requests.Response | None,
 ) -> None:
     """Fetch one part, resuming it from its first missing byte after a failure."""
@@ -181,7 +206,7 @@ def _fetch_part(
                         f"bytes={start}-{slot.part.end}",
                         status=response.status_code,
                     )
-                _receive_part(response, slot, state, meter)
+                _receive_part(response, slot, state, meter, hasher)
             if not slot.complete:
                 raise TransferError(
                     f"part {slot.part.number} of {where} ended early "
@@ -362,12 +387,14 @@ def _ranged(
         meter.start(resumed)
 
         def one(part: Part) -> None:
+            assert hasher is not None
             _fetch_part(
                 transport,
                 plan,
                 state.slots[part.number - 1],
                 state,
                 meter,
+                hasher=hasher,
                 first=None if resumed or part.number != 1 else probe,
             )
 
