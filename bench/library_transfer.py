@@ -5,7 +5,9 @@ and to the registry backend, all in one run.
     python bench/library_transfer.py --size 2G          # the figures in the report
     python bench/library_transfer.py --size 2G --connections 1,4 --no-registry
 
-What is measured (each transfer in a child process, its peak RSS from wait4):
+What is measured (each transfer a whole process, start-up included, as a user
+runs it: the ``sregistry`` command or curl; its peak RSS and CPU time through
+GNU ``time`` or a small launcher, see ``tests/e2e/measure.py``):
 
 * pull, library backend, with 1, 2, 4, 8 connections: GET /v1/images, the 303,
   ranged parts written in place, sha256 verified, renamed into place;
@@ -19,9 +21,11 @@ What is measured (each transfer in a child process, its peak RSS from wait4):
   largest connection count, hashing in order while parts arrive or in one
   read-back pass after the last part.
 
-MB/s are 10^6 bytes per second of the transfer call (the client's own import
-and start-up excluded; curl's start-up included). Ratios compare with curl in
-the same run. Nothing is asserted: figures vary with the machine and its load.
+MB/s are 10^6 bytes per second of the whole process, for sregistry and curl
+alike. Each figure is the median of ``--repeat`` runs (RSS: the largest).
+Ratios compare with curl in the same run. Before each run the pages of the
+files involved are evicted (``bench/settle.py``), never the whole machine's
+page cache. Nothing is asserted: figures vary with the machine and its load.
 """
 
 from __future__ import annotations
@@ -32,10 +36,10 @@ import json
 import os
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +50,11 @@ from common import parse_size, write_random
 from settle import default_fast_dir, settle
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.e2e.measure import Measured, run_measured  # noqa: E402
+
+SREGISTRY = str(Path(sys.executable).parent / "sregistry")
 USER = "alice"
 MiB = 1 << 20
 
@@ -54,31 +63,9 @@ MiB = 1 << 20
 
 
 def child(args: argparse.Namespace) -> None:
-    """Run one transfer and print ``{"seconds": ...}`` on stdout."""
+    """The transport alone (``--child ranged``), run as its own process."""
     sys.path.insert(0, str(REPO))
-    if args.op == "ranged":
-        ranged(args)
-        return
-    # cache=False: every pull downloads (and nothing lands in the user's local store)
-    options: dict[str, Any] = {"base": args.url, "token": args.token, "env": {}, "cache": False}
-    if args.op.startswith("registry"):
-        from sregistry.main.registry.client import RegistryClient
-
-        client: Any = RegistryClient(username=USER, **options)
-    else:
-        from sregistry.main.library.client import LibraryClient
-
-        client = LibraryClient(
-            arch="amd64", connections=args.connections, part_size=args.part_size, **options
-        )
-    with client:
-        start = time.perf_counter()
-        if args.op.endswith("push"):
-            client.push(args.file, args.ref)
-        else:
-            client.pull(args.ref, args.file, force=True)
-        seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds}))
+    ranged(args)
 
 
 def ranged(args: argparse.Namespace) -> None:
@@ -88,7 +75,6 @@ def ranged(args: argparse.Namespace) -> None:
 
     transport = Transport(env={})
     try:
-        start = time.perf_counter()
         job = Download(
             url=args.ref, target=Path(args.file), expected=Expected(sha256=args.sha), overwrite=True
         )
@@ -99,10 +85,8 @@ def ranged(args: argparse.Namespace) -> None:
             hash_after=args.hash_after,
         )
         download_ranged(transport, job, ranges)
-        seconds = time.perf_counter() - start
     finally:
         transport.close()
-    print(json.dumps({"seconds": seconds}))
 
 
 # -- parent -------------------------------------------------------------------------------
@@ -112,33 +96,35 @@ def ranged(args: argparse.Namespace) -> None:
 class Row:
     op: str
     how: str
-    seconds: float
-    rss_mib: float
-    cpu: float
-    """User + system CPU seconds of the child process (start-up included)."""
+    runs: list[Measured]
     size: int
+
+    @property
+    def seconds(self) -> float:
+        """Median wall time of the whole process."""
+        return statistics.median(run.seconds for run in self.runs)
+
+    @property
+    def cpu(self) -> float:
+        """Median user + system CPU seconds of the process (start-up included)."""
+        return statistics.median(run.cpu for run in self.runs)
+
+    @property
+    def rss_mib(self) -> float:
+        """The largest peak RSS of the process itself (not this script's)."""
+        return max(run.peak_rss for run in self.runs) / MiB
 
     @property
     def mbps(self) -> float:
         return self.size / self.seconds / 1e6
 
 
-@dataclass(frozen=True)
-class Usage:
-    rss_mib: float
-    cpu: float
-
-
-def run_measured(argv: Sequence[str], *, env: dict[str, str] | None = None) -> tuple[str, Usage]:
-    """Run a child to completion: stdout, and its peak RSS and CPU time from wait4."""
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, env=env, cwd=REPO)
-    assert process.stdout is not None
-    out = process.stdout.read().decode()
-    _pid, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{argv[0]} ... failed ({process.returncode}): {out}")
-    return out, Usage(usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)  # KiB on Linux
+def run_checked(argv: Sequence[str], *, env: dict[str, str] | None = None) -> Measured:
+    """Run a whole process: its wall time, peak RSS and CPU time; it must succeed."""
+    run = run_measured(list(argv), env=env)
+    if run.returncode != 0:
+        raise RuntimeError(f"{argv[0]} ... failed ({run.returncode}): {run.stderr[-2000:]}")
+    return run
 
 
 class Server:
@@ -178,29 +164,58 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def sregistry_env(
+    work: Path, server: Server, token: str, connections: int, part_size: int
+) -> dict[str, str]:
+    """The command's settings for ``server``; no secrets file, keyring or store of the user's."""
+    return {
+        **os.environ,
+        "HOME": str(work / "home"),
+        "SREGISTRY_CLIENT_SECRETS": str(work / "no-secrets.json"),
+        "SREGISTRY_STORAGE": str(work / "store"),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+        "SREGISTRY_LIBRARY_BASE": server.url,
+        "SREGISTRY_LIBRARY_TOKEN": token,
+        "SREGISTRY_LIBRARY_CONNECTIONS": str(connections),
+        "SREGISTRY_LIBRARY_PART_SIZE": str(part_size),
+        "SREGISTRY_REGISTRY_BASE": server.url,
+        "SREGISTRY_REGISTRY_USERNAME": USER,
+        "SREGISTRY_REGISTRY_TOKEN": token,
+    }
+
+
 def ours(
     op: str,
     server: Server,
     *,
+    work: Path,
     token: str,
     file: Path,
     ref: str,
     connections: int,
     part_size: int,
     extra: Sequence[str] = (),
-) -> tuple[float, Usage]:
-    argv = [
-        sys.executable, __file__, "--child", op, "--url", server.url, "--token", token,
-        "--file", str(file), "--ref", ref, "--connections-one", str(connections),
-        "--part-size", str(part_size), *extra,
-    ]  # fmt: skip
-    out, usage = run_measured(argv)
-    return float(json.loads(out.strip().splitlines()[-1])["seconds"]), usage
+) -> Measured:
+    """One ``sregistry`` command (or, for ``ranged``, the transport alone) as a whole process."""
+    env = sregistry_env(work, server, token, connections, part_size)
+    if op == "ranged":
+        argv = [
+            sys.executable, __file__, "--child", op, "--file", str(file), "--ref", ref,
+            "--connections-one", str(connections), "--part-size", str(part_size), *extra,
+        ]  # fmt: skip
+    elif op.endswith("push"):
+        argv = [SREGISTRY, "push", str(file), "--name", ref]
+    else:
+        argv = [SREGISTRY, "pull", ref, "-o", str(file), "--force", "--no-cache"]
+    if op == "registry-push":  # random bytes: no SIF header to read metadata or the arch from
+        argv.append("--no-metadata")
+    elif op in {"push", "pull"}:
+        argv += ["--arch", "amd64"]
+    return run_checked(argv, env=env)
 
 
-def curl(*args: str) -> tuple[float, Usage]:
-    out, usage = run_measured(["curl", "-sS", "-f", "-w", "%{time_total}", *args])
-    return float(out.strip().splitlines()[-1]), usage
+def curl(*args: str) -> Measured:
+    return run_checked(["curl", "-sS", "-f", *args])
 
 
 def _api(token: str) -> Any:
@@ -267,7 +282,7 @@ def server(work: Path, token: str, *flags: str) -> Iterator[Server]:
 
 
 class Bench:
-    """One run: the image, the measurements so far (best of the repeats is kept)."""
+    """One run: the image, every measurement so far (medians are reported)."""
 
     def __init__(self, args: argparse.Namespace, work: Path) -> None:
         self.args = args
@@ -277,14 +292,12 @@ class Bench:
         self.image = work / "image.sif"
         self.target = work / "pulled.sif"
         self.variant = 0
-        self.best: dict[tuple[str, str], Row] = {}
+        self.rows: dict[tuple[str, str], Row] = {}
         write_random(self.image, args.size)
 
-    def record(self, op: str, how: str, seconds: float, usage: Usage) -> None:
-        row = Row(op, how, seconds, usage.rss_mib, usage.cpu, self.args.size)
-        kept = self.best.get((op, how))
-        if kept is None or row.seconds < kept.seconds:
-            self.best[(op, how)] = row
+    def record(self, op: str, how: str, run: Measured) -> None:
+        row = self.rows.setdefault((op, how), Row(op, how, [], self.args.size))
+        row.runs.append(run)
 
     def fresh_bytes(self) -> None:
         self.variant += 1
@@ -294,12 +307,12 @@ class Bench:
         self, op: str, at: Server, how: str, *, file: Path, ref: str, connections: int = 1,
         extra: Sequence[str] = (),
     ) -> None:  # fmt: skip
-        """One child transfer, recorded as ``how`` under push or pull."""
-        seconds, usage = ours(
-            op, at, token=self.token, file=file, ref=ref, connections=connections,
-            part_size=self.args.part_size, extra=extra,
+        """One whole-process transfer, recorded as ``how`` under push or pull."""
+        run = ours(
+            op, at, work=self.work, token=self.token, file=file, ref=ref,
+            connections=connections, part_size=self.args.part_size, extra=extra,
         )  # fmt: skip
-        self.record("push" if op.endswith("push") else "pull", how, seconds, usage)
+        self.record("push" if op.endswith("push") else "pull", how, run)
 
     def push_jobs(self) -> list[Callable[[], None]]:
         """One job per push measurement, each on a fresh server with bytes it has not seen."""
@@ -322,8 +335,9 @@ class Bench:
             self.fresh_bytes()
             with server(self.server_dir, self.token, *multipart) as at:
                 upload = presigned_upload(at, self.token, sha256_of(self.image))
-                seconds, usage = curl("-o", os.devnull, "-T", str(self.image), upload)
-                self.record("push", "curl -T", seconds, usage)
+                self.record(
+                    "push", "curl -T", curl("-o", os.devnull, "-T", str(self.image), upload)
+                )
 
         def registry() -> None:
             self.fresh_bytes()
@@ -355,8 +369,7 @@ class Bench:
             )  # fmt: skip
 
         def with_curl() -> None:
-            seconds, usage = curl("-o", str(self.target), location)
-            self.record("pull", "curl -o", seconds, usage)
+            self.record("pull", "curl -o", curl("-o", str(self.target), location))
 
         jobs = [library(c) for c in self.args.connections]
         jobs += [with_curl, transport((), "hash in order")]
@@ -375,7 +388,7 @@ class Bench:
         so that no tool regularly pays for another's dirty pages or warm caches."""
         shift = round_number % len(jobs)
         for job in jobs[shift:] + jobs[:shift]:
-            settle()
+            settle([self.image, self.target])
             job()
             self.target.unlink(missing_ok=True)
 
@@ -383,11 +396,11 @@ class Bench:
         with server(self.server_dir, self.token) as at:
             self.fresh_bytes()
             digest = sha256_of(self.image)
-            ours("push", at, token=self.token, file=self.image,
+            ours("push", at, work=self.work, token=self.token, file=self.image,
                  ref=f"library://{USER}/bench/img", connections=4,
                  part_size=self.args.part_size)  # fmt: skip
             if not self.args.no_registry:
-                ours("registry-push", at, token=self.token, file=self.image,
+                ours("registry-push", at, work=self.work, token=self.token, file=self.image,
                      ref="bench/reg:latest", connections=1,
                      part_size=self.args.part_size)  # fmt: skip
             jobs = self.pull_jobs(at, digest)
@@ -397,7 +410,7 @@ class Bench:
             jobs = self.push_jobs()
             for number in range(self.args.repeat):
                 self.run_jobs(jobs, number)
-        return list(self.best.values())
+        return list(self.rows.values())
 
 
 def bench(args: argparse.Namespace) -> list[Row]:
@@ -409,7 +422,7 @@ def report(rows: list[Row], args: argparse.Namespace) -> None:
     curl_rate = {row.op: row.mbps for row in rows if row.how.startswith("curl")}
     print(
         f"size {args.size / MiB:.0f} MiB, client part size {args.part_size / MiB:.0f} MiB, "
-        f"server part size {args.server_part_size / MiB:.0f} MiB, best of {args.repeat}, "
+        f"server part size {args.server_part_size / MiB:.0f} MiB, median of {args.repeat}, "
         f"server data in {args.server_dir or default_fast_dir() or 'the work directory'}, "
         f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}"
     )
@@ -440,7 +453,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-registry", action="store_true", help="skip the registry backend")
     parser.add_argument("--pull-only", action="store_true", help="measure pulls only")
     parser.add_argument(
-        "--repeat", type=int, default=1, help="runs of each measurement; the fastest is shown"
+        "--repeat", type=int, default=3, help="runs of each measurement; the median is shown"
     )
     parser.add_argument("--dir", type=Path, help="work directory (default: a temporary one)")
     parser.add_argument(
