@@ -55,6 +55,7 @@ from sregistry.transfer.parallel import (
     Part,
     ProgressMeter,
     run_all,
+    run_growing,
 )
 from sregistry.transfer.partfile import PartFile, PrefixHasher, Slot, layout
 from sregistry.transfer.stream import (
@@ -258,7 +259,9 @@ class RangedResult:
 class Ranges:
     """How a ranged download splits the file."""
 
-    connections: int = DEFAULT_CONNECTIONS
+    connections: int | None = DEFAULT_CONNECTIONS
+    """Parallel connections; ``None``: start with one and add one while that raises
+    the throughput (:func:`~sregistry.transfer.parallel.run_growing`)."""
     part_size: int = DEFAULT_PART_SIZE
     threshold: int = DEFAULT_THRESHOLD
     """Files up to this size are fetched over one connection (still in ranges)."""
@@ -283,7 +286,10 @@ class _Plan:
 
     def slots(self, spans: list[Span]) -> list[Slot]:
         """Parts to fetch around the spans already on disk (complete slots for those)."""
-        single = self.total <= self.ranges.threshold or self.ranges.connections <= 1
+        connections = self.ranges.connections
+        single = self.total <= self.ranges.threshold or (
+            connections is not None and connections <= 1
+        )
         part_size = self.ranges.part_size
         return layout(self.total, spans, head=self.head, part_size=part_size, single=single)
 
@@ -400,7 +406,10 @@ def _ranged(
 
         connections = 1 if plan.total <= plan.ranges.threshold else plan.ranges.connections
         try:
-            run_all(todo, one, connections, state.cancel)
+            if connections is None:
+                run_growing(todo, one, state.cancel, done=lambda: meter.done)
+            else:
+                run_all(todo, one, connections, state.cancel)
         except _DiskError as exc:
             raise TransferError(f"cannot write {temp.path}: {exc}") from None
         sha256 = hasher.result()

@@ -105,7 +105,7 @@ def upload(
     local: LocalFile,
     version: SemVer | None,
     *,
-    connections: int,
+    connections: int | None,
     progress: ProgressCallback | None = None,
 ) -> UploadOutcome:
     """Send ``local`` for image ``image_id`` the way the server supports."""
@@ -304,7 +304,7 @@ def _multipart(
     endpoint: Endpoint,
     image_id: str,
     local: LocalFile,
-    connections: int,
+    connections: int | None,
     progress: ProgressCallback | None,
 ) -> UploadOutcome | None:
     start = _start_multipart(endpoint, image_id, local.size)

@@ -93,6 +93,25 @@ def test_multipart_push_in_parallel_and_ranged_pull(
     assert all("Authorization" not in e["headers"] for e in blob)  # the 303 target gets none
 
 
+def test_the_automatic_connection_count_pushes_and_pulls_every_part(
+    make_library: Callable[..., Library], make_sif: Callable[[int], Path], tmp_path: Path
+) -> None:
+    """No connection count given: parts go over one connection, then more while the
+    throughput grows; every part arrives once and the file verifies."""
+    library = make_library(part_size=8 * MiB)
+    image = make_sif(70 * MiB)
+    with library.client(part_size=2 * MiB) as client:
+        assert client.connections is None
+        client.push(image, f"{REF}:auto")
+        pulled = client.pull(f"{REF}:auto", tmp_path / "auto.sif")
+    assert sha256(pulled.path) == sha256(image)
+    parts = library.requests(r"^/_part/", "PUT")
+    assert sorted(int(e["path"].rsplit("/", 1)[1]) for e in parts) == list(range(1, 10))
+    blob = library.requests(r"^/_blob/", "GET")
+    assert len(blob) == 35
+    assert all(e["status"] == 206 for e in blob)
+
+
 def test_a_part_failing_once_is_retried(
     make_library: Callable[..., Library], make_sif: Callable[[int], Path], tmp_path: Path
 ) -> None:
