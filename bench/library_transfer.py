@@ -4,12 +4,14 @@ and to the registry backend, all in one run.
     python bench/library_transfer.py                    # 256 MiB, quick
     python bench/library_transfer.py --size 2G          # the figures in the report
     python bench/library_transfer.py --size 2G --connections 1,4 --no-registry
+    sudo python bench/library_transfer.py --size 1G --netns 50ms,1gbit --pull-only
 
 What is measured (each transfer a whole process, start-up included, as a user
 runs it: the ``sregistry`` command or curl; its peak RSS and CPU time through
 GNU ``time`` or a small launcher, see ``tests/e2e/measure.py``):
 
-* pull, library backend, with 1, 2, 4, 8 connections: GET /v1/images, the 303,
+* pull, library backend, with the count it chooses (auto) and 1, 2, 4, 8
+  connections: GET /v1/images, the 303,
   ranged parts written in place, sha256 verified, renamed into place;
 * pull, curl: ``curl -o FILE <303 target>`` (no verification);
 * push, library backend: hashing pass + multipart upload (server part size
@@ -20,6 +22,11 @@ GNU ``time`` or a small launcher, see ``tests/e2e/measure.py``):
 * the transport alone (``download_ranged`` on the 303 target) with the
   largest connection count, hashing in order while parts arrive or in one
   read-back pass after the last part.
+
+``--netns RTT,RATE`` runs the clients and the servers in two network
+namespaces of their own, joined by a veth pair with that round-trip time and
+rate (``tc netem``; where the kernel lacks netem, the rate alone with ``tbf``,
+and the output says so): what parallel connections buy on a real link.
 
 MB/s are 10^6 bytes per second of the whole process, for sregistry and curl
 alike. Each figure is the median of ``--repeat`` runs (RSS: the largest).
@@ -55,6 +62,14 @@ sys.path.insert(0, str(REPO))
 from tests.e2e.measure import Measured, run_measured  # noqa: E402
 
 SREGISTRY = str(Path(sys.executable).parent / "sregistry")
+AUTO = 0
+"""A connection count left to the command (it adds connections while they help)."""
+
+
+def label(connections: int) -> str:
+    return "sregistry auto" if connections == AUTO else f"sregistry x{connections}"
+
+
 USER = "alice"
 MiB = 1 << 20
 
@@ -128,13 +143,18 @@ def run_checked(argv: Sequence[str], *, env: dict[str, str] | None = None) -> Me
 
 
 class Server:
-    """A reference server subprocess."""
+    """A reference server subprocess (in the server's network namespace in ``--netns`` mode)."""
 
     def __init__(self, data: Path, token: str, *flags: str) -> None:
         env = dict(os.environ, PYTHONPATH=str(REPO))
         self.log = (data / "server.log").open("ab")
+        where: list[str] = []
+        namespace = os.environ.get(SERVER_NETNS_ENV)
+        if namespace:
+            where = ["ip", "netns", "exec", namespace]
+            flags = ("--host", SERVER_ADDRESS, *flags)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.server", "--data", str(data), "--port", "0",
+            [*where, sys.executable, "-m", "tests.server", "--data", str(data), "--port", "0",
              "--user", f"{USER}:{token}", "--get-limit", "0", *flags],
             stdout=subprocess.PIPE, stderr=self.log, cwd=REPO, env=env,
         )  # fmt: skip
@@ -147,6 +167,78 @@ class Server:
         self.process.terminate()
         self.process.wait(timeout=30)
         self.log.close()
+
+
+# -- a real link: two network namespaces and a veth pair -------------------------------------
+
+SERVER_NETNS_ENV = "SREGISTRY_BENCH_SERVER_NETNS"
+CLIENT_ADDRESS = "10.231.0.1"
+SERVER_ADDRESS = "10.231.0.2"
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+
+def _shape(namespace: str, device: str, delay_ms: float, rate: str) -> str:
+    """Delay and rate on one end of the link: netem where the kernel has it, else
+    only the rate (tbf); says which."""
+    netem = ["tc", "qdisc", "add", "dev", device, "root", "netem", "delay", f"{delay_ms}ms"]
+    tried = subprocess.run(
+        ["ip", "netns", "exec", namespace, *netem, "rate", rate],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if tried.returncode == 0:
+        return f"netem delay {delay_ms} ms, rate {rate}"
+    tbf = ["tc", "qdisc", "add", "dev", device, "root", "tbf", "rate", rate]
+    subprocess.run(
+        ["ip", "netns", "exec", namespace, *tbf, "burst", "1mb", "latency", "100ms"],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return f"no netem in this kernel ({tried.stderr.strip()}): rate {rate} only, no delay"
+
+
+def in_namespaces(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run this benchmark again with its clients in one new network namespace and its
+    servers in another, joined by a veth pair shaped to ``--netns RTT,RATE``; both
+    namespaces are removed afterwards. Needs root (``ip netns``)."""
+    rtt_text, _, rate = args.netns.partition(",")
+    delay_ms = float(rtt_text.lower().removesuffix("ms")) / 2
+    rate = rate or "1gbit"
+    tag = f"sregistry-bench-{os.getpid()}"
+    client, server_ns = f"{tag}-client", f"{tag}-server"
+    try:
+        _ip("netns", "add", client)
+        _ip("netns", "add", server_ns)
+        _ip("link", "add", "sbench-c", "netns", client, "type", "veth",
+            "peer", "name", "sbench-s", "netns", server_ns)  # fmt: skip
+        for namespace, device, address in (
+            (client, "sbench-c", CLIENT_ADDRESS),
+            (server_ns, "sbench-s", SERVER_ADDRESS),
+        ):
+            _ip("-n", namespace, "addr", "add", f"{address}/24", "dev", device)
+            _ip("-n", namespace, "link", "set", device, "up")
+            _ip("-n", namespace, "link", "set", "lo", "up")
+        shaped = {
+            _shape(client, "sbench-c", delay_ms, rate),
+            _shape(server_ns, "sbench-s", delay_ms, rate),
+        }
+        print(f"network namespaces {client} / {server_ns}: {'; '.join(sorted(shaped))}")
+        inner = [arg for arg in argv if not arg.startswith("--netns=")]
+        if "--netns" in inner:
+            index = inner.index("--netns")
+            inner = [*inner[:index], *inner[index + 2 :]]
+        done = subprocess.run(
+            ["ip", "netns", "exec", client, sys.executable, __file__, *inner],
+            env=dict(os.environ, **{SERVER_NETNS_ENV: server_ns}),
+            check=False,
+        )
+        return done.returncode
+    finally:
+        for namespace in (client, server_ns):
+            subprocess.run(["ip", "netns", "del", namespace], capture_output=True, check=False)
 
 
 def vary(path: Path, number: int) -> None:
@@ -168,7 +260,7 @@ def sregistry_env(
     work: Path, server: Server, token: str, connections: int, part_size: int
 ) -> dict[str, str]:
     """The command's settings for ``server``; no secrets file, keyring or store of the user's."""
-    return {
+    env = {
         **os.environ,
         "HOME": str(work / "home"),
         "SREGISTRY_CLIENT_SECRETS": str(work / "no-secrets.json"),
@@ -182,6 +274,9 @@ def sregistry_env(
         "SREGISTRY_REGISTRY_USERNAME": USER,
         "SREGISTRY_REGISTRY_TOKEN": token,
     }
+    if connections == AUTO:
+        del env["SREGISTRY_LIBRARY_CONNECTIONS"]  # the command chooses
+    return env
 
 
 def ours(
@@ -322,11 +417,16 @@ class Bench:
         def library(connections: int | None) -> Callable[[], None]:
             def job() -> None:
                 self.fresh_bytes()
-                flags = multipart if connections else ("--no-multipart",)
-                how = f"sregistry x{connections}" if connections else "sregistry single-part"
+                flags = multipart if connections is not None else ("--no-multipart",)
+                how = label(connections) if connections is not None else "sregistry single-part"
                 with server(self.server_dir, self.token, *flags) as at:
                     self.measure(
-                        "push", at, how, file=self.image, ref=ref, connections=connections or 1
+                        "push",
+                        at,
+                        how,
+                        file=self.image,
+                        ref=ref,
+                        connections=1 if connections is None else connections,
                     )
 
             return job
@@ -354,11 +454,11 @@ class Bench:
         """One job per pull measurement, all from the image already on ``at``."""
         ref = f"library://{USER}/bench/img"
         location = redirect_target(at, self.token, f"{USER}/bench/img:latest")
-        best = max(self.args.connections)
+        best = max(*self.args.connections, 1)
 
         def library(connections: int) -> Callable[[], None]:
             return lambda: self.measure(
-                "pull", at, f"sregistry x{connections}", file=self.target, ref=ref,
+                "pull", at, label(connections), file=self.target, ref=ref,
                 connections=connections,
             )  # fmt: skip
 
@@ -442,9 +542,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--size", type=parse_size, default=256 * MiB, help="image size (256M)")
     parser.add_argument(
         "--connections",
-        type=lambda text: [int(n) for n in text.split(",")],
-        default=[1, 2, 4, 8],
-        help="connection counts to try (1,2,4,8)",
+        type=lambda text: [AUTO if n == "auto" else int(n) for n in text.split(",")],
+        default=[AUTO, 1, 2, 4, 8],
+        help="connection counts to try; auto: the command chooses (auto,1,2,4,8)",
     )
     parser.add_argument("--part-size", type=parse_size, default=32 * MiB, help="pull part size")
     parser.add_argument(
@@ -456,6 +556,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--repeat", type=int, default=3, help="runs of each measurement; the median is shown"
     )
     parser.add_argument("--dir", type=Path, help="work directory (default: a temporary one)")
+    parser.add_argument(
+        "--netns",
+        metavar="RTT,RATE",
+        help="clients and servers in two new network namespaces joined by a veth pair "
+        "with this round-trip time and rate (e.g. 50ms,1gbit; netem where the kernel has "
+        "it, else the rate only); needs root",
+    )
     parser.add_argument(
         "--server-dir",
         type=Path,
@@ -473,6 +580,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sha", help=argparse.SUPPRESS)
     parser.add_argument("--hash-after", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.netns:
+        raise SystemExit(in_namespaces(args, sys.argv[1:] if argv is None else argv))
     if args.op:
         args.connections = args.connections_one
         child(args)
