@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sregistry.errors import DestinationExists, NotFound, PermissionDenied, TransferError
+from sregistry.main.library import upload
 from tests.e2e.library.conftest import Library, MiB, two_tags
 
 pytestmark = pytest.mark.e2e
@@ -110,6 +111,25 @@ def test_the_automatic_connection_count_pushes_and_pulls_every_part(
     blob = library.requests(r"^/_blob/", "GET")
     assert len(blob) == 35
     assert all(e["status"] == 206 for e in blob)
+
+
+def test_one_part_holding_the_whole_file_is_not_hashed_again(
+    make_library: Callable[..., Library],
+    make_sif: Callable[[int], Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server part as large as the file: the part's sha256 is the file's, already known."""
+    library = make_library(part_size=128 * MiB)
+    image = make_sif(70 * MiB)
+
+    def read_again(path: Path, part: object) -> str:
+        raise AssertionError(f"part {part} of {path} was read again to hash it")
+
+    monkeypatch.setattr(upload, "_part_sha256", read_again)
+    with library.client() as client:
+        client.push(image, f"{REF}:one-part")
+    (part,) = library.requests(r"^/_part/", "PUT")
+    assert part["headers"]["X-Amz-Content-Sha256"] == sha256(image)
 
 
 def test_a_part_failing_once_is_retried(
