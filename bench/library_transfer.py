@@ -299,7 +299,7 @@ def ours(
             "--connections-one", str(connections), "--part-size", str(part_size), *extra,
         ]  # fmt: skip
     elif op.endswith("push"):
-        argv = [SREGISTRY, "push", str(file), "--name", ref]
+        argv = [SREGISTRY, "push", str(file), "--name", ref, "--allow-non-sif"]
     else:
         argv = [SREGISTRY, "pull", ref, "-o", str(file), "--force", "--no-cache"]
     if op == "registry-push":  # random bytes: no SIF header to read metadata or the arch from

@@ -146,7 +146,7 @@ class Bench:
     # -- push ---------------------------------------------------------------------
     def push_sregistry(self, path: Path, name: str) -> Measured:
         sregistry = str(Path(sys.executable).parent / "sregistry")
-        args = [sregistry, "push", str(path), "--name", name, "--no-metadata"]
+        args = [sregistry, "push", str(path), "--name", name, "--no-metadata", "--allow-non-sif"]
         return run_measured(args, env=self.env())
 
     def push_curl(self, path: Path, collection: str, name: str, tag: str) -> Measured:

@@ -404,12 +404,8 @@ def _ranged(
                 first=None if resumed or part.number != 1 else probe,
             )
 
-        connections = 1 if plan.total <= plan.ranges.threshold else plan.ranges.connections
         try:
-            if connections is None:
-                run_growing(todo, one, state.cancel, done=lambda: meter.done)
-            else:
-                run_all(todo, one, connections, state.cancel)
+            _run(plan, todo, one, state, meter)
         except _DiskError as exc:
             raise TransferError(f"cannot write {temp.path}: {exc}") from None
         sha256 = hasher.result()
@@ -440,6 +436,22 @@ def _ranged(
         raise
     downloaded = Downloaded(job.target, plan.total, Digests(sha256), resumed)
     return RangedResult(downloaded, len(todo))
+
+
+def _run(
+    plan: _Plan,
+    todo: list[Part],
+    one: Callable[[Part], None],
+    state: PartFile,
+    meter: ProgressMeter,
+) -> None:
+    """Fetch the parts ``todo``: on one connection up to the threshold, else on the
+    connections asked for, or as many as raise the throughput when none were."""
+    connections = 1 if plan.total <= plan.ranges.threshold else plan.ranges.connections
+    if connections is None:
+        run_growing(todo, one, state.cancel, done=lambda: meter.done)
+    else:
+        run_all(todo, one, connections, state.cancel)
 
 
 def _spans(state: PartFile) -> list[Span]:
