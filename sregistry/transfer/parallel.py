@@ -243,22 +243,28 @@ def run_growing(
     growth: Growth | None = None,
     window: float = GROWTH_WINDOW,
     clock: Callable[[], float] = time.monotonic,
+    wait: Callable[[threading.Event, float], bool] = threading.Event.wait,
 ) -> list[T]:
     """Run ``one(part)`` for every part, starting on one thread and adding one
     after each ``window`` seconds while that raised the throughput (``done()``:
-    bytes so far; see :class:`Growth`). Errors as :func:`run_all`: the first real
-    one cancels the rest and is raised. Results come back in part order."""
+    bytes so far; see :class:`Growth`). The watch ends as soon as every part has
+    started or one failed. Errors as :func:`run_all`: the first real one cancels
+    the rest and is raised. Results come back in part order. ``clock`` and
+    ``wait(event, seconds)`` stand in for time in tests."""
     growth = growth or Growth()
     pending = deque(parts)
     results: dict[int, T] = {}
     failures: list[BaseException] = []
     lock = threading.Lock()
+    settled = threading.Event()
+    """Set once no part is left to start, or one failed: nothing more to add."""
     threads: list[threading.Thread] = []
 
     def worker() -> None:
         while not cancel.is_set():
             with lock:
                 if not pending:
+                    settled.set()
                     return
                 part = pending.popleft()
             try:
@@ -267,6 +273,7 @@ def run_growing(
                 with lock:
                     failures.append(exc)
                 cancel.set()
+                settled.set()
                 return
             with lock:
                 results[part.number] = value
@@ -279,15 +286,13 @@ def run_growing(
     try:
         add()
         mark, at = done(), clock()
-        while growth.growing and any(thread.is_alive() for thread in threads):
-            if cancel.wait(window):
+        while growth.growing:
+            if wait(settled, window) or settled.is_set() or cancel.is_set():
                 break
             count, now = done(), clock()
             rate = (count - mark) / max(now - at, 1e-9)
             mark, at = count, now
-            with lock:
-                more = bool(pending)
-            if more and growth.observe(rate):
+            if growth.observe(rate):
                 add()
         for thread in threads:
             thread.join()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -91,14 +92,20 @@ def test_run_growing_settles_where_the_link_stops_gaining() -> None:
 
     growth = Deciding(limit=8)
 
-    class Windows(threading.Event):
-        def wait(self, timeout: float | None = None) -> bool:
-            link.tick(growth.workers)
-            return self.is_set()
+    def window(settled: threading.Event, seconds: float) -> bool:
+        link.tick(growth.workers)
+        return False
 
     try:
         results = run_growing(
-            parts, link.one, Windows(), done=link.done, growth=growth, window=1.0, clock=link.clock
+            parts,
+            link.one,
+            threading.Event(),
+            done=link.done,
+            growth=growth,
+            window=1.0,
+            clock=link.clock,
+            wait=window,
         )
     finally:
         link.finish.set()
@@ -115,3 +122,13 @@ def test_run_growing_raises_the_first_real_error() -> None:
 
     with pytest.raises(TransferError, match="part 2 failed"):
         run_growing(plan_parts(3, 1), one, threading.Event(), done=lambda: 0, window=0.01)
+
+
+def test_the_watch_ends_when_the_last_part_has_started() -> None:
+    """A transfer shorter than a window is not held up until the window ends."""
+    began = time.monotonic()
+    results = run_growing(
+        plan_parts(2, 1), lambda part: part.number, threading.Event(), done=lambda: 0, window=60.0
+    )
+    assert results == [1, 2]
+    assert time.monotonic() - began < 30  # not the 60 s window
