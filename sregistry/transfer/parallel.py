@@ -221,7 +221,7 @@ class Growth:
         if not self._warm:
             self._warm = True  # the first window pays for connecting: no verdict yet
             return False
-        if self._before is not None and rate < self._before * self.gain:
+        if self._before is not None and rate <= self._before * self.gain:
             log.debug("%d connections: %.0f B/s, no better than %d: staying", self.workers,
                       rate, self.workers - 1)  # fmt: skip
             self.growing = False

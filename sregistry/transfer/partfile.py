@@ -87,6 +87,11 @@ class PrefixHasher:
         self._thread = threading.Thread(target=self._run, name="sregistry-hash", daemon=True)
         self._thread.start()
 
+    @property
+    def hashed(self) -> int:
+        """Bytes hashed so far: the verified prefix grows this fast."""
+        return self._hashed
+
     def offer(self, offset: int, block: memoryview, release: Release) -> bool:
         """Take ``block``, just written at ``offset``, to hash from memory, when it
         extends the prefix; call with ``state.cond`` held, right after counting the

@@ -405,7 +405,7 @@ def _ranged(
             )
 
         try:
-            _run(plan, todo, one, state, meter)
+            _run(plan, todo, one, state, hasher)
         except _DiskError as exc:
             raise TransferError(f"cannot write {temp.path}: {exc}") from None
         sha256 = hasher.result()
@@ -443,13 +443,15 @@ def _run(
     todo: list[Part],
     one: Callable[[Part], None],
     state: PartFile,
-    meter: ProgressMeter,
+    hasher: PrefixHasher,
 ) -> None:
     """Fetch the parts ``todo``: on one connection up to the threshold, else on the
-    connections asked for, or as many as raise the throughput when none were."""
+    connections asked for, or as many as raise the throughput when none were. That
+    throughput is the hashed prefix's: on a machine short of CPU, connections that
+    only receive bytes ahead of it (to be read back later) buy nothing."""
     connections = 1 if plan.total <= plan.ranges.threshold else plan.ranges.connections
     if connections is None:
-        run_growing(todo, one, state.cancel, done=lambda: meter.done)
+        run_growing(todo, one, state.cancel, done=lambda: hasher.hashed)
     else:
         run_all(todo, one, connections, state.cancel)
 
