@@ -59,7 +59,6 @@ from sregistry.transfer.parallel import (
 )
 from sregistry.transfer.partfile import PartFile, PrefixHasher, Slot, layout
 from sregistry.transfer.stream import (
-    RECEIVE_AHEAD,
     RECEIVE_BLOCK,
     BodyReadError,
     body_reader,
@@ -80,6 +79,11 @@ log = logging.getLogger("sregistry.transfer")
 DEFAULT_PART_SIZE = 32 << 20
 DEFAULT_THRESHOLD = 64 << 20
 """Files up to this size are fetched over one connection (still in ranges)."""
+
+PART_AHEAD = 16
+"""Receive buffers per part (2 MiB): the hasher, faster than one connection, keeps
+few of them queued, and several parts (and the part before, finishing its
+hashing) may hold theirs at once: the peak RSS stays flat."""
 
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$", re.IGNORECASE)
 ResponseCheck = Callable[[requests.Response], None]
@@ -124,7 +128,7 @@ def _receive_part(
     the hasher, and the next one is received into another buffer of a small
     pool (which also bounds how far receiving runs ahead of hashing)."""
     read = body_reader(response)
-    pool = BufferPool(RECEIVE_AHEAD + 2, RECEIVE_BLOCK)
+    pool = BufferPool(PART_AHEAD, RECEIVE_BLOCK)
     while True:
         buffer = pool.acquire()
         view = memoryview(buffer)
