@@ -4,10 +4,14 @@ and to the registry backend, all in one run.
     python bench/library_transfer.py                    # 256 MiB, quick
     python bench/library_transfer.py --size 2G          # the figures in the report
     python bench/library_transfer.py --size 2G --connections 1,4 --no-registry
+    sudo python bench/library_transfer.py --size 1G --netns 50ms,1gbit --pull-only
 
-What is measured (each transfer in a child process, its peak RSS from wait4):
+What is measured (each transfer a whole process, start-up included, as a user
+runs it: the ``sregistry`` command or curl; its peak RSS and CPU time through
+GNU ``time`` or a small launcher, see ``tests/e2e/measure.py``):
 
-* pull, library backend, with 1, 2, 4, 8 connections: GET /v1/images, the 303,
+* pull, library backend, with the count it chooses (auto) and 1, 2, 4, 8
+  connections: GET /v1/images, the 303,
   ranged parts written in place, sha256 verified, renamed into place;
 * pull, curl: ``curl -o FILE <303 target>`` (no verification);
 * push, library backend: hashing pass + multipart upload (server part size
@@ -19,9 +23,16 @@ What is measured (each transfer in a child process, its peak RSS from wait4):
   largest connection count, hashing in order while parts arrive or in one
   read-back pass after the last part.
 
-MB/s are 10^6 bytes per second of the transfer call (the client's own import
-and start-up excluded; curl's start-up included). Ratios compare with curl in
-the same run. Nothing is asserted: figures vary with the machine and its load.
+``--netns RTT,RATE`` runs the clients and the servers in two network
+namespaces of their own, joined by a veth pair with that round-trip time and
+rate (``tc netem``; where the kernel lacks netem, the rate alone with ``tbf``,
+and the output says so): what parallel connections buy on a real link.
+
+MB/s are 10^6 bytes per second of the whole process, for sregistry and curl
+alike. Each figure is the median of ``--repeat`` runs (RSS: the largest).
+Ratios compare with curl in the same run. Before each run the pages of the
+files involved are evicted (``bench/settle.py``), never the whole machine's
+page cache. Nothing is asserted: figures vary with the machine and its load.
 """
 
 from __future__ import annotations
@@ -32,10 +43,10 @@ import json
 import os
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +57,19 @@ from common import parse_size, write_random
 from settle import default_fast_dir, settle
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.e2e.measure import Measured, run_measured  # noqa: E402
+
+SREGISTRY = str(Path(sys.executable).parent / "sregistry")
+AUTO = 0
+"""A connection count left to the command (it adds connections while they help)."""
+
+
+def label(connections: int) -> str:
+    return "sregistry auto" if connections == AUTO else f"sregistry x{connections}"
+
+
 USER = "alice"
 MiB = 1 << 20
 
@@ -54,31 +78,9 @@ MiB = 1 << 20
 
 
 def child(args: argparse.Namespace) -> None:
-    """Run one transfer and print ``{"seconds": ...}`` on stdout."""
+    """The transport alone (``--child ranged``), run as its own process."""
     sys.path.insert(0, str(REPO))
-    if args.op == "ranged":
-        ranged(args)
-        return
-    # cache=False: every pull downloads (and nothing lands in the user's local store)
-    options: dict[str, Any] = {"base": args.url, "token": args.token, "env": {}, "cache": False}
-    if args.op.startswith("registry"):
-        from sregistry.main.registry.client import RegistryClient
-
-        client: Any = RegistryClient(username=USER, **options)
-    else:
-        from sregistry.main.library.client import LibraryClient
-
-        client = LibraryClient(
-            arch="amd64", connections=args.connections, part_size=args.part_size, **options
-        )
-    with client:
-        start = time.perf_counter()
-        if args.op.endswith("push"):
-            client.push(args.file, args.ref)
-        else:
-            client.pull(args.ref, args.file, force=True)
-        seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds}))
+    ranged(args)
 
 
 def ranged(args: argparse.Namespace) -> None:
@@ -88,7 +90,6 @@ def ranged(args: argparse.Namespace) -> None:
 
     transport = Transport(env={})
     try:
-        start = time.perf_counter()
         job = Download(
             url=args.ref, target=Path(args.file), expected=Expected(sha256=args.sha), overwrite=True
         )
@@ -99,10 +100,8 @@ def ranged(args: argparse.Namespace) -> None:
             hash_after=args.hash_after,
         )
         download_ranged(transport, job, ranges)
-        seconds = time.perf_counter() - start
     finally:
         transport.close()
-    print(json.dumps({"seconds": seconds}))
 
 
 # -- parent -------------------------------------------------------------------------------
@@ -112,43 +111,50 @@ def ranged(args: argparse.Namespace) -> None:
 class Row:
     op: str
     how: str
-    seconds: float
-    rss_mib: float
-    cpu: float
-    """User + system CPU seconds of the child process (start-up included)."""
+    runs: list[Measured]
     size: int
+
+    @property
+    def seconds(self) -> float:
+        """Median wall time of the whole process."""
+        return statistics.median(run.seconds for run in self.runs)
+
+    @property
+    def cpu(self) -> float:
+        """Median user + system CPU seconds of the process (start-up included)."""
+        return statistics.median(run.cpu for run in self.runs)
+
+    @property
+    def rss_mib(self) -> float:
+        """The largest peak RSS of the process itself (not this script's)."""
+        return max(run.peak_rss for run in self.runs) / MiB
 
     @property
     def mbps(self) -> float:
         return self.size / self.seconds / 1e6
 
 
-@dataclass(frozen=True)
-class Usage:
-    rss_mib: float
-    cpu: float
-
-
-def run_measured(argv: Sequence[str], *, env: dict[str, str] | None = None) -> tuple[str, Usage]:
-    """Run a child to completion: stdout, and its peak RSS and CPU time from wait4."""
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, env=env, cwd=REPO)
-    assert process.stdout is not None
-    out = process.stdout.read().decode()
-    _pid, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{argv[0]} ... failed ({process.returncode}): {out}")
-    return out, Usage(usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)  # KiB on Linux
+def run_checked(argv: Sequence[str], *, env: dict[str, str] | None = None) -> Measured:
+    """Run a whole process: its wall time, peak RSS and CPU time; it must succeed."""
+    run = run_measured(list(argv), env=env)
+    if run.returncode != 0:
+        raise RuntimeError(f"{argv[0]} ... failed ({run.returncode}): {run.stderr[-2000:]}")
+    return run
 
 
 class Server:
-    """A reference server subprocess."""
+    """A reference server subprocess (in the server's network namespace in ``--netns`` mode)."""
 
     def __init__(self, data: Path, token: str, *flags: str) -> None:
         env = dict(os.environ, PYTHONPATH=str(REPO))
         self.log = (data / "server.log").open("ab")
+        where: list[str] = []
+        namespace = os.environ.get(SERVER_NETNS_ENV)
+        if namespace:
+            where = ["ip", "netns", "exec", namespace]
+            flags = ("--host", SERVER_ADDRESS, *flags)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.server", "--data", str(data), "--port", "0",
+            [*where, sys.executable, "-m", "tests.server", "--data", str(data), "--port", "0",
              "--user", f"{USER}:{token}", "--get-limit", "0", *flags],
             stdout=subprocess.PIPE, stderr=self.log, cwd=REPO, env=env,
         )  # fmt: skip
@@ -161,6 +167,78 @@ class Server:
         self.process.terminate()
         self.process.wait(timeout=30)
         self.log.close()
+
+
+# -- a real link: two network namespaces and a veth pair -------------------------------------
+
+SERVER_NETNS_ENV = "SREGISTRY_BENCH_SERVER_NETNS"
+CLIENT_ADDRESS = "10.231.0.1"
+SERVER_ADDRESS = "10.231.0.2"
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+
+def _shape(namespace: str, device: str, delay_ms: float, rate: str) -> str:
+    """Delay and rate on one end of the link: netem where the kernel has it, else
+    only the rate (tbf); says which."""
+    netem = ["tc", "qdisc", "add", "dev", device, "root", "netem", "delay", f"{delay_ms}ms"]
+    tried = subprocess.run(
+        ["ip", "netns", "exec", namespace, *netem, "rate", rate],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if tried.returncode == 0:
+        return f"netem delay {delay_ms} ms, rate {rate}"
+    tbf = ["tc", "qdisc", "add", "dev", device, "root", "tbf", "rate", rate]
+    subprocess.run(
+        ["ip", "netns", "exec", namespace, *tbf, "burst", "1mb", "latency", "100ms"],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return f"no netem in this kernel ({tried.stderr.strip()}): rate {rate} only, no delay"
+
+
+def in_namespaces(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run this benchmark again with its clients in one new network namespace and its
+    servers in another, joined by a veth pair shaped to ``--netns RTT,RATE``; both
+    namespaces are removed afterwards. Needs root (``ip netns``)."""
+    rtt_text, _, rate = args.netns.partition(",")
+    delay_ms = float(rtt_text.lower().removesuffix("ms")) / 2
+    rate = rate or "1gbit"
+    tag = f"sregistry-bench-{os.getpid()}"
+    client, server_ns = f"{tag}-client", f"{tag}-server"
+    try:
+        _ip("netns", "add", client)
+        _ip("netns", "add", server_ns)
+        _ip("link", "add", "sbench-c", "netns", client, "type", "veth",
+            "peer", "name", "sbench-s", "netns", server_ns)  # fmt: skip
+        for namespace, device, address in (
+            (client, "sbench-c", CLIENT_ADDRESS),
+            (server_ns, "sbench-s", SERVER_ADDRESS),
+        ):
+            _ip("-n", namespace, "addr", "add", f"{address}/24", "dev", device)
+            _ip("-n", namespace, "link", "set", device, "up")
+            _ip("-n", namespace, "link", "set", "lo", "up")
+        shaped = {
+            _shape(client, "sbench-c", delay_ms, rate),
+            _shape(server_ns, "sbench-s", delay_ms, rate),
+        }
+        print(f"network namespaces {client} / {server_ns}: {'; '.join(sorted(shaped))}")
+        inner = [arg for arg in argv if not arg.startswith("--netns=")]
+        if "--netns" in inner:
+            index = inner.index("--netns")
+            inner = [*inner[:index], *inner[index + 2 :]]
+        done = subprocess.run(
+            ["ip", "netns", "exec", client, sys.executable, __file__, *inner],
+            env=dict(os.environ, **{SERVER_NETNS_ENV: server_ns}),
+            check=False,
+        )
+        return done.returncode
+    finally:
+        for namespace in (client, server_ns):
+            subprocess.run(["ip", "netns", "del", namespace], capture_output=True, check=False)
 
 
 def vary(path: Path, number: int) -> None:
@@ -178,29 +256,61 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def sregistry_env(
+    work: Path, server: Server, token: str, connections: int, part_size: int
+) -> dict[str, str]:
+    """The command's settings for ``server``; no secrets file, keyring or store of the user's."""
+    env = {
+        **os.environ,
+        "HOME": str(work / "home"),
+        "SREGISTRY_CLIENT_SECRETS": str(work / "no-secrets.json"),
+        "SREGISTRY_STORAGE": str(work / "store"),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+        "SREGISTRY_LIBRARY_BASE": server.url,
+        "SREGISTRY_LIBRARY_TOKEN": token,
+        "SREGISTRY_LIBRARY_CONNECTIONS": str(connections),
+        "SREGISTRY_LIBRARY_PART_SIZE": str(part_size),
+        "SREGISTRY_REGISTRY_BASE": server.url,
+        "SREGISTRY_REGISTRY_USERNAME": USER,
+        "SREGISTRY_REGISTRY_TOKEN": token,
+    }
+    if connections == AUTO:
+        del env["SREGISTRY_LIBRARY_CONNECTIONS"]  # the command chooses
+    return env
+
+
 def ours(
     op: str,
     server: Server,
     *,
+    work: Path,
     token: str,
     file: Path,
     ref: str,
     connections: int,
     part_size: int,
     extra: Sequence[str] = (),
-) -> tuple[float, Usage]:
-    argv = [
-        sys.executable, __file__, "--child", op, "--url", server.url, "--token", token,
-        "--file", str(file), "--ref", ref, "--connections-one", str(connections),
-        "--part-size", str(part_size), *extra,
-    ]  # fmt: skip
-    out, usage = run_measured(argv)
-    return float(json.loads(out.strip().splitlines()[-1])["seconds"]), usage
+) -> Measured:
+    """One ``sregistry`` command (or, for ``ranged``, the transport alone) as a whole process."""
+    env = sregistry_env(work, server, token, connections, part_size)
+    if op == "ranged":
+        argv = [
+            sys.executable, __file__, "--child", op, "--file", str(file), "--ref", ref,
+            "--connections-one", str(connections), "--part-size", str(part_size), *extra,
+        ]  # fmt: skip
+    elif op.endswith("push"):
+        argv = [SREGISTRY, "push", str(file), "--name", ref, "--allow-non-sif"]
+    else:
+        argv = [SREGISTRY, "pull", ref, "-o", str(file), "--force", "--no-cache"]
+    if op == "registry-push":  # random bytes: no SIF header to read metadata or the arch from
+        argv.append("--no-metadata")
+    elif op in {"push", "pull"}:
+        argv += ["--arch", "amd64"]
+    return run_checked(argv, env=env)
 
 
-def curl(*args: str) -> tuple[float, Usage]:
-    out, usage = run_measured(["curl", "-sS", "-f", "-w", "%{time_total}", *args])
-    return float(out.strip().splitlines()[-1]), usage
+def curl(*args: str) -> Measured:
+    return run_checked(["curl", "-sS", "-f", *args])
 
 
 def _api(token: str) -> Any:
@@ -267,7 +377,7 @@ def server(work: Path, token: str, *flags: str) -> Iterator[Server]:
 
 
 class Bench:
-    """One run: the image, the measurements so far (best of the repeats is kept)."""
+    """One run: the image, every measurement so far (medians are reported)."""
 
     def __init__(self, args: argparse.Namespace, work: Path) -> None:
         self.args = args
@@ -277,14 +387,12 @@ class Bench:
         self.image = work / "image.sif"
         self.target = work / "pulled.sif"
         self.variant = 0
-        self.best: dict[tuple[str, str], Row] = {}
+        self.rows: dict[tuple[str, str], Row] = {}
         write_random(self.image, args.size)
 
-    def record(self, op: str, how: str, seconds: float, usage: Usage) -> None:
-        row = Row(op, how, seconds, usage.rss_mib, usage.cpu, self.args.size)
-        kept = self.best.get((op, how))
-        if kept is None or row.seconds < kept.seconds:
-            self.best[(op, how)] = row
+    def record(self, op: str, how: str, run: Measured) -> None:
+        row = self.rows.setdefault((op, how), Row(op, how, [], self.args.size))
+        row.runs.append(run)
 
     def fresh_bytes(self) -> None:
         self.variant += 1
@@ -294,12 +402,12 @@ class Bench:
         self, op: str, at: Server, how: str, *, file: Path, ref: str, connections: int = 1,
         extra: Sequence[str] = (),
     ) -> None:  # fmt: skip
-        """One child transfer, recorded as ``how`` under push or pull."""
-        seconds, usage = ours(
-            op, at, token=self.token, file=file, ref=ref, connections=connections,
-            part_size=self.args.part_size, extra=extra,
+        """One whole-process transfer, recorded as ``how`` under push or pull."""
+        run = ours(
+            op, at, work=self.work, token=self.token, file=file, ref=ref,
+            connections=connections, part_size=self.args.part_size, extra=extra,
         )  # fmt: skip
-        self.record("push" if op.endswith("push") else "pull", how, seconds, usage)
+        self.record("push" if op.endswith("push") else "pull", how, run)
 
     def push_jobs(self) -> list[Callable[[], None]]:
         """One job per push measurement, each on a fresh server with bytes it has not seen."""
@@ -309,11 +417,16 @@ class Bench:
         def library(connections: int | None) -> Callable[[], None]:
             def job() -> None:
                 self.fresh_bytes()
-                flags = multipart if connections else ("--no-multipart",)
-                how = f"sregistry x{connections}" if connections else "sregistry single-part"
+                flags = multipart if connections is not None else ("--no-multipart",)
+                how = label(connections) if connections is not None else "sregistry single-part"
                 with server(self.server_dir, self.token, *flags) as at:
                     self.measure(
-                        "push", at, how, file=self.image, ref=ref, connections=connections or 1
+                        "push",
+                        at,
+                        how,
+                        file=self.image,
+                        ref=ref,
+                        connections=1 if connections is None else connections,
                     )
 
             return job
@@ -322,8 +435,9 @@ class Bench:
             self.fresh_bytes()
             with server(self.server_dir, self.token, *multipart) as at:
                 upload = presigned_upload(at, self.token, sha256_of(self.image))
-                seconds, usage = curl("-o", os.devnull, "-T", str(self.image), upload)
-                self.record("push", "curl -T", seconds, usage)
+                self.record(
+                    "push", "curl -T", curl("-o", os.devnull, "-T", str(self.image), upload)
+                )
 
         def registry() -> None:
             self.fresh_bytes()
@@ -340,11 +454,11 @@ class Bench:
         """One job per pull measurement, all from the image already on ``at``."""
         ref = f"library://{USER}/bench/img"
         location = redirect_target(at, self.token, f"{USER}/bench/img:latest")
-        best = max(self.args.connections)
+        best = max(*self.args.connections, 1)
 
         def library(connections: int) -> Callable[[], None]:
             return lambda: self.measure(
-                "pull", at, f"sregistry x{connections}", file=self.target, ref=ref,
+                "pull", at, label(connections), file=self.target, ref=ref,
                 connections=connections,
             )  # fmt: skip
 
@@ -355,8 +469,7 @@ class Bench:
             )  # fmt: skip
 
         def with_curl() -> None:
-            seconds, usage = curl("-o", str(self.target), location)
-            self.record("pull", "curl -o", seconds, usage)
+            self.record("pull", "curl -o", curl("-o", str(self.target), location))
 
         jobs = [library(c) for c in self.args.connections]
         jobs += [with_curl, transport((), "hash in order")]
@@ -375,7 +488,7 @@ class Bench:
         so that no tool regularly pays for another's dirty pages or warm caches."""
         shift = round_number % len(jobs)
         for job in jobs[shift:] + jobs[:shift]:
-            settle()
+            settle([self.image, self.target])
             job()
             self.target.unlink(missing_ok=True)
 
@@ -383,11 +496,11 @@ class Bench:
         with server(self.server_dir, self.token) as at:
             self.fresh_bytes()
             digest = sha256_of(self.image)
-            ours("push", at, token=self.token, file=self.image,
+            ours("push", at, work=self.work, token=self.token, file=self.image,
                  ref=f"library://{USER}/bench/img", connections=4,
                  part_size=self.args.part_size)  # fmt: skip
             if not self.args.no_registry:
-                ours("registry-push", at, token=self.token, file=self.image,
+                ours("registry-push", at, work=self.work, token=self.token, file=self.image,
                      ref="bench/reg:latest", connections=1,
                      part_size=self.args.part_size)  # fmt: skip
             jobs = self.pull_jobs(at, digest)
@@ -397,7 +510,7 @@ class Bench:
             jobs = self.push_jobs()
             for number in range(self.args.repeat):
                 self.run_jobs(jobs, number)
-        return list(self.best.values())
+        return list(self.rows.values())
 
 
 def bench(args: argparse.Namespace) -> list[Row]:
@@ -409,7 +522,7 @@ def report(rows: list[Row], args: argparse.Namespace) -> None:
     curl_rate = {row.op: row.mbps for row in rows if row.how.startswith("curl")}
     print(
         f"size {args.size / MiB:.0f} MiB, client part size {args.part_size / MiB:.0f} MiB, "
-        f"server part size {args.server_part_size / MiB:.0f} MiB, best of {args.repeat}, "
+        f"server part size {args.server_part_size / MiB:.0f} MiB, median of {args.repeat}, "
         f"server data in {args.server_dir or default_fast_dir() or 'the work directory'}, "
         f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}"
     )
@@ -429,9 +542,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--size", type=parse_size, default=256 * MiB, help="image size (256M)")
     parser.add_argument(
         "--connections",
-        type=lambda text: [int(n) for n in text.split(",")],
-        default=[1, 2, 4, 8],
-        help="connection counts to try (1,2,4,8)",
+        type=lambda text: [AUTO if n == "auto" else int(n) for n in text.split(",")],
+        default=[AUTO, 1, 2, 4, 8],
+        help="connection counts to try; auto: the command chooses (auto,1,2,4,8)",
     )
     parser.add_argument("--part-size", type=parse_size, default=32 * MiB, help="pull part size")
     parser.add_argument(
@@ -440,9 +553,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-registry", action="store_true", help="skip the registry backend")
     parser.add_argument("--pull-only", action="store_true", help="measure pulls only")
     parser.add_argument(
-        "--repeat", type=int, default=1, help="runs of each measurement; the fastest is shown"
+        "--repeat", type=int, default=3, help="runs of each measurement; the median is shown"
     )
     parser.add_argument("--dir", type=Path, help="work directory (default: a temporary one)")
+    parser.add_argument(
+        "--netns",
+        metavar="RTT,RATE",
+        help="clients and servers in two new network namespaces joined by a veth pair "
+        "with this round-trip time and rate (e.g. 50ms,1gbit; netem where the kernel has "
+        "it, else the rate only); needs root",
+    )
     parser.add_argument(
         "--server-dir",
         type=Path,
@@ -460,6 +580,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sha", help=argparse.SUPPRESS)
     parser.add_argument("--hash-after", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.netns:
+        raise SystemExit(in_namespaces(args, sys.argv[1:] if argv is None else argv))
     if args.op:
         args.connections = args.connections_one
         child(args)

@@ -16,7 +16,7 @@ included), interleaved and rotated each round so machine load hits all alike:
 Each figure is the median of ``--repeat`` runs: wall time, MiB/s, the ratio
 to curl's time, and the peak RSS of the client process. The server's data
 lives on tmpfs (``/dev/shm``) and each command starts after ``bench/settle.py``
-(sync, and as root the clean page cache dropped). Prints; asserts nothing.
+(sync, and the pages of the files in the scratch folder evicted). Prints; asserts nothing.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def run(server: RegistryServer, scratch: Path, size: int, repeat: int) -> None:
     for attempt in range(repeat):
         order = tools[attempt % len(tools) :] + tools[: attempt % len(tools)]
         for name, action in order:
-            settle()
+            settle([scratch])
             result = action()
             if result.returncode != 0:
                 raise SystemExit(f"{name} failed:\n{result.stderr}")

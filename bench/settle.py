@@ -3,33 +3,48 @@
 Measured here: a 2 GiB download run right after ``curl`` had written (and the
 script had deleted) another 2 GiB file took twice as long as the same download
 run after a Python writer, whatever the tool; rotating the order only spread
-that penalty over every tool's median. ``settle()`` writes dirty pages back and,
-where this process may (root on Linux), drops the clean page cache as well, so
-no command pays for the one before it. Keep the served image and upload sources
-on tmpfs (``/dev/shm``): tmpfs pages are not dropped, so servers keep serving
+that penalty over every tool's median. ``settle(paths)`` writes dirty pages
+back (``sync``) and evicts the pages of the files a measurement uses
+(``fsync`` then ``posix_fadvise(POSIX_FADV_DONTNEED)`` on each), so no command
+pays for the one before it, without dropping the page cache of the whole
+machine (other people's work). Keep the served image and upload sources on
+tmpfs (``/dev/shm``): tmpfs pages cannot be evicted, so servers keep serving
 from memory.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["can_drop_caches", "default_fast_dir", "settle"]
-
-DROP_CACHES = Path("/proc/sys/vm/drop_caches")
+__all__ = ["default_fast_dir", "evict", "settle"]
 
 
-def can_drop_caches() -> bool:
-    """True when this process may drop the page cache."""
-    return DROP_CACHES.exists() and os.access(DROP_CACHES, os.W_OK)
+def evict(path: Path) -> None:
+    """Write ``path``'s dirty pages back and drop its pages from the page cache
+    (a folder: every file below it). A missing path is nothing to do."""
+    if path.is_dir():
+        for folder, _dirs, files in os.walk(path):
+            for name in files:
+                evict(Path(folder) / name)
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
 
 
-def settle(*, drop: bool = True) -> None:
-    """``sync``, then drop the clean page cache when allowed and asked."""
+def settle(paths: Iterable[Path] = ()) -> None:
+    """``sync``, then evict the pages of ``paths`` (see :func:`evict`)."""
     os.sync()
-    if drop and can_drop_caches():
-        DROP_CACHES.write_text("1\n")
+    for path in paths:
+        evict(path)
 
 
 def default_fast_dir() -> Path | None:

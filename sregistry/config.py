@@ -22,11 +22,14 @@ __all__ = [
     "home_dir",
     "read_secrets",
     "secrets_path",
+    "store_database",
     "truthy",
 ]
 
 SECRETS_ENV = "SREGISTRY_CLIENT_SECRETS"
 STORAGE_ENV = "SREGISTRY_STORAGE"
+DATABASE_ENV = "SREGISTRY_DATABASE"
+DATABASE_FILE = "sregistry.db"
 CLIENT_ENV = "SREGISTRY_CLIENT"
 RETIRED_BACKENDS = frozenset(
     {
@@ -84,6 +87,14 @@ def default_storage_dir(env: Mapping[str, str] | None = None) -> Path:
     import platformdirs
 
     return platformdirs.user_data_path("sregistry")
+
+
+def store_database(env: Mapping[str, str] | None = None) -> Path:
+    """The local store's database file: ``sregistry.db`` in ``$SREGISTRY_DATABASE``,
+    else in :func:`default_storage_dir`. Only computes the path."""
+    env = os.environ if env is None else env
+    folder = env.get(DATABASE_ENV)
+    return (Path(folder).expanduser() if folder else default_storage_dir(env)) / DATABASE_FILE
 
 
 def read_secrets(path: Path) -> dict[str, Any]:

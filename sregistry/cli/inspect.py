@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -31,11 +32,14 @@ SECTIONS = (
 """Section flags, in the order the table shows the sections."""
 
 
-def resolve_image(app: AppContext, argument: str, remote: bool = False) -> str | None:
+def resolve_image(
+    app: AppContext, argument: str, remote: Callable[[], bool] = lambda: False
+) -> str | None:
     """The file ``argument`` names, else the file of the local store's image
     ``argument`` (``[local://]collection/name[:tag][@sha256.<hex>]``), else
-    ``None`` when ``remote`` says the backend the argument picks reads images
+    ``None`` when ``remote()`` says the backend the argument picks reads images
     on its server: a remote image (``scheme://...``, or a name that is neither).
+    ``remote`` is asked only then (it imports the backends' clients).
 
     An existing path wins; stderr says so when a stored image has the same
     name (``local://NAME`` picks the stored one), and names the stored image
@@ -53,7 +57,7 @@ def resolve_image(app: AppContext, argument: str, remote: bool = False) -> str |
             )
         return argument
     image = _stored(argument)
-    if image is None and remote and ("://" in argument or _remote_name(argument)):
+    if image is None and ("://" in argument or _remote_name(argument)) and remote():
         return None
     if image is None:
         raise NotFound(
@@ -72,6 +76,10 @@ def _remote_name(argument: str) -> bool:
 
 def _stored(argument: str) -> StoredImage | None:
     """The local store's image named ``argument``, if that is a stored image's name."""
+    from sregistry.config import store_database
+
+    if not store_database().exists():
+        return None  # no store: nothing to import (sqlite3 and the store cost ~18 ms)
     from sregistry.store import ImageStore
 
     try:
@@ -142,7 +150,7 @@ def inspect(
     from sregistry.metadata import inspect_image
 
     reference = image if "://" in image else None
-    path = resolve_image(app, image, backend_supports(reference, backend_options, _OPEN))
+    path = resolve_image(app, image, lambda: backend_supports(reference, backend_options, _OPEN))
     if path is None:
         result = _inspect_remote(app, image, backend_options)
     else:

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from sregistry.main.base import ProgressCallback
+from sregistry.results import ProgressCallback
 
 __all__ = ["Output", "printable"]
 
@@ -111,9 +111,9 @@ class Output:
         the others fold their long values onto more lines.
         """
         if not self.terminal:
-            click.echo("\t".join(_cell(column) for column in columns))
-            for row in rows:
-                click.echo("\t".join(_cell(cell) for cell in row))
+            lines = ["\t".join(_cell(column) for column in columns)]
+            lines.extend("\t".join(_cell(cell) for cell in row) for row in rows)
+            click.echo("\n".join(lines))  # one write: click flushes every echo
             return
         from rich import box
         from rich.console import Console

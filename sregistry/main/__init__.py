@@ -16,6 +16,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+import re
+import sys
+from importlib.machinery import PathFinder
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from sregistry.config import choose_backend
@@ -35,6 +39,7 @@ __all__ = [
     "account_hook",
     "available_backends",
     "client_class",
+    "entry_points",
     "get_client",
     "load_backends",
     "make_client",
@@ -50,12 +55,69 @@ BUILTIN_BACKENDS: dict[str, str] = {
 
 def available_backends() -> dict[str, str]:
     """Backend name -> ``module:attribute``: the built-ins, then other entry points by name."""
-    from importlib.metadata import entry_points  # ~25 ms: only when a backend is needed
-
     found = dict(BUILTIN_BACKENDS)
-    for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda point: point.name):
-        found.setdefault(point.name, point.value)
+    for name, value in sorted(entry_points(ENTRY_POINT_GROUP), key=lambda point: point[0]):
+        found.setdefault(name, value)
     return found
+
+
+def entry_points(group: str) -> list[tuple[str, str]]:
+    """``(name, value)`` of the entry points in ``group``, as
+    ``importlib.metadata.entry_points(group=group)`` finds them.
+
+    Installed distributions on ``sys.path`` directories are read directly
+    (their ``*.dist-info`` / ``*.egg-info`` ``entry_points.txt``, the first
+    distribution of a name winning): importing :mod:`importlib.metadata`
+    costs more than the rest of a command's start-up. A zip file on the path,
+    or an import hook that provides distributions of its own, gets
+    :mod:`importlib.metadata` itself.
+    """
+    if any(os.path.isfile(entry) for entry in sys.path) or any(
+        hasattr(finder, "find_distributions")
+        for finder in sys.meta_path
+        if finder is not PathFinder
+    ):
+        from importlib.metadata import entry_points as scan
+
+        return [(point.name, point.value) for point in scan(group=group)]
+    found: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for entry in sys.path:
+        try:
+            names = sorted(os.listdir(entry or "."))
+        except OSError:
+            continue
+        for info in names:
+            stem, dot, suffix = info.rpartition(".")
+            if not dot or suffix not in {"dist-info", "egg-info"}:
+                continue
+            distribution = re.sub(r"[-_.]+", "_", stem.partition("-")[0]).lower()
+            if distribution in seen:
+                continue
+            seen.add(distribution)
+            found.extend(_group_of(os.path.join(entry or ".", info, "entry_points.txt"), group))
+    return found
+
+
+def _group_of(path: str, group: str) -> list[tuple[str, str]]:
+    """The ``name = value`` lines of section ``[group]`` of an ``entry_points.txt``."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError:
+        return []
+    points: list[tuple[str, str]] = []
+    section = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+        elif section == group and "=" in line:
+            name, _, value = line.partition("=")
+            points.append((name.strip(), value.strip()))
+    return points
 
 
 def _import(name: str, target: str) -> object:

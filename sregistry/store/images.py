@@ -39,7 +39,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sregistry.config import default_storage_dir
+from sregistry.config import DATABASE_FILE, default_storage_dir, store_database
 from sregistry.errors import (
     DestinationExists,
     IntegrityError,
@@ -78,7 +78,6 @@ __all__ = ["DATABASE_FILE", "SWEEP_MIN_AGE", "ImageStore"]
 
 log = logging.getLogger(__name__)
 
-DATABASE_FILE = "sregistry.db"
 SWEEP_MIN_AGE = 600.0
 """Seconds a dead writer's temporary file is left alone by the automatic sweep."""
 
@@ -99,12 +98,10 @@ class ImageStore:
         environ = os.environ if env is None else env
         if root is None:
             self.root = _absolute(default_storage_dir(environ))
-            database_dir = environ.get("SREGISTRY_DATABASE")
-            folder = _absolute(Path(database_dir).expanduser()) if database_dir else self.root
+            self.database = _absolute(store_database(environ))
         else:
             self.root = _absolute(Path(root).expanduser())
-            folder = self.root
-        self.database = folder / DATABASE_FILE
+            self.database = self.root / DATABASE_FILE
         self.blobs = BlobDir(self.root / "blobs" / "sha256")
         self._conn: sqlite3.Connection | None = None
         self._ready = False

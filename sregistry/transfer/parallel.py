@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -21,18 +22,27 @@ from typing import TypeVar
 from sregistry.results import ProgressCallback
 
 __all__ = [
+    "AUTO_LIMIT",
     "DEFAULT_CONNECTIONS",
     "Cancelled",
+    "Growth",
     "Part",
     "ProgressMeter",
     "plan_parts",
     "run_all",
+    "run_growing",
     "run_parts",
 ]
 
 log = logging.getLogger("sregistry.transfer")
 
 DEFAULT_CONNECTIONS = 4
+AUTO_LIMIT = 8
+"""Connections an automatic count grows to at most."""
+GROWTH_WINDOW = 0.5
+"""Seconds of throughput compared before adding a connection."""
+GROWTH_GAIN = 1.1
+"""A connection is added while the last one raised the throughput by this factor."""
 T = TypeVar("T")
 
 
@@ -93,6 +103,12 @@ class ProgressMeter:
             if self._callback is not None:
                 self._callback(self._done, self._total)
 
+    @property
+    def done(self) -> int:
+        """Bytes done so far, all parts together."""
+        with self._lock:
+            return self._done
+
     def start(self, done: int = 0) -> None:
         """Report the starting point (``done`` bytes already there, e.g. resumed)."""
         with self._lock:
@@ -105,7 +121,7 @@ def run_parts(
     parts: Sequence[Part],
     send: Callable[[Part, Callable[[int], None]], T],
     *,
-    connections: int,
+    connections: int | None,
     attempts: int = 3,
     retryable: Callable[[BaseException], bool],
     progress: ProgressCallback | None = None,
@@ -113,7 +129,8 @@ def run_parts(
     sleep: Callable[[float], None] = time.sleep,
     backoff: float = 0.5,
 ) -> list[T]:
-    """Run ``send(part, report)`` for every part on ``connections`` threads.
+    """Run ``send(part, report)`` for every part on ``connections`` threads
+    (``None``: as many as raise the throughput, see :func:`run_growing`).
 
     ``report(bytes_done_in_part)`` feeds ``progress`` and raises
     :class:`Cancelled` once the run is failing, so a part being sent stops
@@ -144,6 +161,8 @@ def run_parts(
                 sleep(backoff * 2 ** (attempt - 1))
         raise AssertionError("unreachable")  # pragma: no cover
 
+    if connections is None:
+        return run_growing(parts, one, cancel, done=lambda: meter.done)
     return run_all(parts, one, connections, cancel)
 
 
@@ -180,3 +199,109 @@ def _first_error(futures: Mapping[Future[T], Part], first: Future[T]) -> BaseExc
     exc = first.exception()
     assert exc is not None
     return exc
+
+
+class Growth:
+    """When to add a connection: after each window, while the last one added raised
+    the throughput by ``gain`` (the first window, connection set-up, only counts
+    as the baseline after it), up to ``limit`` connections."""
+
+    def __init__(self, *, limit: int = AUTO_LIMIT, gain: float = GROWTH_GAIN) -> None:
+        self.limit = limit
+        self.gain = gain
+        self.workers = 1
+        self.growing = True
+        self._before: float | None = None
+        self._warm = False
+
+    def observe(self, rate: float) -> bool:
+        """The throughput of the last window (bytes/s): whether to add a connection now."""
+        if not self.growing:
+            return False
+        if not self._warm:
+            self._warm = True  # the first window pays for connecting: no verdict yet
+            return False
+        if self._before is not None and rate <= self._before * self.gain:
+            log.debug("%d connections: %.0f B/s, no better than %d: staying", self.workers,
+                      rate, self.workers - 1)  # fmt: skip
+            self.growing = False
+            return False
+        if self.workers >= self.limit:
+            self.growing = False
+            return False
+        self._before = rate
+        self.workers += 1
+        return True
+
+
+def run_growing(
+    parts: Sequence[Part],
+    one: Callable[[Part], T],
+    cancel: threading.Event,
+    *,
+    done: Callable[[], int],
+    growth: Growth | None = None,
+    window: float = GROWTH_WINDOW,
+    clock: Callable[[], float] = time.monotonic,
+    wait: Callable[[threading.Event, float], bool] = threading.Event.wait,
+) -> list[T]:
+    """Run ``one(part)`` for every part, starting on one thread and adding one
+    after each ``window`` seconds while that raised the throughput (``done()``:
+    bytes so far; see :class:`Growth`). The watch ends as soon as every part has
+    started or one failed. Errors as :func:`run_all`: the first real one cancels
+    the rest and is raised. Results come back in part order. ``clock`` and
+    ``wait(event, seconds)`` stand in for time in tests."""
+    growth = growth or Growth()
+    pending = deque(parts)
+    results: dict[int, T] = {}
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+    settled = threading.Event()
+    """Set once no part is left to start, or one failed: nothing more to add."""
+    threads: list[threading.Thread] = []
+
+    def worker() -> None:
+        while not cancel.is_set():
+            with lock:
+                if not pending:
+                    settled.set()
+                    return
+                part = pending.popleft()
+            try:
+                value = one(part)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                with lock:
+                    failures.append(exc)
+                cancel.set()
+                settled.set()
+                return
+            with lock:
+                results[part.number] = value
+
+    def add() -> None:
+        thread = threading.Thread(target=worker, name=f"sregistry-{len(threads) + 1}", daemon=True)
+        thread.start()
+        threads.append(thread)
+
+    try:
+        add()
+        mark, at = done(), clock()
+        while growth.growing:
+            if wait(settled, window) or settled.is_set() or cancel.is_set():
+                break
+            count, now = done(), clock()
+            rate = (count - mark) / max(now - at, 1e-9)
+            mark, at = count, now
+            if growth.observe(rate):
+                add()
+        for thread in threads:
+            thread.join()
+    except BaseException:
+        cancel.set()
+        for thread in threads:
+            thread.join()
+        raise
+    if failures:
+        real = [exc for exc in failures if not isinstance(exc, Cancelled)]
+        raise (real or failures)[0]
+    return [results[part.number] for part in parts]

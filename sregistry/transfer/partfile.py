@@ -2,9 +2,11 @@
 
 :class:`PartFile` holds the parts (:class:`Slot`: a range and how much of it
 is on disk) and tells the end of the contiguous prefix written so far;
-:class:`PrefixHasher` follows that prefix on its own thread, reading it back
-from the file (the page cache) in 4 MiB blocks, so that by the time the last
-part arrives almost everything is hashed. With ``after=True`` it waits for
+:class:`PrefixHasher` follows that prefix on its own thread: blocks that
+extend it are handed over as they arrive and hashed from memory, bytes that
+arrived ahead of it are read back from the file (the page cache) in 4 MiB
+blocks once it reaches them, so that by the time the last part arrives almost
+everything is hashed, and each byte is read once. With ``after=True`` it waits for
 the last part and reads the file once instead (``bench/library_transfer.py``
 measures both).
 """
@@ -14,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sregistry.errors import TransferError
@@ -21,9 +25,9 @@ from sregistry.transfer.parallel import Part, plan_parts
 
 __all__ = ["PartFile", "PrefixHasher", "Slot", "layout"]
 
+Release = Callable[[], None]
+
 _HASH_BLOCK = 4 << 20
-_HASH_BATCH = 16 << 20
-"""The hasher wakes up for at least this many new contiguous bytes."""
 
 
 @dataclass
@@ -57,10 +61,15 @@ class PartFile:
 
 
 class PrefixHasher:
-    """Hashes the contiguous written prefix while parts arrive (reads back from the file).
+    """Hashes the contiguous written prefix while parts arrive.
 
-    With ``after`` it waits for every part and then reads the file once
-    (measured against the in-order way by ``bench/library_transfer.py``).
+    A block that extends what is hashed (or queued for hashing) is handed over
+    by the receiving thread as it arrives (:meth:`offer`) and hashed from
+    memory: with one connection every block is. Bytes that arrived out of
+    order (parts ahead of the prefix) are read back from the file (the page
+    cache) once the prefix reaches them. With ``after`` nothing is offered: it
+    waits for every part and then reads the file once (measured against the
+    in-order way by ``bench/library_transfer.py``).
     """
 
     def __init__(self, state: PartFile, *, after: bool = False) -> None:
@@ -68,15 +77,38 @@ class PrefixHasher:
         self._after = after
         self._sha256 = hashlib.sha256()
         self._hashed = 0
+        self._claimed = 0
+        """The end of what is hashed, queued for hashing or being read back (under ``cond``)."""
+        self._queue: deque[tuple[memoryview, Release]] = deque()
+        self._closed = False
+        self.read_back = 0
+        """Bytes hashed by reading them back from the file (the rest came from memory)."""
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="sregistry-hash", daemon=True)
         self._thread.start()
 
+    @property
+    def hashed(self) -> int:
+        """Bytes hashed so far: the verified prefix grows this fast."""
+        return self._hashed
+
+    def offer(self, offset: int, block: memoryview, release: Release) -> bool:
+        """Take ``block``, just written at ``offset``, to hash from memory, when it
+        extends the prefix; call with ``state.cond`` held, right after counting the
+        block as written. ``release`` is called once it is hashed. ``False``: not
+        taken (out of order, or hashing stopped); the caller keeps the buffer."""
+        if self._after or self._closed or offset != self._claimed:
+            return False
+        self._queue.append((block, release))
+        self._claimed += len(block)
+        self._state.cond.notify_all()
+        return True
+
     def _ready(self) -> bool:
-        frontier = self._state.frontier()
-        if frontier >= self._state.total:
+        if self._queue:
             return True
-        return not self._after and frontier - self._hashed >= _HASH_BATCH
+        frontier = self._state.frontier()
+        return frontier > self._claimed and (not self._after or frontier >= self._state.total)
 
     def _run(self) -> None:
         state = self._state
@@ -84,21 +116,40 @@ class PrefixHasher:
         view = memoryview(buffer)
         try:
             while self._hashed < state.total:
+                item: tuple[memoryview, Release] | None = None
                 with state.cond:
                     while not self._ready() and not state.cancel.is_set():
                         state.cond.wait(timeout=1.0)
                     if state.cancel.is_set():
                         return
-                    frontier = state.frontier()
-                while self._hashed < frontier:
-                    length = min(_HASH_BLOCK, frontier - self._hashed)
-                    got = os.preadv(state.fd, [view[:length]], self._hashed)
+                    if self._queue:
+                        item = self._queue.popleft()
+                    else:
+                        start, end = self._claimed, state.frontier()
+                        self._claimed = end
+                if item is not None:
+                    block, release = item
+                    self._sha256.update(block)
+                    self._hashed += len(block)
+                    release()
+                    continue
+                while start < end:
+                    length = min(_HASH_BLOCK, end - start)
+                    got = os.preadv(state.fd, [view[:length]], start)
                     if not got:
                         raise OSError("short read while hashing the download")
                     self._sha256.update(view[:got])
-                    self._hashed += got
+                    start += got
+                    self.read_back += got
+                self._hashed = end
         except OSError as exc:  # reported by result()
             self._error = exc
+        finally:
+            with state.cond:
+                self._closed = True
+                queued, self._queue = list(self._queue), deque()
+            for _, release in queued:
+                release()
 
     def result(self) -> str:
         self._thread.join()

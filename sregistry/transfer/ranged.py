@@ -39,7 +39,7 @@ from sregistry.errors import (
     TransferError,
 )
 from sregistry.transfer.download import Download, Downloaded, download, place, verify
-from sregistry.transfer.hashing import Digests
+from sregistry.transfer.hashing import BufferPool, Digests
 from sregistry.transfer.http import Transport, describe
 from sregistry.transfer.journal import (
     Span,
@@ -55,9 +55,15 @@ from sregistry.transfer.parallel import (
     Part,
     ProgressMeter,
     run_all,
+    run_growing,
 )
 from sregistry.transfer.partfile import PartFile, PrefixHasher, Slot, layout
-from sregistry.transfer.stream import RECEIVE_BLOCK, BodyReadError, body_reader, read_full
+from sregistry.transfer.stream import (
+    RECEIVE_BLOCK,
+    BodyReadError,
+    body_reader,
+    read_full,
+)
 
 __all__ = [
     "DEFAULT_PART_SIZE",
@@ -73,6 +79,11 @@ log = logging.getLogger("sregistry.transfer")
 DEFAULT_PART_SIZE = 32 << 20
 DEFAULT_THRESHOLD = 64 << 20
 """Files up to this size are fetched over one connection (still in ranges)."""
+
+PART_AHEAD = 16
+"""Receive buffers per part (2 MiB): the hasher, faster than one connection, keeps
+few of them queued, and several parts (and the part before, finishing its
+hashing) may hold theirs at once: the peak RSS stays flat."""
 
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$", re.IGNORECASE)
 ResponseCheck = Callable[[requests.Response], None]
@@ -109,13 +120,18 @@ def _receive_part(
     slot: Slot,
     state: PartFile,
     meter: ProgressMeter,
+    hasher: PrefixHasher,
 ) -> None:
-    """Write the body at the part's offset, block by block, received into one
-    reused buffer (ranges are only used on identity-coded answers); bytes that
-    arrived before a cut are kept, so a retry continues after them."""
+    """Write the body at the part's offset, block by block (ranges are only used
+    on identity-coded answers); bytes that arrived before a cut are kept, so a
+    retry continues after them. A block that extends the hashed prefix goes to
+    the hasher, and the next one is received into another buffer of a small
+    pool (which also bounds how far receiving runs ahead of hashing)."""
     read = body_reader(response)
-    view = memoryview(bytearray(RECEIVE_BLOCK))
+    pool = BufferPool(PART_AHEAD, RECEIVE_BLOCK)
     while True:
+        buffer = pool.acquire()
+        view = memoryview(buffer)
         failure: BodyReadError | None = None
         try:
             got = read_full(read, view)
@@ -123,26 +139,39 @@ def _receive_part(
             failure, got = exc, exc.filled
         if state.cancel.is_set():
             raise Cancelled(f"part {slot.part.number} stopped")
-        if got:
-            _store_block(view[:got], slot, state, meter)
+        release = pool.releaser(buffer)
+        if not (got and _store_block(view[:got], slot, state, meter, hasher, release=release)):
+            release()
         if failure is not None:
             raise TransferError(str(failure)) from failure
         if got < len(view):
             return
 
 
-def _store_block(block: memoryview, slot: Slot, state: PartFile, meter: ProgressMeter) -> None:
+def _store_block(
+    block: memoryview,
+    slot: Slot,
+    state: PartFile,
+    meter: ProgressMeter,
+    hasher: PrefixHasher,
+    *,
+    release: Callable[[], None],
+) -> bool:
+    """Write ``block`` in place; whether the hasher took it (and will ``release`` it)."""
     room = slot.part.size - slot.written
     if len(block) > room:
         raise ServerError(f"the server sent more than part {slot.part.number}'s range")
+    offset = slot.part.offset + slot.written
     try:
-        _pwrite_all(state.fd, block, slot.part.offset + slot.written)
+        _pwrite_all(state.fd, block, offset)
     except OSError as exc:
         raise _DiskError(exc.strerror or str(exc)) from exc
     with state.cond:
         slot.written += len(block)
+        taken = hasher.offer(offset, block, release)
         state.cond.notify_all()
     meter.set(slot.part.number, slot.written)
+    return taken
 
 
 def _fetch_part(
@@ -152,6 +181,7 @@ def _fetch_part(
     state: PartFile,
     meter: ProgressMeter,
     *,
+    hasher: PrefixHasher,
     first: requests.Response | None,
 ) -> None:
     """Fetch one part, resuming it from its first missing byte after a failure."""
@@ -181,7 +211,7 @@ def _fetch_part(
                         f"bytes={start}-{slot.part.end}",
                         status=response.status_code,
                     )
-                _receive_part(response, slot, state, meter)
+                _receive_part(response, slot, state, meter, hasher)
             if not slot.complete:
                 raise TransferError(
                     f"part {slot.part.number} of {where} ended early "
@@ -233,7 +263,9 @@ class RangedResult:
 class Ranges:
     """How a ranged download splits the file."""
 
-    connections: int = DEFAULT_CONNECTIONS
+    connections: int | None = DEFAULT_CONNECTIONS
+    """Parallel connections; ``None``: start with one and add one while that raises
+    the throughput (:func:`~sregistry.transfer.parallel.run_growing`)."""
     part_size: int = DEFAULT_PART_SIZE
     threshold: int = DEFAULT_THRESHOLD
     """Files up to this size are fetched over one connection (still in ranges)."""
@@ -258,7 +290,10 @@ class _Plan:
 
     def slots(self, spans: list[Span]) -> list[Slot]:
         """Parts to fetch around the spans already on disk (complete slots for those)."""
-        single = self.total <= self.ranges.threshold or self.ranges.connections <= 1
+        connections = self.ranges.connections
+        single = self.total <= self.ranges.threshold or (
+            connections is not None and connections <= 1
+        )
         part_size = self.ranges.part_size
         return layout(self.total, spans, head=self.head, part_size=part_size, single=single)
 
@@ -362,18 +397,19 @@ def _ranged(
         meter.start(resumed)
 
         def one(part: Part) -> None:
+            assert hasher is not None
             _fetch_part(
                 transport,
                 plan,
                 state.slots[part.number - 1],
                 state,
                 meter,
+                hasher=hasher,
                 first=None if resumed or part.number != 1 else probe,
             )
 
-        connections = 1 if plan.total <= plan.ranges.threshold else plan.ranges.connections
         try:
-            run_all(todo, one, connections, state.cancel)
+            _run(plan, todo, one, state, hasher)
         except _DiskError as exc:
             raise TransferError(f"cannot write {temp.path}: {exc}") from None
         sha256 = hasher.result()
@@ -404,6 +440,24 @@ def _ranged(
         raise
     downloaded = Downloaded(job.target, plan.total, Digests(sha256), resumed)
     return RangedResult(downloaded, len(todo))
+
+
+def _run(
+    plan: _Plan,
+    todo: list[Part],
+    one: Callable[[Part], None],
+    state: PartFile,
+    hasher: PrefixHasher,
+) -> None:
+    """Fetch the parts ``todo``: on one connection up to the threshold, else on the
+    connections asked for, or as many as raise the throughput when none were. That
+    throughput is the hashed prefix's: on a machine short of CPU, connections that
+    only receive bytes ahead of it (to be read back later) buy nothing."""
+    connections = 1 if plan.total <= plan.ranges.threshold else plan.ranges.connections
+    if connections is None:
+        run_growing(todo, one, state.cancel, done=lambda: hasher.hashed)
+    else:
+        run_all(todo, one, connections, state.cancel)
 
 
 def _spans(state: PartFile) -> list[Span]:

@@ -6,10 +6,13 @@ address space until then, so its ``ru_maxrss`` is at least the parent's RSS (a
 pytest or benchmark process of 60+ MB). A small launcher process, itself
 started that way, forks (copy of its own ~10 MB) and execs the command: the
 command's ``ru_maxrss`` then reflects the command (with a floor of about 10 MB).
+GNU ``time`` (``/usr/bin/time``), where installed, is that launcher with a floor
+of about 1 MB (curl's own 11 MB would otherwise read as the launcher's).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -27,9 +30,10 @@ if pid == 0:
     os.execvp(sys.argv[2], sys.argv[2:])
 _, status, usage = os.wait4(pid, 0)
 with open(sys.argv[1], "w") as report:
-    report.write(str(usage.ru_maxrss))
+    report.write(f"{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}")
 sys.exit(os.waitstatus_to_exitcode(status))
 """
+_GNU_TIME = "/usr/bin/time"
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class Measured:
     """Bytes."""
     stdout: str
     stderr: str
+    cpu: float = 0.0
+    """User + system CPU seconds of the command."""
 
 
 def run_measured(
@@ -53,16 +59,30 @@ def run_measured(
         report = Path(scratch) / "rss"
         out, err = Path(scratch) / "out", Path(scratch) / "err"
         with out.open("wb") as out_handle, err.open("wb") as err_handle:
+            launcher = [sys.executable, "-c", _LAUNCHER, str(report)]
+            if os.access(_GNU_TIME, os.X_OK):
+                launcher = [_GNU_TIME, "-q", "-f", "%M %U %S", "-o", str(report)]
             started = time.perf_counter()
             done = subprocess.run(
-                [sys.executable, "-c", _LAUNCHER, str(report), *args],
+                [*launcher, *args],
                 env=env,
                 stdout=out_handle if stdout is None else stdout,
                 stderr=err_handle,
                 check=False,
             )
             seconds = time.perf_counter() - started
-        rss = int(report.read_text()) * 1024 if report.exists() else 0
+        rss, cpu = _report(report)
         return Measured(
-            done.returncode, seconds, rss, out.read_text(errors="replace"), err.read_text()
+            done.returncode, seconds, rss, out.read_text(errors="replace"), err.read_text(), cpu
         )
+
+
+def _report(path: Path) -> tuple[int, float]:
+    """``(peak RSS in bytes, CPU seconds)`` from the launcher's report (``KiB cpu...``)."""
+    if not path.exists():
+        return 0, 0.0
+    lines = path.read_text().split("\n")
+    fields = [line for line in lines if line.strip()][-1].split() if any(lines) else []
+    if not fields:
+        return 0, 0.0
+    return int(fields[0]) * 1024, sum(float(item) for item in fields[1:])

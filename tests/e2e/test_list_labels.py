@@ -60,7 +60,7 @@ def test_every_page_is_followed(registry: Registry, client: RegistryClient) -> N
     assert len(images) == 105
     assert len({image.uri for image in images}) == 105
     pages = registry.server.requests(r"^/api/containers/$")
-    assert [page["query"] for page in pages] == ["limit=100", "limit=100&offset=100"]
+    assert [page["query"] for page in pages] == ["limit=100", "limit=200&offset=100"]
 
 
 @pytest.mark.parametrize(
@@ -122,6 +122,41 @@ def test_cli_list_collection_has_versions_without_pulls(
     sections = cli("list", "dinosaur", "--runscript", "--json")
     assert sections.exit_code == 0, sections.stderr
     assert filled.server.requests(r"^/api/container/dinosaur/") == []
+
+
+def test_listing_a_big_collection_takes_a_bounded_number_of_requests(
+    registry: Registry, client: RegistryClient
+) -> None:
+    """300 containers of distinct names: not a search per name (1 + 300 requests) but the
+    collection view and a few pages of the container list, each page twice the last."""
+    for number in range(300):
+        registry.server.add_image("big", f"image{number:03d}", "v1", b"big", owner="vsoch")
+    registry.server.add_image("other", "image000", "v1", b"other", owner="vsoch")
+    registry.server.clear_requests()
+    images = client.search("big")
+    assert len(registry.server.requests()) == 4  # view, then pages of 100, 200 and 400
+    assert sorted(image.uri for image in images) == [f"big/image{n:03d}:v1" for n in range(300)]
+    version = f"sha256.{hashlib.sha256(b'big').hexdigest()}"
+    assert {image.version for image in images} == {version}  # details, not the view's names
+    assert all(image.updated for image in images)
+
+
+def test_a_small_collection_in_a_big_registry_is_searched_by_name(
+    registry: Registry, client: RegistryClient
+) -> None:
+    """Three names among 1,003 containers: three searches, not three more pages after the first
+    (pages of 200, 400 and 800 rows)."""
+    for number in range(1000):
+        registry.server.add_image("big", f"image{number:03d}", "v1", b"big", owner="vsoch")
+    for name in ("a", "b", "c"):
+        registry.server.add_image("small", name, "v1", name.encode(), owner="vsoch")
+    registry.server.clear_requests()
+    images = client.search("small")
+    assert sorted(image.uri for image in images) == ["small/a:v1", "small/b:v1", "small/c:v1"]
+    assert all(image.version for image in images)
+    searches = registry.server.requests(r"^/api/container/search/collection/small/")
+    assert len(searches) == 3
+    assert len(registry.server.requests()) == 5  # the view, one page, three searches
 
 
 def test_cli_list_json_fields(filled: Registry, as_vsoch: Registry) -> None:

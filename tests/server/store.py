@@ -83,6 +83,7 @@ CREATE TABLE IF NOT EXISTS containers (
     UNIQUE (collection_id, name, tag)
 );
 CREATE INDEX IF NOT EXISTS containers_blob ON containers(blob);
+CREATE INDEX IF NOT EXISTS containers_listed ON containers(name, id);
 CREATE TABLE IF NOT EXISTS labels (
     id INTEGER PRIMARY KEY,
     key TEXT NOT NULL,

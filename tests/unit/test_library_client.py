@@ -62,7 +62,7 @@ def test_no_server_configured_is_a_clear_error() -> None:
 @pytest.mark.parametrize(
     ("options", "env", "connections", "part_size"),
     [
-        ({}, {}, 4, 32 * MiB),
+        ({}, {}, None, 32 * MiB),  # None: automatic (one, more while throughput grows)
         (
             {},
             {"SREGISTRY_LIBRARY_CONNECTIONS": "8", "SREGISTRY_LIBRARY_PART_SIZE": "64M"},
@@ -70,11 +70,11 @@ def test_no_server_configured_is_a_clear_error() -> None:
             64 * MiB,
         ),
         ({"connections": 2, "part_size": "1MiB"}, {"SREGISTRY_LIBRARY_CONNECTIONS": "8"}, 2, MiB),
-        ({"part_size": 5 * MiB}, {}, 4, 5 * MiB),
+        ({"part_size": 5 * MiB}, {}, None, 5 * MiB),
     ],
 )
 def test_transfer_settings(
-    options: dict[str, object], env: dict[str, str], connections: int, part_size: int
+    options: dict[str, object], env: dict[str, str], connections: int | None, part_size: int
 ) -> None:
     client = LibraryClient(base="https://x.org", env=env, **options)  # type: ignore[arg-type]
     assert client.connections == connections

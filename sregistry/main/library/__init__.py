@@ -41,7 +41,8 @@ BACKEND = Backend(
             "connections",
             "--connections",
             "Parallel connections for library:// transfers "
-            "(also SREGISTRY_LIBRARY_CONNECTIONS; default 4).",
+            "(also SREGISTRY_LIBRARY_CONNECTIONS; default: one, then one more while "
+            "that raises the throughput, up to 8).",
             metavar="N",
             integer=(1, 32),
             operations=frozenset({"push", "pull"}),

@@ -8,8 +8,9 @@ Singularity/Apptainer remote or ``remote=NAME``). A remote's endpoint is
 resolved to its ``libraryAPI.uri`` through ``/assets/config/config.prod.json``
 on first use. The token: ``token`` when given, else the credentials chain.
 
-Transfer settings: ``connections`` (``$SREGISTRY_LIBRARY_CONNECTIONS``,
-default 4) parallel connections for pulls and multipart pushes;
+Transfer settings: ``connections`` (``$SREGISTRY_LIBRARY_CONNECTIONS``;
+default: one, then one more while that raises the throughput, up to 8)
+parallel connections for pulls and multipart pushes;
 ``part_size`` (``$SREGISTRY_LIBRARY_PART_SIZE``, bytes or ``64M``-style,
 default 32 MiB) for ranged pulls; files up to twice the part size (64 MiB by
 default) are pulled over one connection. Push part sizes are the server's.
@@ -60,6 +61,7 @@ from sregistry.main.library.settings import (
 )
 from sregistry.main.remote import Fetched, RemoteClient, Wanted
 from sregistry.transfer import Timeout, Transport, make_session
+from sregistry.transfer.parallel import AUTO_LIMIT
 from sregistry.transfer.remote_file import RemoteFile
 
 __all__ = ["LibraryClient"]
@@ -164,7 +166,8 @@ class LibraryClient(RemoteClient[_LibraryPull]):
         if self._transport is None:
             session = self._session
             if session is None:
-                session = _pooled_session(verify=not self.insecure, size=self.connections + 2)
+                size = (self.connections or AUTO_LIMIT) + 2
+                session = _pooled_session(verify=not self.insecure, size=size)
             self._transport = Transport(
                 session=session,
                 verify=not self.insecure,

@@ -106,7 +106,7 @@ def pull_image(
     *,
     arch: str,
     force: bool,
-    connections: int,
+    connections: int | None,
     part_size: int,
     threshold: int,
     progress: ProgressCallback | None = None,

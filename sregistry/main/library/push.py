@@ -306,7 +306,7 @@ def push_image(
     *,
     arch: str,
     description: str = "",
-    connections: int,
+    connections: int | None,
     progress: ProgressCallback | None = None,
 ) -> PushOutcome:
     """Push ``path`` as ``ref`` (entity/collection/container and tags)."""
@@ -340,7 +340,7 @@ def _push(
     *,
     arch: str,
     description: str,
-    connections: int,
+    connections: int | None,
     progress: ProgressCallback | None,
 ) -> PushOutcome:
     assert ref.entity is not None

@@ -1,6 +1,6 @@
 """Transfer settings of the library backend: option > environment > default.
 
-``connections`` (``$SREGISTRY_LIBRARY_CONNECTIONS``, 1..32, default 4) and
+``connections`` (``$SREGISTRY_LIBRARY_CONNECTIONS``, 1..32, default: automatic) and
 ``part_size`` (``$SREGISTRY_LIBRARY_PART_SIZE``, bytes or ``64M``/``64MiB``,
 1 MiB..5 GiB, default 32 MiB). Errors name where the bad value came from.
 """
@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from sregistry.errors import ConfigError
 from sregistry.main.backend import BackendSettings, insecure_setting
-from sregistry.transfer.parallel import DEFAULT_CONNECTIONS
 from sregistry.transfer.ranged import DEFAULT_PART_SIZE
 
 if TYPE_CHECKING:
@@ -50,8 +49,8 @@ def parse_size(value: int | str, where: str) -> int:
 
 
 def _setting(
-    value: int | str | None, env: Mapping[str, str], name: str, default: int
-) -> tuple[int | str, str]:
+    value: int | str | None, env: Mapping[str, str], name: str, default: int | None
+) -> tuple[int | str | None, str]:
     if value is not None:
         return value, "the option"
     text = env.get(name, "").strip()
@@ -60,9 +59,12 @@ def _setting(
     return default, "the default"
 
 
-def connections_setting(value: int | None, env: Mapping[str, str]) -> int:
-    """Parallel connections: the option, else ``$SREGISTRY_LIBRARY_CONNECTIONS``, else 4."""
-    raw, where = _setting(value, env, CONNECTIONS_ENV, DEFAULT_CONNECTIONS)
+def connections_setting(value: int | None, env: Mapping[str, str]) -> int | None:
+    """Parallel connections: the option, else ``$SREGISTRY_LIBRARY_CONNECTIONS``, else
+    ``None``: as many as raise the throughput (one, then one more while it grows)."""
+    raw, where = _setting(value, env, CONNECTIONS_ENV, None)
+    if raw is None:
+        return None
     try:
         number = int(raw)
     except ValueError:
@@ -75,6 +77,7 @@ def connections_setting(value: int | None, env: Mapping[str, str]) -> int:
 def part_size_setting(value: int | str | None, env: Mapping[str, str]) -> int:
     """Ranged-pull part size: the option, else ``$SREGISTRY_LIBRARY_PART_SIZE``, else 32 MiB."""
     raw, where = _setting(value, env, PART_SIZE_ENV, DEFAULT_PART_SIZE)
+    assert raw is not None
     size = parse_size(raw, where)
     if not MIN_PART_SIZE <= size <= MAX_PART_SIZE:
         raise ConfigError(f"{where}: the part size must be between 1 MiB and 5 GiB")

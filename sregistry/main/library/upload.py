@@ -105,7 +105,7 @@ def upload(
     local: LocalFile,
     version: SemVer | None,
     *,
-    connections: int,
+    connections: int | None,
     progress: ProgressCallback | None = None,
 ) -> UploadOutcome:
     """Send ``local`` for image ``image_id`` the way the server supports."""
@@ -253,7 +253,10 @@ def _send_part(
     endpoint: Endpoint, image_id: str, local: LocalFile, start: _Multipart
 ) -> Callable[[Part, Callable[[int], None]], str]:
     def send(part: Part, report: Callable[[int], None]) -> str:
-        sha256 = _part_sha256(local.path, part) if start.s3compliant else ""
+        sha256 = ""
+        if start.s3compliant:
+            whole = part.offset == 0 and part.size == local.size  # the file's own digest
+            sha256 = local.sha256 if whole else _part_sha256(local.path, part)
         what = f"presign part {part.number}"
         data = endpoint.call(
             "PUT",
@@ -304,7 +307,7 @@ def _multipart(
     endpoint: Endpoint,
     image_id: str,
     local: LocalFile,
-    connections: int,
+    connections: int | None,
     progress: ProgressCallback | None,
 ) -> UploadOutcome | None:
     start = _start_multipart(endpoint, image_id, local.size)

@@ -12,11 +12,11 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -67,8 +67,13 @@ __all__ = ["RegistryClient"]
 log = logging.getLogger("sregistry.registry")
 
 PAGE_LIMIT = 100
-"""Rows asked for per page (the server's default is 10; every page counts
-toward its anonymous request throttle)."""
+"""Rows asked for on the first page (the server's default is 10; every page
+counts toward its anonymous request throttle); each next page asks for twice
+as many as the last, up to :data:`MAX_PAGE_LIMIT`."""
+MAX_PAGE_LIMIT = 6400
+SEARCHES_BEFORE_LISTING = 2
+"""A collection with more distinct names than this is listed from the pages of
+the whole container list when that takes fewer requests than a search per name."""
 MAX_PAGES = 10_000
 _VERSION = re.compile(r"^(sha256\.[0-9a-f]{64}|[0-9a-f]{32})$")
 """A version where a tag would be: how the server names a frozen container."""
@@ -343,27 +348,48 @@ class RegistryClient(RemoteClient[_RegistryPull]):
     def _collection_images(self, collection: str) -> list[ImageInfo]:
         """A collection's containers with their versions, dates and metadata.
 
-        The collection view names its containers only, so each distinct name is
-        looked up once through the container search (which, unlike the pull
-        manifest, does not count toward the registry's weekly pull limit).
+        The collection view names its containers only; the details come from
+        whichever takes fewer requests: the container search of each distinct
+        name (one request per name), or the pages of the whole container list
+        filtered to this collection. Neither counts toward the registry's
+        weekly pull limit, as the pull manifest would. A stored name that
+        cannot be looked up (``..``) is listed as stored, without details.
         """
         data = self._get_json(self.urls.collection(collection), Op.SEARCH, collection)
         listed = images_from_collection(data, location=self.location)
+        if not listed:
+            return []
+        owner = listed[0].collection
+        wanted = {(image.name, image.tag) for image in listed}
         detailed: dict[tuple[str, str], ImageInfo] = {}
-        for name in dict.fromkeys(image.name for image in listed):
+        for row in self._collection_rows(owner, list(dict.fromkeys(i.name for i in listed))):
+            if isinstance(row, Mapping) and not is_placeholder(row):
+                image = image_from_row(row, location=self.location)
+                if image.collection.lower() == owner.lower() and (image.name, image.tag) in wanted:
+                    detailed[image.name, image.tag] = image
+        return [detailed.get((image.name, image.tag), image) for image in listed]
+
+    def _collection_rows(self, collection: str, names: list[str]) -> Iterator[Any]:
+        """Container rows covering ``names`` of ``collection`` (rows of others may be mixed in)."""
+        if len(names) > SEARCHES_BEFORE_LISTING:
+            pages = self._page_results(self.urls.containers(), f"'{collection}'")
+            count, first = next(pages)
+            if count is None or pages_left(count, len(first)) < len(names):
+                yield from first
+                for _, rows in pages:
+                    yield from rows
+                return
+            pages.close()
+        for name in names:
             if not _usable_name(collection, name):
                 log.debug("%s/%s: a stored name that cannot be looked up", collection, name)
                 continue
-            query = Query(QueryKind.CONTAINER, collection=collection, name=name)
             try:
-                rows = self._search_rows(query)
+                yield from self._search_rows(
+                    Query(QueryKind.CONTAINER, collection=collection, name=name)
+                )
             except NotFound:
                 continue
-            for row in rows:
-                if isinstance(row, Mapping) and not is_placeholder(row):
-                    image = image_from_row(row, location=self.location)
-                    detailed[image.name, image.tag] = image
-        return [detailed.get((image.name, image.tag), image) for image in listed]
 
     def _search_rows(self, parsed: Query) -> list[Any]:
         assert parsed.name is not None
@@ -381,25 +407,45 @@ class RegistryClient(RemoteClient[_RegistryPull]):
 
     def _pages(self, url: str, subject: str) -> Iterator[Any]:
         """Rows of a LimitOffset-paginated list, following ``next`` to the end."""
-        seen: set[str] = set()
-        next_url: str | None = url
-        params: dict[str, str] = {"limit": str(PAGE_LIMIT)}
-        while next_url is not None:
-            if next_url in seen or len(seen) >= MAX_PAGES:
+        for _, rows in self._page_results(url, subject):
+            yield from rows
+
+    def _page_results(
+        self, url: str, subject: str
+    ) -> Generator[tuple[int | None, list[Any]], None, None]:
+        """``(count, rows)`` of each page, following ``next`` to the end.
+
+        The first page asks for :data:`PAGE_LIMIT` rows and each next one for
+        twice as many as the last (up to :data:`MAX_PAGE_LIMIT`): a long list
+        takes a few requests, and the server, which counts the rows and skips
+        ``offset`` of them for every page, does work linear in the list rather
+        than quadratic. ``count`` is ``None`` when the server does not paginate.
+        """
+        seen: set[str] = set()  # the pages as the server named them
+        given: str | None = url
+        next_url = url
+        limit = PAGE_LIMIT
+        params: dict[str, str] = {"limit": str(limit)}
+        while given is not None:
+            if given in seen or len(seen) >= MAX_PAGES:
                 raise ServerError(
-                    f"the registry's pages of {subject} do not end (page {next_url} again)"
+                    f"the registry's pages of {subject} do not end (page {given} again)"
                 )
-            seen.add(next_url)
+            seen.add(given)
             data = self._get_json(next_url, Op.SEARCH, subject, **params)
             params = {}
             if isinstance(data, list):  # pagination switched off on the server
-                yield from data
+                yield None, data
                 return
             if not isinstance(data, dict) or not isinstance(data.get("results"), list):
                 raise ServerError(f"the registry's list of {subject} is not a page of results")
-            yield from data["results"]
+            count = data.get("count")
+            yield count if isinstance(count, int) else None, data["results"]
             following = data.get("next")
-            next_url = self.urls.follow(following) if isinstance(following, str) else None
+            given = self.urls.follow(following) if isinstance(following, str) else None
+            if given is not None:
+                limit = min(limit * 2, MAX_PAGE_LIMIT)
+                next_url = _with_limit(given, limit)
 
     def display_name(self, name: str) -> str:
         ref = self._reference(name)
@@ -476,6 +522,24 @@ class RegistryClient(RemoteClient[_RegistryPull]):
             )
             for label in labels
         ]
+
+
+def pages_left(count: int, received: int) -> int:
+    """Requests :meth:`RegistryClient._page_results` still makes for ``count`` rows
+    after a first page of ``received``."""
+    left, limit, pages = count - received, PAGE_LIMIT, 0
+    while left > 0:
+        limit = min(limit * 2, MAX_PAGE_LIMIT)
+        left -= limit
+        pages += 1
+    return pages
+
+
+def _with_limit(url: str, limit: int) -> str:
+    """``url`` asking for ``limit`` rows (its other query parameters kept)."""
+    parts = urlsplit(url)
+    query = [(key, value) for key, value in parse_qsl(parts.query) if key != "limit"]
+    return urlunsplit(parts._replace(query=urlencode([("limit", str(limit)), *query])))
 
 
 def _arch(manifest: Mapping[str, Any]) -> str | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sregistry.errors import DestinationExists, NotFound, PermissionDenied, TransferError
+from sregistry.main.library import upload
 from tests.e2e.library.conftest import Library, MiB, two_tags
 
 pytestmark = pytest.mark.e2e
@@ -91,6 +92,44 @@ def test_multipart_push_in_parallel_and_ranged_pull(
     assert len(blob) == 70 // 4 + 1  # 4 MiB parts, the first one asked for by the probe
     assert all(e["status"] == 206 for e in blob)
     assert all("Authorization" not in e["headers"] for e in blob)  # the 303 target gets none
+
+
+def test_the_automatic_connection_count_pushes_and_pulls_every_part(
+    make_library: Callable[..., Library], make_sif: Callable[[int], Path], tmp_path: Path
+) -> None:
+    """No connection count given: parts go over one connection, then more while the
+    throughput grows; every part arrives once and the file verifies."""
+    library = make_library(part_size=8 * MiB)
+    image = make_sif(70 * MiB)
+    with library.client(part_size=2 * MiB) as client:
+        assert client.connections is None
+        client.push(image, f"{REF}:auto")
+        pulled = client.pull(f"{REF}:auto", tmp_path / "auto.sif")
+    assert sha256(pulled.path) == sha256(image)
+    parts = library.requests(r"^/_part/", "PUT")
+    assert sorted(int(e["path"].rsplit("/", 1)[1]) for e in parts) == list(range(1, 10))
+    blob = library.requests(r"^/_blob/", "GET")
+    assert len(blob) == 35
+    assert all(e["status"] == 206 for e in blob)
+
+
+def test_one_part_holding_the_whole_file_is_not_hashed_again(
+    make_library: Callable[..., Library],
+    make_sif: Callable[[int], Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server part as large as the file: the part's sha256 is the file's, already known."""
+    library = make_library(part_size=128 * MiB)
+    image = make_sif(70 * MiB)
+
+    def read_again(path: Path, part: object) -> str:
+        raise AssertionError(f"part {part} of {path} was read again to hash it")
+
+    monkeypatch.setattr(upload, "_part_sha256", read_again)
+    with library.client() as client:
+        client.push(image, f"{REF}:one-part")
+    (part,) = library.requests(r"^/_part/", "PUT")
+    assert part["headers"]["X-Amz-Content-Sha256"] == sha256(image)
 
 
 def test_a_part_failing_once_is_retried(
