@@ -53,6 +53,17 @@ def _process_env() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
 
 
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, SIGKILL after :data:`STOP_TIMEOUT`, and reap."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT)
+
+
 def free_port() -> int:
     """A port nobody listens on right now (the registry may still race for it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -232,15 +243,8 @@ class Distribution:
     def stop(self) -> None:
         """SIGTERM, SIGKILL after :data:`STOP_TIMEOUT`, and reap."""
         process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=STOP_TIMEOUT)
+        if process is not None:
+            stop_process(process)
 
     def restart(self) -> None:
         """Stop and start again on the same port, storage and secret."""

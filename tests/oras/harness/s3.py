@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import http.client
 import http.server
-import signal
 import subprocess
 import threading
 import time
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.oras.harness.distribution import S3_BUCKET as BUCKET
-from tests.oras.harness.distribution import STARTUP_TIMEOUT, STOP_TIMEOUT, free_port
+from tests.oras.harness.distribution import STARTUP_TIMEOUT, free_port, stop_process
 
 __all__ = ["BUCKET", "MotoS3", "RecordingProxy", "StorageRequest"]
 
@@ -139,12 +138,5 @@ class MotoS3:
             self.proxy.close()
             self.proxy = None
         process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=STOP_TIMEOUT)
+        if process is not None:
+            stop_process(process)
