@@ -493,6 +493,11 @@ class Bench:
             self.target.unlink(missing_ok=True)
 
     def run(self) -> list[Row]:
+        if self.args.push_only:
+            jobs = self.push_jobs()
+            for number in range(self.args.repeat):
+                self.run_jobs(jobs, number)
+            return list(self.rows.values())
         with server(self.server_dir, self.token) as at:
             self.fresh_bytes()
             digest = sha256_of(self.image)
@@ -552,6 +557,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--no-registry", action="store_true", help="skip the registry backend")
     parser.add_argument("--pull-only", action="store_true", help="measure pulls only")
+    parser.add_argument("--push-only", action="store_true", help="measure pushes only")
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs of each measurement; the median is shown"
     )
