@@ -4,6 +4,7 @@ and to the registry backend, all in one run.
     python bench/library_transfer.py                    # 256 MiB, quick
     python bench/library_transfer.py --size 2G          # the figures in the report
     python bench/library_transfer.py --size 2G --connections 1,4 --no-registry
+    python bench/library_transfer.py --size 512M --connections auto,1,4 --push-only
     sudo python bench/library_transfer.py --size 1G --netns 50ms,1gbit --pull-only
 
 What is measured (each transfer a whole process, start-up included, as a user

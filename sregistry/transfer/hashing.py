@@ -4,6 +4,10 @@ hashlib releases the GIL on large buffers, so a worker thread hashes one
 block while the transfer thread receives or sends the next: on a machine with
 two or more cores that keeps hashing off the transfer's critical path
 (``bench/transfer.py`` measures both).
+
+For a file read before it is sent (a library push), :func:`hash_stream`
+computes every digest in one read, and :class:`PartHasher` the digests of
+its parts on a worker thread ahead of the uploads that need them.
 """
 
 from __future__ import annotations
@@ -178,10 +182,10 @@ def make_hasher(*, md5: bool = False, threaded: bool = True, depth: int = QUEUE_
 
 # -- one read pass, several digests ---------------------------------------------------------
 
-PASS_BLOCK = 4 << 20
+PASS_BLOCK = 2 << 20
 """Bytes read at a time by :func:`hash_stream`."""
 PASS_BUFFERS = 4
-"""Blocks in flight at most in :func:`hash_stream` (16 MiB with 4 MiB blocks)."""
+"""Blocks in flight at most in :func:`hash_stream` (8 MiB with 2 MiB blocks)."""
 
 
 class Readable(Protocol):
