@@ -350,8 +350,10 @@ class Cancelled(Exception):
 class PartHasher:
     """SHA-256 of byte ranges of a file, computed in order on a worker thread
     ahead of their use: an upload asks for part ``n``'s digest (waiting only
-    if the worker is not there yet) while the worker reads and hashes the next
-    parts. One buffer of ``block_size`` bytes; digests are all it keeps.
+    if the worker is not there yet) while the worker reads and hashes up to
+    ``ahead`` parts further, which spreads the hashing over the upload instead
+    of competing with its start. One buffer of ``block_size`` bytes; digests
+    are all it keeps.
 
     ``open_file()`` gives a seekable handle; a range it cannot read to the end
     fails that digest (and every later one) with the error, e.g. a
@@ -365,8 +367,11 @@ class PartHasher:
         *,
         short: Callable[[int, int], Exception],
         block_size: int = PASS_BLOCK,
+        ahead: int = 1,
     ) -> None:
         self._open = open_file
+        self._ahead = ahead
+        self._asked = 0
         self._ranges = ranges
         self._short = short
         self._block_size = block_size
@@ -383,6 +388,7 @@ class PartHasher:
                 _sequential(handle)
                 buffer = memoryview(bytearray(self._block_size))
                 for index, (offset, length) in enumerate(self._ranges):
+                    self._wait_turn(index)
                     digest = hashlib.sha256()
                     handle.seek(offset)
                     left = length
@@ -399,6 +405,12 @@ class PartHasher:
             for rest in range(index, len(self._ranges)):
                 self._put(rest, exc)
 
+    def _wait_turn(self, index: int) -> None:
+        with self._ready:
+            self._ready.wait_for(lambda: self._stop or index <= self._asked + self._ahead)
+        if self._stop:
+            raise Cancelled("the part digests are no longer needed")
+
     def _put(self, index: int, result: str | BaseException) -> None:
         with self._ready:
             self._results[index] = result
@@ -407,6 +419,9 @@ class PartHasher:
     def digest(self, index: int) -> str:
         """The hex digest of range ``index`` (counting from 0), once computed."""
         with self._ready:
+            if index > self._asked:
+                self._asked = index
+                self._ready.notify_all()
             self._ready.wait_for(lambda: self._results[index] is not None)
             result = self._results[index]
         if isinstance(result, BaseException):
@@ -416,7 +431,9 @@ class PartHasher:
 
     def close(self) -> None:
         """Stop the worker (at its next block) and wait for it."""
-        self._stop = True
+        with self._ready:
+            self._stop = True
+            self._ready.notify_all()
         self._thread.join()
 
     def __enter__(self) -> PartHasher:

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,12 +126,40 @@ def test_a_file_shorter_than_its_parts_fails_from_that_part_on(tmp_path: Path) -
             hasher.digest(3)
 
 
+def test_part_digests_stay_at_most_ahead_parts_in_front(tmp_path: Path) -> None:
+    """The worker hashes one part beyond the last asked for, then waits."""
+    image = tmp_path / "image"
+    data = random_file(image, 8 * KiB)
+    opened: list[int] = []
+
+    class Counting(io.BytesIO):
+        def readinto(self, buffer: Any, /) -> int:
+            count = super().readinto(buffer)
+            opened.append(count)
+            return count
+
+    def read_exactly(expected: int) -> None:
+        deadline = time.monotonic() + 10
+        while sum(opened) < expected and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # time enough to run further, were it allowed to
+        assert sum(opened) == expected
+
+    ranges = part_ranges(8 * KiB, KiB)
+    with PartHasher(lambda: Counting(data), ranges, short=short, block_size=KiB) as hasher:
+        read_exactly(2 * KiB)  # part 0 and the one after it, before anything is asked
+        assert hasher.digest(0) == hashlib.sha256(data[:KiB]).hexdigest()
+        read_exactly(2 * KiB)
+        assert hasher.digest(4) == hashlib.sha256(data[4 * KiB : 5 * KiB]).hexdigest()
+        read_exactly(6 * KiB)
+
+
 def test_a_closed_part_hasher_answers_no_more(tmp_path: Path) -> None:
-    random_file(tmp_path / "image", 64 * KiB)
-    ranges = part_ranges(64 * KiB, KiB) * 2000  # far more work than it can do before close
+    image = tmp_path / "image"
+    random_file(image, 64 * KiB)
     hasher = PartHasher(
-        lambda: (tmp_path / "image").open("rb"), ranges, short=short, block_size=KiB
+        lambda: image.open("rb"), part_ranges(64 * KiB, KiB), short=short, block_size=KiB
     )
     hasher.close()
     with pytest.raises(Cancelled):
-        hasher.digest(len(ranges) - 1)
+        hasher.digest(63)
