@@ -34,6 +34,7 @@ __all__ = [
     "ThreadedHasher",
     "hash_stream",
     "make_hasher",
+    "md5_stream",
 ]
 
 Block = bytes | bytearray | memoryview
@@ -298,6 +299,30 @@ def hash_stream(
     tasks: list[Callable[[memoryview], None]] = [whole.update]
     if md5_digest is not None or parts is not None:
         tasks.append(side)
+    size = _read_pass(handle, tasks, block_size, buffers)
+    return FileDigests(
+        size,
+        whole.hexdigest(),
+        md5_digest.hexdigest() if md5_digest is not None else None,
+        parts.finish() if parts is not None else (),
+    )
+
+
+def md5_stream(
+    handle: Readable, *, block_size: int = PASS_BLOCK, buffers: int = PASS_BUFFERS
+) -> tuple[int, str]:
+    """Read ``handle`` to its end: its length and MD5 (hashed on a worker thread
+    while the caller's thread reads on)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    size = _read_pass(handle, [digest.update], block_size, buffers)
+    return size, digest.hexdigest()
+
+
+def _read_pass(
+    handle: Readable, tasks: list[Callable[[memoryview], None]], block_size: int, buffers: int
+) -> int:
+    """Read ``handle`` to its end into reused blocks, each task seeing every block
+    in order on a thread of its own: the bytes read."""
     pool = [bytearray(block_size) for _ in range(max(1, buffers))]
     free = [threading.Semaphore(len(pool)) for _ in tasks]
     """Per worker: blocks it has finished with; buffers are used round-robin, so
@@ -335,12 +360,7 @@ def hash_stream(
             inbox.put(None)
         for thread in threads:
             thread.join()
-    return FileDigests(
-        size,
-        whole.hexdigest(),
-        md5_digest.hexdigest() if md5_digest is not None else None,
-        parts.finish() if parts is not None else (),
-    )
+    return size
 
 
 class Cancelled(Exception):

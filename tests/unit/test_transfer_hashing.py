@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from sregistry.transfer import SourceError
-from sregistry.transfer.hashing import Cancelled, PartHasher, hash_stream
+from sregistry.transfer.hashing import Cancelled, PartHasher, hash_stream, md5_stream
 
 KiB = 1 << 10
 MiB = 1 << 20
@@ -64,6 +64,12 @@ def test_only_what_is_asked_for(tmp_path: Path) -> None:
     assert (found.size, found.sha256) == (len(data), hashlib.sha256(data).hexdigest())
     assert found.md5 is None
     assert found.parts == ()
+
+
+def test_md5_alone(tmp_path: Path) -> None:
+    data = random_file(tmp_path / "image", 3 * MiB + 1)
+    with (tmp_path / "image").open("rb") as handle:
+        assert md5_stream(handle, block_size=MiB) == (len(data), hashlib.md5(data).hexdigest())
 
 
 def test_an_empty_file(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ from sregistry.main.library.api import (
 from sregistry.main.library.endpoint import Endpoint, encode_json
 from sregistry.transfer import FileBody, SourceError
 from sregistry.transfer.bodies import Opener, open_binary
-from sregistry.transfer.hashing import PartHasher, hash_stream
+from sregistry.transfer.hashing import PartHasher, hash_stream, md5_stream
 from sregistry.transfer.parallel import Part, plan_parts, run_parts
 
 __all__ = ["MULTIPART_THRESHOLD", "LocalFile", "Quota", "UploadOutcome", "upload"]
@@ -95,19 +95,19 @@ class LocalFile:
             )
 
     def with_md5(self) -> LocalFile:
-        """The same file with its MD5 when it was not computed: one more read, which
-        also hashes SHA-256 again (on another thread) to see the bytes did not change."""
+        """The same file with its MD5 when it was not computed (one more read)."""
         if self.md5 is not None:
             return self
         self.check_unchanged()
         try:
             with self.opener(self.path) as handle:
-                digests = hash_stream(handle, md5=True)
+                size, md5 = md5_stream(handle)
         except OSError as exc:
             raise SourceError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
-        if digests.size != self.size or digests.sha256 != self.sha256:
+        if size != self.size:
             raise SourceError(f"{self.path} changed after it was hashed")
-        return replace(self, md5=digests.md5)
+        self.check_unchanged()
+        return replace(self, md5=md5)
 
 
 @dataclass(frozen=True)
