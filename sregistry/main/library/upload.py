@@ -3,7 +3,8 @@
 Chosen as the Go client chooses (``library-api.md`` §7.3): no usable
 ``apiVersion`` -> ``POST /v1/imagefile``; otherwise files above 64 MiB try
 multipart (a 404 falls back to single-part). Presigned URLs never get the
-token. Multipart parts go out on ``connections`` threads, each retried on
+token. Multipart parts go out on ``connections`` threads (their SHA-256
+computed on a worker thread one part ahead), each retried on
 connection errors and 5xx; a fatal error aborts the upload server-side
 (``_multipart_abort``) before it is raised, Ctrl-C included.
 """
@@ -86,13 +87,13 @@ class LocalFile:
             now = os.stat(self.path)
         except OSError as exc:
             raise SourceError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
-        if now.st_size != self.size or (
-            self.mtime_ns is not None and now.st_mtime_ns != self.mtime_ns
-        ):
+        if now.st_size != self.size:
             raise SourceError(
                 f"{self.path} changed after it was hashed ({self.size} bytes then, "
                 f"{now.st_size} now)"
             )
+        if self.mtime_ns is not None and now.st_mtime_ns != self.mtime_ns:
+            raise SourceError(f"{self.path} changed after it was hashed (it was written to)")
 
     def with_md5(self) -> LocalFile:
         """The same file with its MD5 when it was not computed (one more read)."""
