@@ -329,11 +329,17 @@ def _read_pass(
     holding one token of every worker means the next buffer is no longer read."""
     inboxes: list[queue.SimpleQueue[memoryview | None]] = [queue.SimpleQueue() for _ in tasks]
 
+    failures: list[BaseException] = []
+
     def work(task: Callable[[memoryview], None], inbox: queue.SimpleQueue[memoryview | None],
              done: threading.Semaphore) -> None:  # fmt: skip
         while (view := inbox.get()) is not None:
-            task(view)
-            done.release()
+            if not failures:
+                try:
+                    task(view)
+                except BaseException as exc:  # noqa: BLE001 - raised on the reading thread
+                    failures.append(exc)
+            done.release()  # a failed task still frees its blocks: the reader never hangs
 
     threads = [
         threading.Thread(target=work, args=job, name=f"sregistry-hash-{n}", daemon=True)
@@ -349,7 +355,7 @@ def _read_pass(
             for done in free:
                 done.acquire()
             count = _fill(handle, memoryview(buffer))
-            if not count:
+            if not count or failures:
                 break
             size += count
             view = memoryview(buffer)[:count]
@@ -360,6 +366,8 @@ def _read_pass(
             inbox.put(None)
         for thread in threads:
             thread.join()
+    if failures:
+        raise failures[0]
     return size
 
 

@@ -14,7 +14,13 @@ from typing import Any
 import pytest
 
 from sregistry.transfer import SourceError
-from sregistry.transfer.hashing import Cancelled, PartHasher, hash_stream, md5_stream
+from sregistry.transfer.hashing import (
+    Cancelled,
+    PartHasher,
+    _read_pass,
+    hash_stream,
+    md5_stream,
+)
 
 KiB = 1 << 10
 MiB = 1 << 20
@@ -98,6 +104,15 @@ def test_a_read_error_stops_the_pass_and_its_threads(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="Input/output"):
         hash_stream(Failing(), md5=True, block_size=KiB, buffers=2)
     assert threading.active_count() == before
+
+
+def test_a_failing_digest_is_raised_not_waited_for(tmp_path: Path) -> None:
+    def broken(view: memoryview) -> None:
+        raise ValueError("digest failed")
+
+    random_file(tmp_path / "image", 64 * KiB)
+    with (tmp_path / "image").open("rb") as handle, pytest.raises(ValueError, match="digest"):
+        _read_pass(handle, [hashlib.sha256().update, broken], KiB, 2)
 
 
 def part_ranges(size: int, part_size: int) -> list[tuple[int, int]]:
