@@ -4,6 +4,7 @@ and to the registry backend, all in one run.
     python bench/library_transfer.py                    # 256 MiB, quick
     python bench/library_transfer.py --size 2G          # the figures in the report
     python bench/library_transfer.py --size 2G --connections 1,4 --no-registry
+    python bench/library_transfer.py --size 512M --connections auto,1,4 --push-only
     sudo python bench/library_transfer.py --size 1G --netns 50ms,1gbit --pull-only
 
 What is measured (each transfer a whole process, start-up included, as a user
@@ -493,6 +494,11 @@ class Bench:
             self.target.unlink(missing_ok=True)
 
     def run(self) -> list[Row]:
+        if self.args.push_only:
+            jobs = self.push_jobs()
+            for number in range(self.args.repeat):
+                self.run_jobs(jobs, number)
+            return list(self.rows.values())
         with server(self.server_dir, self.token) as at:
             self.fresh_bytes()
             digest = sha256_of(self.image)
@@ -552,6 +558,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--no-registry", action="store_true", help="skip the registry backend")
     parser.add_argument("--pull-only", action="store_true", help="measure pulls only")
+    parser.add_argument("--push-only", action="store_true", help="measure pushes only")
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs of each measurement; the median is shown"
     )

@@ -8,20 +8,27 @@ so a body can be re-sent.
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 from sregistry.results import ProgressCallback
 
-__all__ = ["BLOCK_SIZE", "FileBody", "MultipartBody", "SourceError"]
+__all__ = ["BLOCK_SIZE", "FileBody", "MultipartBody", "Opener", "SourceError", "open_binary"]
 
 BLOCK_SIZE = 1 << 20
 """Bytes read from disk (and handed to the socket) at a time."""
 
 BlockCallback = Callable[[bytes], None]
+Opener = Callable[[Path], io.BufferedIOBase]
+"""Opens a file for reading (a test can count what is read through it)."""
+
+
+def open_binary(path: Path) -> io.BufferedIOBase:
+    """``open(path, "rb")``: the :data:`Opener` used unless another is given."""
+    return open(path, "rb")
 
 
 class SourceError(RuntimeError):
@@ -36,7 +43,7 @@ class FileBody:
     """``length`` bytes of ``path`` from ``offset``, in blocks.
 
     ``on_block`` sees every block (e.g. a hasher), ``progress`` gets
-    ``(bytes sent, length)`` after each one.
+    ``(bytes sent, length)`` after each one; ``opener`` opens the file.
     """
 
     def __init__(
@@ -48,6 +55,7 @@ class FileBody:
         on_block: BlockCallback | None = None,
         progress: ProgressCallback | None = None,
         block_size: int = BLOCK_SIZE,
+        opener: Opener = open_binary,
     ) -> None:
         self.path = Path(path)
         self.offset = offset
@@ -57,13 +65,14 @@ class FileBody:
         self.on_block = on_block
         self.progress = progress
         self.block_size = block_size
+        self.opener = opener
 
     def __len__(self) -> int:
         return self.length
 
-    def _open(self) -> BinaryIO:
+    def _open(self) -> io.BufferedIOBase:
         try:
-            handle = open(self.path, "rb")  # noqa: SIM115 - closed by the caller's with
+            handle = self.opener(self.path)
             if self.offset:
                 handle.seek(self.offset)
         except OSError as exc:

@@ -45,6 +45,7 @@ from sregistry.main.library.models import Collection, Container, Entity, Image
 from sregistry.main.library.refs import LibraryRef
 from sregistry.main.library.upload import MULTIPART_THRESHOLD, LocalFile, UploadOutcome, upload
 from sregistry.transfer import SourceError
+from sregistry.transfer.bodies import Opener, open_binary
 
 __all__ = ["PushOutcome", "api_version", "push_image"]
 
@@ -308,8 +309,14 @@ def push_image(
     description: str = "",
     connections: int | None,
     progress: ProgressCallback | None = None,
+    opener: Opener = open_binary,
 ) -> PushOutcome:
-    """Push ``path`` as ``ref`` (entity/collection/container and tags)."""
+    """Push ``path`` as ``ref`` (entity/collection/container and tags).
+
+    The file is read once to hash it before any upload request, then once to
+    send it (multipart with per-part digests: once more, to hash each part
+    ahead of sending it), each time through ``opener``.
+    """
     if not endpoint.has_token:
         raise AuthenticationError(
             f"pushing to {endpoint.base} needs a library token",
@@ -325,6 +332,7 @@ def push_image(
             description=description,
             connections=connections,
             progress=progress,
+            opener=opener,
         )
     except SourceError as exc:
         raise TransferError(
@@ -342,13 +350,14 @@ def _push(
     description: str,
     connections: int | None,
     progress: ProgressCallback | None,
+    opener: Opener,
 ) -> PushOutcome:
     assert ref.entity is not None
     assert ref.collection is not None
     version = api_version(endpoint)
     size = path.stat().st_size
     needs_md5 = supports(version, V2_UPLOAD) and size <= MULTIPART_THRESHOLD
-    local = LocalFile.hashed(path, md5=needs_md5)
+    local = LocalFile.hashed(path, md5=needs_md5, opener=opener)
     entity = ensure_entity(endpoint, ref.entity)
     collection, created_collection = ensure_collection(endpoint, entity, ref.entity, ref.collection)
     container = ensure_container(endpoint, collection, ref)

@@ -3,17 +3,18 @@
 Chosen as the Go client chooses (``library-api.md`` §7.3): no usable
 ``apiVersion`` -> ``POST /v1/imagefile``; otherwise files above 64 MiB try
 multipart (a 404 falls back to single-part). Presigned URLs never get the
-token. Multipart parts go out on ``connections`` threads, each retried on
+token. Multipart parts go out on ``connections`` threads (their SHA-256
+computed on a worker thread one part ahead), each retried on
 connection errors and 5xx; a fatal error aborts the upload server-side
 (``_multipart_abort``) before it is raised, Ctrl-C included.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -36,7 +37,9 @@ from sregistry.main.library.api import (
     supports,
 )
 from sregistry.main.library.endpoint import Endpoint, encode_json
-from sregistry.transfer import FileBody, make_hasher
+from sregistry.transfer import FileBody, SourceError
+from sregistry.transfer.bodies import Opener, open_binary
+from sregistry.transfer.hashing import PartHasher, hash_stream, md5_stream
 from sregistry.transfer.parallel import Part, plan_parts, run_parts
 
 __all__ = ["MULTIPART_THRESHOLD", "LocalFile", "Quota", "UploadOutcome", "upload"]
@@ -50,34 +53,62 @@ PART_ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class LocalFile:
-    """The file being pushed, hashed once before any request."""
+    """The file being pushed, hashed in one read before any request.
+
+    ``mtime_ns`` is the modification time it had then: :meth:`check_unchanged`
+    tells a file changed since (the hashes would not describe it any more).
+    ``opener`` opens it for every read (a test can count them).
+    """
 
     path: Path
     size: int
     sha256: str
     md5: str | None = None
+    mtime_ns: int | None = None
+    opener: Opener = field(default=open_binary, repr=False, compare=False)
 
     @classmethod
-    def hashed(cls, path: Path, *, md5: bool) -> LocalFile:
-        """Read ``path`` once, computing SHA-256 (and MD5 when asked) on a worker thread."""
-        hasher = make_hasher(md5=md5)
-        size = 0
+    def hashed(cls, path: Path, *, md5: bool, opener: Opener = open_binary) -> LocalFile:
+        """Read ``path`` once: SHA-256, and MD5 when asked, on two threads."""
         try:
-            for block in FileBody(path):
-                hasher.update(block)
-                size += len(block)
-        finally:
-            digests = hasher.result()
-        return cls(path, size, digests.sha256, digests.md5)
+            before = os.stat(path)
+            with opener(path) as handle:
+                digests = hash_stream(handle, md5=md5)
+        except OSError as exc:
+            raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        local = cls(path, digests.size, digests.sha256, digests.md5, before.st_mtime_ns, opener)
+        local.check_unchanged()
+        return local
+
+    def check_unchanged(self) -> None:
+        """Raise :class:`~sregistry.transfer.SourceError` when the file's size or
+        modification time differs from when it was hashed."""
+        try:
+            now = os.stat(self.path)
+        except OSError as exc:
+            raise SourceError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
+        if now.st_size != self.size:
+            raise SourceError(
+                f"{self.path} changed after it was hashed ({self.size} bytes then, "
+                f"{now.st_size} now)"
+            )
+        if self.mtime_ns is not None and now.st_mtime_ns != self.mtime_ns:
+            raise SourceError(f"{self.path} changed after it was hashed (it was written to)")
 
     def with_md5(self) -> LocalFile:
-        """The same file with its MD5 (one more read) when it was not computed."""
+        """The same file with its MD5 when it was not computed (one more read)."""
         if self.md5 is not None:
             return self
-        digest = hashlib.md5(usedforsecurity=False)
-        for block in FileBody(self.path, length=self.size):
-            digest.update(block)
-        return LocalFile(self.path, self.size, self.sha256, digest.hexdigest())
+        self.check_unchanged()
+        try:
+            with self.opener(self.path) as handle:
+                size, md5 = md5_stream(handle)
+        except OSError as exc:
+            raise SourceError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
+        if size != self.size:
+            raise SourceError(f"{self.path} changed after it was hashed")
+        self.check_unchanged()
+        return replace(self, md5=md5)
 
 
 @dataclass(frozen=True)
@@ -108,7 +139,12 @@ def upload(
     connections: int | None,
     progress: ProgressCallback | None = None,
 ) -> UploadOutcome:
-    """Send ``local`` for image ``image_id`` the way the server supports."""
+    """Send ``local`` for image ``image_id`` the way the server supports.
+
+    The file must not have changed since it was hashed, neither before the
+    first byte nor after the last (:class:`~sregistry.transfer.SourceError`).
+    """
+    local.check_unchanged()
     if not supports(version, V2_UPLOAD):
         return _legacy(endpoint, image_id, local, progress)
     if local.size > MULTIPART_THRESHOLD:
@@ -123,8 +159,9 @@ def _legacy(
     endpoint: Endpoint, image_id: str, local: LocalFile, progress: ProgressCallback | None
 ) -> UploadOutcome:
     url = endpoint.url(f"v1/imagefile/{image_id}")
-    body = FileBody(local.path, length=local.size, progress=progress)
+    body = FileBody(local.path, length=local.size, progress=progress, opener=local.opener)
     endpoint.exchange("POST", url, Call("upload the image (legacy v1)", read="nothing"), body=body)
+    local.check_unchanged()
     return UploadOutcome("v1")
 
 
@@ -174,7 +211,7 @@ def _single(
     headers = {"Content-Type": "application/octet-stream"}
     if _signs_sha256(url):
         headers["x-amz-content-sha256"] = local.sha256
-    body = FileBody(local.path, length=local.size, progress=progress)
+    body = FileBody(local.path, length=local.size, progress=progress, opener=local.opener)
     endpoint.exchange(
         "PUT",
         url,
@@ -183,6 +220,7 @@ def _single(
         headers=headers,
         authorized=False,
     )
+    local.check_unchanged()
     done = endpoint.call(
         "PUT",
         f"v2/imagefile/{image_id}/_complete",
@@ -231,11 +269,17 @@ def _start_multipart(endpoint: Endpoint, image_id: str, size: int) -> _Multipart
     return _Multipart(upload_id, total, part_size, s3compliant)
 
 
-def _part_sha256(path: Path, part: Part) -> str:
-    digest = hashlib.sha256()
-    for block in FileBody(path, offset=part.offset, length=part.size):
-        digest.update(block)
-    return digest.hexdigest()
+def _part_hasher(local: LocalFile, parts: list[Part]) -> PartHasher:
+    """The parts' SHA-256, computed on a worker thread ahead of the uploads."""
+
+    def short(done: int, end: int) -> SourceError:
+        return SourceError(f"{local.path} shrank while it was being hashed ({done} of {end} bytes)")
+
+    return PartHasher(
+        lambda: local.opener(local.path),
+        [(part.offset, part.size) for part in parts],
+        short=short,
+    )
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -250,13 +294,17 @@ def _retryable(exc: BaseException) -> bool:
 
 
 def _send_part(
-    endpoint: Endpoint, image_id: str, local: LocalFile, start: _Multipart
+    endpoint: Endpoint,
+    image_id: str,
+    local: LocalFile,
+    start: _Multipart,
+    hashes: PartHasher | None,
 ) -> Callable[[Part, Callable[[int], None]], str]:
     def send(part: Part, report: Callable[[int], None]) -> str:
         sha256 = ""
         if start.s3compliant:
             whole = part.offset == 0 and part.size == local.size  # the file's own digest
-            sha256 = local.sha256 if whole else _part_sha256(local.path, part)
+            sha256 = local.sha256 if whole or hashes is None else hashes.digest(part.number - 1)
         what = f"presign part {part.number}"
         data = endpoint.call(
             "PUT",
@@ -277,6 +325,7 @@ def _send_part(
             offset=part.offset,
             length=part.size,
             progress=lambda done, _total: report(done),
+            opener=local.opener,
         )
         response = endpoint.send(
             "PUT", url, body=body, headers=headers, authorized=False, retry=False
@@ -314,10 +363,11 @@ def _multipart(
     if start is None:
         return None
     parts = plan_parts(local.size, start.part_size)
+    hashes = _part_hasher(local, parts) if start.s3compliant and len(parts) > 1 else None
     try:
         etags = run_parts(
             parts,
-            _send_part(endpoint, image_id, local, start),
+            _send_part(endpoint, image_id, local, start, hashes),
             connections=connections,
             attempts=PART_ATTEMPTS,
             retryable=_retryable,
@@ -325,6 +375,7 @@ def _multipart(
             total=local.size,
             sleep=endpoint.transport.sleep,
         )
+        local.check_unchanged()
         done = endpoint.call(
             "PUT",
             f"v2/imagefile/{image_id}/_multipart_complete",
@@ -343,6 +394,9 @@ def _multipart(
     except BaseException:
         _abort(endpoint, image_id, start.upload_id)
         raise
+    finally:
+        if hashes is not None:
+            hashes.close()
     data = done.get("data") if isinstance(done, dict) else None
     quota, container_url = _quota(data)
     return UploadOutcome("multipart", len(parts), quota, container_url)

@@ -4,14 +4,18 @@ by tag and by hash, retried and aborted parts, and what crossed the wire."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sregistry.errors import DestinationExists, NotFound, PermissionDenied, TransferError
-from sregistry.main.library import upload
+from sregistry.main.library.push import push_image
+from sregistry.main.library.refs import parse_library_ref
 from tests.e2e.library.conftest import Library, MiB, two_tags
 
 pytestmark = pytest.mark.e2e
@@ -113,23 +117,118 @@ def test_the_automatic_connection_count_pushes_and_pulls_every_part(
     assert all(e["status"] == 206 for e in blob)
 
 
-def test_one_part_holding_the_whole_file_is_not_hashed_again(
+class CountingOpener:
+    """Opens files for the push and counts the bytes read through them (an
+    injected opener: what the push reads, without patching it)."""
+
+    def __init__(self, on_close: Callable[[int], None] | None = None) -> None:
+        self.read = 0
+        self.opened = 0
+        self.closed = 0
+        self.on_close = on_close
+        opener = self
+
+        class Counting(io.BufferedReader):
+            def read(self, size: int | None = -1, /) -> bytes:
+                block = super().read(size)
+                opener.read += len(block)
+                return block
+
+            def readinto(self, buffer: Any, /) -> int:
+                count = super().readinto(buffer)
+                opener.read += count
+                return count
+
+            def close(self) -> None:
+                if not self.closed:
+                    opener.closed += 1
+                    if opener.on_close is not None:
+                        opener.on_close(opener.closed)
+                super().close()
+
+        self.kind = Counting
+
+    def __call__(self, path: Path) -> io.BufferedIOBase:
+        self.opened += 1
+        return self.kind(io.FileIO(path))
+
+
+def push_counted(
+    library: Library, image: Path, ref: str, opener: CountingOpener, connections: int = 2
+) -> None:
+    with library.client() as client:
+        push_image(
+            client.endpoint(),
+            image,
+            parse_library_ref(ref),
+            arch="amd64",
+            connections=connections,
+            opener=opener,
+        )
+
+
+@pytest.mark.parametrize(
+    ("flags", "size", "reads"),
+    [
+        ({}, 3 * MiB, 2),  # v2 single-part: the hash pass (SHA-256 and MD5), the upload
+        ({"api_version": None}, 3 * MiB, 2),  # legacy v1
+        ({"part_size": 128 * MiB}, 70 * MiB, 2),  # one part: the file's digest is the part's
+        ({"part_size": 24 * MiB}, 70 * MiB, 3),  # + the part digests, computed ahead
+        ({"multipart": False}, 70 * MiB, 3),  # + MD5, once the server declines multipart
+    ],
+    ids=["single-part", "legacy-v1", "one-part", "multipart", "no-multipart"],
+)
+def test_a_push_reads_the_file_once_to_hash_it_and_once_to_send_it(
     make_library: Callable[..., Library],
     make_sif: Callable[[int], Path],
-    monkeypatch: pytest.MonkeyPatch,
+    flags: dict[str, Any],
+    size: int,
+    reads: int,
 ) -> None:
-    """A server part as large as the file: the part's sha256 is the file's, already known."""
-    library = make_library(part_size=128 * MiB)
-    image = make_sif(70 * MiB)
+    library = make_library(**flags)
+    image = make_sif(size)
+    opener = CountingOpener()
+    push_counted(library, image, f"{REF}:counted", opener)
+    assert opener.read == reads * size
+    assert opener.closed == opener.opened
+    row = library.server.container("demo", "hello", "counted")
+    assert row is not None
+    assert row["version"] == f"sha256.{sha256(image)}"
+    parts = library.requests(r"^/_part/", "PUT")
+    for part in parts:
+        number = int(part["path"].rsplit("/", 1)[1])
+        offset = (number - 1) * 24 * MiB
+        with image.open("rb") as handle:
+            handle.seek(offset)
+            expected = hashlib.sha256(handle.read(24 * MiB)).hexdigest()
+        if size <= 24 * MiB or flags.get("part_size") != 24 * MiB:
+            expected = sha256(image)
+        assert part["headers"]["X-Amz-Content-Sha256"] == expected
 
-    def read_again(path: Path, part: object) -> str:
-        raise AssertionError(f"part {part} of {path} was read again to hash it")
 
-    monkeypatch.setattr(upload, "_part_sha256", read_again)
-    with library.client() as client:
-        client.push(image, f"{REF}:one-part")
-    (part,) = library.requests(r"^/_part/", "PUT")
-    assert part["headers"]["X-Amz-Content-Sha256"] == sha256(image)
+@pytest.mark.parametrize("size", [3 * MiB, 70 * MiB], ids=["single-part", "multipart"])
+def test_an_image_changed_after_hashing_is_not_uploaded(
+    make_library: Callable[..., Library], make_sif: Callable[[int], Path], size: int
+) -> None:
+    """Same size, other bytes, between the hash pass and the upload: stopped before
+    the first byte is sent, with the hint to leave the image alone."""
+    library = make_library(part_size=24 * MiB)
+    image = make_sif(size)
+
+    def rewrite(closed: int) -> None:
+        if closed == 1:  # the hash pass is over
+            with image.open("r+b") as handle:
+                handle.seek(-4, os.SEEK_END)
+                handle.write(b"edit")
+            stat = image.stat()
+            os.utime(image, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+
+    opener = CountingOpener(on_close=rewrite)
+    with pytest.raises(TransferError, match="changed after it was hashed") as info:
+        push_counted(library, image, REF, opener)
+    assert "do not change or move the image" in (info.value.hint or "")
+    assert opener.opened == 1
+    assert library.requests(r"^/_upload/|^/_part/|^/v1/imagefile/|/_multipart") == []
 
 
 def test_a_part_failing_once_is_retried(
