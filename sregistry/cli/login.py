@@ -25,6 +25,7 @@ from sregistry.cli.common import (
     warn_insecure,
 )
 from sregistry.cli.context import AppContext, pass_app
+from sregistry.cli.output import prompt
 from sregistry.credentials import Secret, clean_token, keyring_status
 from sregistry.credentials.secrets_file import display_path
 from sregistry.errors import ConfigError
@@ -52,7 +53,9 @@ def _read_token(from_stdin: bool) -> Secret:
             "no terminal to prompt for the token",
             hint="pipe it in with --token-stdin (e.g. `sregistry login --token-stdin < token.txt`)",
         )
-    text = click.prompt("Token", hide_input=True, err=True, default="", show_default=False)
+    text = prompt("Token", hide_input=True, default="")
+    if text is None:
+        raise ConfigError("no token given (end of input at the prompt)")
     return Secret(clean_token(text))
 
 
@@ -122,7 +125,10 @@ def _login(
                 if _insecure(backend, options):
                     warn_insecure(app)
             elif exc.prompt is not None and not token_stdin and sys.stdin.isatty():
-                options[exc.setting] = click.prompt(exc.prompt, err=True)
+                answer = prompt(exc.prompt)
+                if answer is None:
+                    raise _missing(backend, exc) from None
+                options[exc.setting] = answer
             else:
                 raise _missing(backend, exc) from None
 

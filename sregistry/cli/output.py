@@ -22,7 +22,7 @@ import click
 
 from sregistry.results import ProgressCallback
 
-__all__ = ["Output", "printable"]
+__all__ = ["Output", "printable", "prompt"]
 
 # C0 controls, DEL, C1 controls, and the bidirectional overrides and isolates
 # that make text display in another order than it reads.
@@ -52,6 +52,25 @@ def _noop(done: int, total: int | None) -> None:
     return None
 
 
+def prompt(text: str, *, default: str | None = None, hide_input: bool = False) -> str | None:
+    """A prompt on stderr: the answer, or ``None`` at end of input (Ctrl-D).
+
+    Ctrl-C raises :class:`KeyboardInterrupt`, which the CLI turns into
+    "interrupted" and exit 130, where click's own prompt would print
+    "Aborted!" and exit 1.
+    """
+    try:
+        answer: str = click.prompt(
+            text, default=default, show_default=False, hide_input=hide_input, err=True
+        )
+    except click.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            click.echo(err=True)
+            raise KeyboardInterrupt from None
+        return None
+    return answer
+
+
 class Output:
     """Writes for one command run; ``quiet`` hides everything but results and errors."""
 
@@ -71,16 +90,8 @@ class Output:
     def ask(self, question: str) -> str:
         """The answer to ``question`` on stderr ("" at end of input); Ctrl-C raises
         :class:`KeyboardInterrupt` (exit 130), not click's Abort (exit 1)."""
-        try:
-            answer: str = click.prompt(
-                printable(question), default="", show_default=False, err=True
-            )
-        except click.Abort as exc:
-            if isinstance(exc.__context__, KeyboardInterrupt):
-                click.echo(err=True)
-                raise KeyboardInterrupt from None
-            return ""
-        return answer
+        answer = prompt(printable(question), default="")
+        return "" if answer is None else answer
 
     # -- results (stdout) --------------------------------------------------
     def result(self, text: str) -> None:

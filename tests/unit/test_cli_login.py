@@ -235,6 +235,64 @@ def test_hidden_prompt_on_a_terminal(secrets: Path, sregistry_exe: str) -> None:
     }
 
 
+@pytest.mark.skipif(not sys.platform.startswith(("linux", "darwin")), reason="needs a pty")
+@pytest.mark.parametrize(
+    ("answers", "prompt", "key", "code", "message"),
+    [
+        ([], b"Username: ", "interrupt", 130, b"interrupted"),
+        ([b"vsoch\n"], b"Token: ", "interrupt", 130, b"interrupted"),
+        ([], b"Username: ", "eof", 1, b"no registry username"),
+        ([b"vsoch\n"], b"Token: ", "eof", 1, b"no token given"),
+    ],
+    ids=["ctrl-c-username", "ctrl-c-token", "ctrl-d-username", "ctrl-d-token"],
+)
+def test_a_prompt_left_stores_nothing(  # noqa: PLR0917 - fixtures and parameters
+    secrets: Path,
+    sregistry_exe: str,
+    answers: list[bytes],
+    prompt: bytes,
+    key: str,
+    code: int,
+    message: bytes,
+) -> None:
+    """Ctrl-C at a login prompt is "interrupted", exit 130 (not click's "Aborted!", exit 1);
+    end of input there is a one-line error; either way nothing is stored."""
+    import pty
+    import signal
+
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sregistry_exe, "login", "--registry", BASE],
+            stdin=terminal,
+            stdout=terminal,
+            stderr=terminal,
+            env=_subprocess_env(),
+            start_new_session=True,
+        )
+        os.close(terminal)
+        terminal = -1
+        seen = b""
+        for answer in answers:
+            seen += _read_until(controller, b": ")
+            os.write(controller, answer)
+        seen += _read_until(controller, prompt)
+        if key == "interrupt":
+            process.send_signal(signal.SIGINT)
+        else:
+            os.write(controller, b"\x04")  # the terminal's end of input
+        returncode = process.wait(timeout=60)
+        seen += _read_until(controller, b"\n" + message)
+    finally:
+        os.close(controller)
+        if terminal >= 0:
+            os.close(terminal)
+    assert returncode == code, seen
+    assert b"Aborted!" not in seen
+    assert message in seen
+    assert not secrets.exists()
+
+
 def _read_until(fd: int, marker: bytes) -> bytes:
     import select
 
