@@ -37,6 +37,7 @@ NOT_FOR_A_PULL = (
 REPORT = (
     "import sys\n"
     "from sregistry.cli import main\n"
+    "code = 0\n"
     "try:\n"
     "    main(sys.argv[1:])\n"
     "except SystemExit as exc:\n"
@@ -65,7 +66,7 @@ def imported_by(registry: Registry, *args: str) -> set[str]:
         check=False,
         stdin=subprocess.DEVNULL,
     )
-    assert "exit 0" in done.stderr, done.stderr
+    assert done.stderr.splitlines()[-1:] == ["exit 0"], done.stderr
     return set(done.stdout.split())
 
 
