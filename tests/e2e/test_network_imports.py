@@ -28,6 +28,8 @@ NOT_FOR_A_PULL = (
     "sregistry.main.registry.diagnose",
     "sregistry.metadata",
     "keyring",
+    "sregistry.credentials.keyring_store",  # the token is in the environment
+    "sregistry.credentials.remote_yaml",  # Singularity's remotes: library only
     "rich",
     "yaml",
     "spython",
