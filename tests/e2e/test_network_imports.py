@@ -26,6 +26,7 @@ NOT_FOR_A_PULL = (
     "sregistry.store",
     "sregistry.main.registry.push",
     "sregistry.main.registry.diagnose",
+    "sregistry.main.account",  # login, logout and config hooks' types
     "sregistry.metadata",
     "keyring",
     "sregistry.credentials.keyring_store",  # the token is in the environment
