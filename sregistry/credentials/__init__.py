@@ -18,13 +18,15 @@ prompts, prints or writes except :func:`store_token` and
 themselves.
 
 Importing this package is cheap: keyring, PyYAML and requests are imported
-only by the functions that need them.
+only by the functions that need them, and what only ``login``, ``logout`` and
+``config`` use (storing tokens, the keyring's status) on first access.
 """
 
 from __future__ import annotations
 
-from sregistry.credentials.keyring_store import KeyringStatus
-from sregistry.credentials.keyring_store import status as keyring_status
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from sregistry.credentials.resolve import (
     LibraryCredentials,
     RegistryCredentials,
@@ -34,13 +36,17 @@ from sregistry.credentials.resolve import (
     resolve_registry,
 )
 from sregistry.credentials.secret import Secret, Sourced
-from sregistry.credentials.store import (
-    check_registry_username,
-    clean_token,
-    remove_token,
-    store_token,
-)
 from sregistry.credentials.urls import library_base, registry_base, same_server
+
+if TYPE_CHECKING:
+    from sregistry.credentials.keyring_store import KeyringStatus
+    from sregistry.credentials.keyring_store import status as keyring_status
+    from sregistry.credentials.store import (
+        check_registry_username,
+        clean_token,
+        remove_token,
+        store_token,
+    )
 
 __all__ = [
     "KeyringStatus",
@@ -61,3 +67,20 @@ __all__ = [
     "same_server",
     "store_token",
 ]
+
+_ON_FIRST_USE = {
+    "KeyringStatus": ("sregistry.credentials.keyring_store", "KeyringStatus"),
+    "keyring_status": ("sregistry.credentials.keyring_store", "status"),
+    "check_registry_username": ("sregistry.credentials.store", "check_registry_username"),
+    "clean_token": ("sregistry.credentials.store", "clean_token"),
+    "remove_token": ("sregistry.credentials.store", "remove_token"),
+    "store_token": ("sregistry.credentials.store", "store_token"),
+}
+"""Exports imported when first asked for: a pull resolves credentials but stores none."""
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _ON_FIRST_USE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _ON_FIRST_USE[name]
+    return getattr(importlib.import_module(module), attribute)

@@ -46,10 +46,12 @@ from pathlib import Path
 from typing import Any
 
 from sregistry.config import home_dir
-from sregistry.credentials.secret import Secret
+from sregistry.credentials.secret import Secret, Sourced
+from sregistry.credentials.secrets_file import display_path
+from sregistry.credentials.urls import same_server
 from sregistry.errors import ConfigError
 
-__all__ = ["Remote", "all_remotes", "candidate_files", "load_remotes", "pick_remote"]
+__all__ = ["Remote", "Remotes", "all_remotes", "candidate_files", "load_remotes", "pick_remote"]
 
 SYLABS_CLOUD = "cloud.sylabs.io"
 SYLABS_LIBRARY = "https://library.sylabs.io"
@@ -181,3 +183,42 @@ def pick_remote(remotes: list[Remote], name: str | None, *, files: str) -> Remot
     names = sorted({remote.name for remote in remotes})
     known = f"known remotes: {', '.join(names)}" if names else "no remotes are defined"
     raise ConfigError(f"no remote named {name!r} in {files}", hint=known)
+
+
+class Remotes:
+    """The remote.yaml entries of ``env``'s files, read on first need, with their sources."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self._all: list[Remote] | None = None
+        self.display: Callable[[Path], str] = lambda path: display_path(path, env)
+
+    @property
+    def all(self) -> list[Remote]:
+        if self._all is None:
+            self._all = all_remotes(self.env, self.display)
+        return self._all
+
+    def named(self, name: str) -> Remote | None:
+        files = " or ".join(self.display(path) for path in candidate_files(self.env))
+        return pick_remote(self.all, name, files=files)
+
+    def active(self) -> Remote | None:
+        return pick_remote(self.all, None, files="")
+
+    def matching(self, base: str) -> Remote | None:
+        for remote in self.all:
+            for url in (remote.library_url, remote.endpoint):
+                if url and same_server("library", url, base):
+                    return remote
+        return None
+
+    def source(self, remote: Remote) -> str:
+        return f"{self.display(remote.path)} ({remote.name})"
+
+    def base_of(self, remote: Remote | None) -> Sourced[str] | None:
+        """The library base a remote stands for (its endpoint unless known)."""
+        if remote is None:
+            return None
+        url = remote.library_url or remote.endpoint
+        return Sourced(url, self.source(remote)) if url else None

@@ -33,17 +33,18 @@ secrets file and remote.yaml files are read at most once per call.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sregistry.config import read_secrets, secrets_path, truthy
-from sregistry.credentials import keyring_store
-from sregistry.credentials.remote_yaml import Remote, all_remotes, candidate_files, pick_remote
 from sregistry.credentials.secret import Secret, Sourced
 from sregistry.credentials.secrets_file import display_path, section_of, setting
 from sregistry.credentials.urls import library_base, registry_base, same_server
+
+if TYPE_CHECKING:
+    from sregistry.credentials.remote_yaml import Remote, Remotes
 
 __all__ = [
     "LibraryCredentials",
@@ -154,6 +155,8 @@ def resolve_registry(
     if token is None and _file_account_matches(file_base, file_user, base_s, user_s):
         token = _secret(file.get(REGISTRY_TOKEN, "token"))
     if token is None and base_s is not None and user_s is not None:
+        from sregistry.credentials import keyring_store  # only without a token elsewhere
+
         service = keyring_store.service_name(
             "registry", str(registry_base(base_s.value, nohttps=nohttps))
         )
@@ -187,10 +190,13 @@ def resolve_library(
     env: Mapping[str, str] | None = None,
 ) -> LibraryCredentials:
     """The Library API base and token in effect (see the module doc for the order)."""
+    from sregistry.credentials import keyring_store
+    from sregistry.credentials.remote_yaml import Remotes
+
     env = os.environ if env is None else env
     file = _File(env, "library")
     file_base = file.get(LIBRARY_BASE)
-    remotes = _Remotes(env)
+    remotes = Remotes(env)
     named = remotes.named(remote) if remote else None
     base_s, from_remote = _library_base(base, named, env, file_base, remotes)
     discover = from_remote is not None and from_remote.library_url is None
@@ -222,7 +228,7 @@ def _library_base(
     named: Remote | None,
     env: Mapping[str, str],
     file_base: Sourced[str] | None,
-    remotes: _Remotes,
+    remotes: Remotes,
 ) -> tuple[Sourced[str] | None, Remote | None]:
     """The library base in effect, and the remote.yaml entry it came from (if one)."""
     from_named = remotes.base_of(named)
@@ -238,8 +244,10 @@ def configured_library_base(
     *, remote: str | None = None, env: Mapping[str, str] | None = None
 ) -> str | None:
     """The library base from configuration alone: no token is looked up."""
+    from sregistry.credentials.remote_yaml import Remotes
+
     env = os.environ if env is None else env
-    remotes = _Remotes(env)
+    remotes = Remotes(env)
     named = remotes.named(remote) if remote else None
     found, _ = _library_base(None, named, env, _File(env, "library").get(LIBRARY_BASE), remotes)
     return found.value if found is not None else None
@@ -250,42 +258,3 @@ def configured_registry_base(env: Mapping[str, str] | None = None) -> str | None
     env = os.environ if env is None else env
     found = _first(_environ(env, REGISTRY_BASE), _File(env, "registry").get(REGISTRY_BASE, "base"))
     return found.value if found is not None else None
-
-
-class _Remotes:
-    """remote.yaml entries, read on first need."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self._all: list[Remote] | None = None
-        self.display: Callable[[Path], str] = lambda path: display_path(path, env)
-
-    @property
-    def all(self) -> list[Remote]:
-        if self._all is None:
-            self._all = all_remotes(self.env, self.display)
-        return self._all
-
-    def named(self, name: str) -> Remote | None:
-        files = " or ".join(self.display(path) for path in candidate_files(self.env))
-        return pick_remote(self.all, name, files=files)
-
-    def active(self) -> Remote | None:
-        return pick_remote(self.all, None, files="")
-
-    def matching(self, base: str) -> Remote | None:
-        for remote in self.all:
-            for url in (remote.library_url, remote.endpoint):
-                if url and same_server("library", url, base):
-                    return remote
-        return None
-
-    def source(self, remote: Remote) -> str:
-        return f"{self.display(remote.path)} ({remote.name})"
-
-    def base_of(self, remote: Remote | None) -> Sourced[str] | None:
-        """The library base a remote stands for (its endpoint unless known)."""
-        if remote is None:
-            return None
-        url = remote.library_url or remote.endpoint
-        return Sourced(url, self.source(remote)) if url else None

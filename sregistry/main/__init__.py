@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from sregistry.config import choose_backend
 from sregistry.errors import ConfigError
-from sregistry.main.backend import Backend, LoginHook, LogoutHook, ReportHook
+from sregistry.main.backend import Backend
 from sregistry.main.base import Client
 
 if TYPE_CHECKING:
+    from sregistry.main.account import LoginHook, LogoutHook, ReportHook
     from sregistry.main.library.client import LibraryClient
     from sregistry.main.local.client import LocalClient
     from sregistry.main.oras.client import OrasClient

@@ -13,7 +13,9 @@ command line turns into flags. The client class declares its
 from the environment in one place) and its :class:`Capability` set. A
 :class:`Backend` may also name account hooks (``login``, ``logout``,
 ``report``) the ``login``/``logout``/``config`` commands call instead of a
-client: :data:`LoginHook`, :data:`LogoutHook`, :data:`ReportHook`.
+client: :data:`LoginHook`, :data:`LogoutHook`, :data:`ReportHook`. Those
+hooks' types live in :mod:`sregistry.main.account` and are exported here too,
+imported on first use: a command that opens a client never needs them.
 
 This module imports nothing heavy and nothing of sregistry's but errors.
 """
@@ -30,7 +32,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sregistry.errors import ConfigError
 
 if TYPE_CHECKING:
-    from sregistry.credentials.secret import Secret
+    from sregistry.main.account import (
+        LoginHook,
+        LoginRequest,
+        LoginResult,
+        LogoutHook,
+        LogoutResult,
+        MissingSetting,
+        ReportHook,
+        Setting,
+        SettingsReport,
+    )
 
 __all__ = [
     "ACCOUNT_COMMANDS",
@@ -228,113 +240,25 @@ def server_of(uri: str | None) -> str | None:
     return host or None
 
 
-# -- account hooks: login, logout, config ---------------------------------------------------
+_ACCOUNT_TYPES = frozenset(
+    {
+        "LoginHook",
+        "LoginRequest",
+        "LoginResult",
+        "LogoutHook",
+        "LogoutResult",
+        "MissingSetting",
+        "ReportHook",
+        "Setting",
+        "SettingsReport",
+    }
+)
 
 
-class MissingSetting(ConfigError):
-    """A hook needs a setting nobody gave: ``setting`` names the option (or ``"token"``).
+def __getattr__(name: str) -> Any:
+    """The account hooks' types, from :mod:`sregistry.main.account` on first use."""
+    if name not in _ACCOUNT_TYPES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from sregistry.main import account
 
-    The command line reads the token, asks for a setting with a ``prompt`` on a
-    terminal (then calls the hook again), or names the option's flag.
-    """
-
-    def __init__(self, message: str, *, setting: str, prompt: str | None = None) -> None:
-        super().__init__(message, hint=f"give the {setting!r} option")
-        self.setting = setting
-        self.prompt = prompt
-
-
-@dataclass(frozen=True)
-class LoginRequest:
-    """What ``sregistry login`` asks of a backend's login hook."""
-
-    options: Mapping[str, Any]
-    """The backend's options that were given, by :attr:`Option.name` (and
-    ``uri``: a ``scheme://host`` naming the server)."""
-    token: Secret | None = None
-    """None until the hook asks for it (``MissingSetting(setting="token")``)."""
-    env: Mapping[str, str] | None = None
-    """Replaces ``os.environ``."""
-    sleep: Callable[[float], None] | None = None
-    """Replaces ``time.sleep`` between retries of the hook's requests (tests)."""
-
-    def environ(self) -> Mapping[str, str]:
-        """``env``, else ``os.environ``."""
-        return os.environ if self.env is None else self.env
-
-
-@dataclass(frozen=True)
-class LoginResult:
-    """What a login stored, and where; nothing here is a secret."""
-
-    what: str
-    """E.g. ``the library token for https://host``."""
-    place: str
-    """``"keyring"`` or the path of the file written."""
-    checked: str | None = None
-    """How the server confirmed the token, when the protocol can check one."""
-    notes: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class LogoutResult:
-    """What a logout removed (``removed`` is empty when nothing was stored)."""
-
-    what: str
-    removed: tuple[str, ...] = ()
-    """``"keyring"`` and/or the paths of the files changed."""
-    warnings: tuple[str, ...] = ()
-
-
-class _Sourced(Protocol):
-    """A value and where it came from (:class:`sregistry.credentials.Sourced`)."""
-
-    @property
-    def value(self) -> object: ...
-
-    @property
-    def source(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One line of ``sregistry config``: a setting's value (a token masked) and its source."""
-
-    name: str
-    value: str | bool | None
-    """None: not set."""
-    source: str | None = None
-    """Where the value came from (``$SREGISTRY_...``, a file, a flag); None when
-    it has no source of its own (a value derived from others)."""
-    listed: bool = True
-    """False: in the JSON report only."""
-
-    @classmethod
-    def sourced(cls, name: str, item: _Sourced | None) -> Setting:
-        """The setting ``name`` from a sourced value (a secret shows itself masked)."""
-        if item is None:
-            return cls(name, None)
-        return cls(name, str(item.value), item.source)
-
-    def as_json(self) -> Any:
-        """``{"value", "source"}`` for a sourced value, else the value itself."""
-        if self.value is None or self.source is None:
-            return self.value
-        return {"value": self.value, "source": self.source}
-
-
-@dataclass(frozen=True)
-class SettingsReport:
-    """What a backend's report hook says for ``sregistry config``."""
-
-    settings: tuple[Setting, ...]
-    notes: tuple[str, ...] = ()
-
-
-LoginHook = Callable[[LoginRequest], LoginResult]
-"""Check the token where the protocol can, store it (:func:`sregistry.credentials.store_token`)."""
-LogoutHook = Callable[[Mapping[str, Any]], LogoutResult]
-"""Remove the stored token of the server the given options (by name) name."""
-ReportHook = Callable[[Mapping[str, Any]], SettingsReport]
-"""The settings the given options (by name) would use; raises when unreadable."""
+    return getattr(account, name)

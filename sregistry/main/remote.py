@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from sregistry.errors import DestinationExists, NotSupported
 from sregistry.main.base import Client
 from sregistry.results import PathLike, ProgressCallback, PullResult, destination
-from sregistry.store.cache import PullCache, cache_settings
 from sregistry.transfer.remote_file import max_bytes_setting
 
 if TYPE_CHECKING:
+    from sregistry.store.records import StoredImage
     from sregistry.transfer.remote_file import RemoteFile
 
 __all__ = ["Fetched", "RemoteClient", "Wanted"]
@@ -89,12 +89,18 @@ class RemoteClient(Client, Generic[W]):
     ``$SINGULARITY_DISABLE_CACHE`` in ``env``) makes pulls use the local image
     store: bytes whose sha256 is stored are copied from there instead of
     downloaded, and every pull is recorded (see :mod:`sregistry.store.cache`).
+    With ``cache`` off the store is not even imported (its SQLite and records
+    cost a network command's start-up more than they do anything for it).
     """
 
     def __init__(self, *, env: Mapping[str, str], cache: bool = True) -> None:
         self.cache = cache
-        self._cache_env = cache_settings(env)
+        self._cache_env: dict[str, str] = {}
         """The store settings of ``env`` (never the whole of it: it may hold tokens)."""
+        if cache:
+            from sregistry.store.cache import cache_settings
+
+            self._cache_env = cache_settings(env)
         self.remote_read_max = max_bytes_setting(None, env)
         """The most bytes :meth:`open_image` files receive (``$SREGISTRY_REMOTE_READ_MAX``)."""
 
@@ -132,22 +138,30 @@ class RemoteClient(Client, Generic[W]):
             raise DestinationExists.at(target)
         wanted = self._resolve_pull(name)
         warnings = list(wanted.warnings)
-        with PullCache(self._cache_env, enabled=self.cache) as cache:
-            served = cache.serve(wanted.sha256, target, force, progress=progress)
-            if served is not None and wanted.sha256 is not None:
-                fetched = Fetched(served, wanted.sha256)
-            else:
-                fetched = self._fetch(wanted, target, force=force, progress=progress)
+        served: Path | None = None
+        stored: StoredImage | None = None
+        if self.cache:
+            from sregistry.store.cache import PullCache
+
+            with PullCache(self._cache_env) as cache:
+                served = cache.serve(wanted.sha256, target, force, progress=progress)
+                if served is not None and wanted.sha256 is not None:
+                    fetched = Fetched(served, wanted.sha256)
+                else:
+                    fetched = self._fetch(wanted, target, force=force, progress=progress)
+                warnings.extend(fetched.warnings)
+                stored = cache.record(
+                    fetched.path,
+                    wanted.store_name,
+                    sha256=fetched.sha256,
+                    source=wanted.source or f"{self.kind}://{wanted.host}",
+                    metadata=wanted.metadata,
+                    arch=wanted.arch,
+                )
+            warnings.extend(cache.warnings)
+        else:
+            fetched = self._fetch(wanted, target, force=force, progress=progress)
             warnings.extend(fetched.warnings)
-            stored = cache.record(
-                fetched.path,
-                wanted.store_name,
-                sha256=fetched.sha256,
-                source=wanted.source or f"{self.kind}://{wanted.host}",
-                metadata=wanted.metadata,
-                arch=wanted.arch,
-            )
-        warnings.extend(cache.warnings)
         return PullResult(
             path=fetched.path,
             name=wanted.name,

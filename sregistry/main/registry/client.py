@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -44,16 +44,6 @@ from sregistry.main.registry.convert import (
     label_from_row,
 )
 from sregistry.main.registry.manifest import check_version, expected_digest, fetch_manifest
-from sregistry.main.registry.push import (
-    PushContext,
-    already_there,
-    check_elsewhere,
-    metadata_field,
-    same_tag_elsewhere,
-    start_push,
-    upload,
-    verify_push,
-)
 from sregistry.main.registry.queries import Query, QueryKind, parse_query
 from sregistry.main.registry.settings import RegistrySettings, base_for_host, resolve_settings
 from sregistry.main.registry.signing import Clock, HmacAuth, Signer
@@ -61,6 +51,9 @@ from sregistry.main.registry.urls import RegistryUrls
 from sregistry.main.remote import Fetched, RemoteClient, Wanted
 from sregistry.transfer import Download, Expected, Timeout, Transport, download
 from sregistry.transfer.remote_file import RemoteFile
+
+if TYPE_CHECKING:
+    from sregistry.main.registry.push import PushContext
 
 __all__ = ["RegistryClient"]
 
@@ -189,6 +182,8 @@ class RegistryClient(RemoteClient[_RegistryPull]):
         return ref
 
     def _push_context(self, signer: Signer) -> PushContext:
+        from sregistry.main.registry.push import PushContext
+
         threaded = bool(self.hash_in_thread)  # uploads hash inline unless told otherwise
         return PushContext(self.transport, self.urls, signer, self.clock, threaded)
 
@@ -203,6 +198,17 @@ class RegistryClient(RemoteClient[_RegistryPull]):
         inspect: bool = True,
         progress: ProgressCallback | None = None,
     ) -> PushResult:
+        # imported here: a pull or a listing needs none of the push steps
+        from sregistry.main.registry.push import (
+            already_there,
+            check_elsewhere,
+            metadata_field,
+            same_tag_elsewhere,
+            start_push,
+            upload,
+            verify_push,
+        )
+
         ref = self._reference(name, tag=tag)
         if ref.version is not None:
             raise InvalidName(
