@@ -269,6 +269,8 @@ def test_a_prompt_left_stores_nothing(  # noqa: PLR0917 - fixtures and parameter
             stderr=terminal,
             env=_subprocess_env(),
             start_new_session=True,
+            # A run started in the background of a shell passes SIGINT on ignored.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
         )
         os.close(terminal)
         terminal = -1
