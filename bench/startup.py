@@ -1,13 +1,16 @@
 """Start-up time of ``sregistry --version`` and ``--help``, next to Python baselines.
 
-    .venv/bin/python bench/startup.py [--runs 20] [--warmup 3]
+    env -u PYTHONDONTWRITEBYTECODE .venv/bin/python bench/startup.py [--runs 20] [--warmup 3]
 
 Runs each command as a fresh process (``subprocess``), N times, interleaved so
 that machine load hits every command alike, and prints the median and minimum
 wall time in milliseconds. Baselines measured in the same run: ``python -c pass``
-(interpreter start-up) and ``python -c "import click"`` (the CLI framework).
-The target for ``--version`` and ``--help`` is under 60 ms. Prints figures;
-asserts nothing.
+(interpreter start-up), ``python -c "import click"`` (the CLI framework), and
+``sregistry -q --help``, which prints the same help through click.
+
+The target (issue 16) is 30 ms where bare Python takes 21 ms: at most 9 ms above
+``python -c pass``, which is the figure compared, so that a slower or busier
+machine moves both alike. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import sys
 import time
 from pathlib import Path
 
-TARGET_MS = 60.0
+TARGET_ABOVE_BARE_MS = 9.0
+"""Issue 16: 30 ms for ``--help`` and ``--version`` where ``python -c pass`` takes 21 ms."""
 
 
 def _sregistry() -> str:
@@ -38,6 +42,7 @@ def commands() -> dict[str, list[str]]:
         "python -c 'import click'": [sys.executable, "-c", "import click"],
         "sregistry --version": [exe, "--version"],
         "sregistry --help": [exe, "--help"],
+        "sregistry -q --help (click)": [exe, "-q", "--help"],
     }
 
 
@@ -71,13 +76,18 @@ def main(argv: list[str] | None = None) -> None:
     for name, values in samples.items():
         print(f"{name:<28} {statistics.median(values):>10.1f} {min(values):>8.1f}")
     base = statistics.median(samples["python -c pass"])
-    for name in ("sregistry --version", "sregistry --help"):
-        median = statistics.median(samples[name])
-        verdict = "under" if median < TARGET_MS else "OVER"
-        print(
-            f"{name}: {median:.1f} ms median, {median - base:.1f} ms above bare Python, "
-            f"{verdict} the {TARGET_MS:.0f} ms target"
-        )
+    print(
+        f"target: at most {TARGET_ABOVE_BARE_MS:.0f} ms above bare Python (issue 16: 30 ms "
+        f"where bare Python takes 21 ms); bare Python here: {base:.1f} ms"
+    )
+    for name in ("sregistry --version", "sregistry --help", "sregistry -q --help (click)"):
+        above = statistics.median(samples[name]) - base
+        if "click" in name:
+            verdict = "the same help through click, for comparison"
+        else:
+            met = "met" if above <= TARGET_ABOVE_BARE_MS else "MISSED"
+            verdict = f"target {TARGET_ABOVE_BARE_MS:.0f} ms: {met}"
+        print(f"{name:<28} {above:>5.1f} ms above bare Python ({verdict})")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def completion(app: AppContext, shell: str) -> None:
     """
     from click.shell_completion import get_completion_class
 
-    from sregistry.cli import cli
+    from sregistry.cli.app import cli
 
     cls = get_completion_class(shell)
     if cls is None:  # click knows all three; guard against a future removal

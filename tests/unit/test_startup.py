@@ -63,8 +63,17 @@ def heavy(modules: set[str]) -> list[str]:
     return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--version"], ["pull", "--help"]])
-def test_help_and_version_import_nothing_heavy(tmp_path: Path, args: list[str]) -> None:
+@pytest.mark.parametrize("args", [["--help"], ["-h"], ["--version"], ["-V"]])
+def test_help_and_version_do_not_even_import_click(tmp_path: Path, args: list[str]) -> None:
+    """Importing click costs more than the rest of the start-up together."""
+    modules = imported(tmp_path, *args)
+    assert "sregistry.cli" in modules  # the list is real
+    assert heavy(modules) == []
+    assert sorted(m for m in modules if m.split(".")[0] in {"click", "typing", "shutil"}) == []
+
+
+@pytest.mark.parametrize("args", [["pull", "--help"], ["-q", "--help"]])
+def test_help_of_a_command_imports_nothing_heavy(tmp_path: Path, args: list[str]) -> None:
     modules = imported(tmp_path, *args)
     assert "click" in modules  # the list is real
     assert heavy(modules) == []
