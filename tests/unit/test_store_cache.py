@@ -167,8 +167,14 @@ def test_a_miss_reads_no_database(pulled: Path, tmp_path: Path) -> None:
     assert problems(root) == []
 
 
+def _download_again(fixtures_dir: Path, path: Path) -> Path:
+    """A new verified download of the same bytes (its own file, as a backend writes)."""
+    shutil.copyfile(fixtures_dir / "busybox-like.sif", path)
+    return path
+
+
 def test_a_damaged_stored_file_is_reported_then_repaired_by_the_next_record(
-    pulled: Path, tmp_path: Path
+    pulled: Path, tmp_path: Path, fixtures_dir: Path
 ) -> None:
     root = tmp_path / "store"
     store = ImageStore(root)
@@ -182,8 +188,9 @@ def test_a_damaged_stored_file_is_reported_then_repaired_by_the_next_record(
         assert len(cache.warnings) == 1
         assert "is damaged" in cache.warnings[0]
         assert cache.warnings[0].endswith("downloading the image again")
-        # the caller downloads (here: the verified file it already has) and records it
-        assert cache.record(pulled, "c/d", sha256=SHA, source="registry://h") is not None
+        # the caller downloads again and records it
+        again = _download_again(fixtures_dir, tmp_path / "again.sif")
+        assert cache.record(again, "c/d", sha256=SHA, source="registry://h") is not None
     assert "damaged copy of c/d was replaced" in cache.warnings[1]
     assert sha256_of(image.path) == SHA
     assert problems(root) == [], "repaired, read-only, every tag intact"
@@ -220,15 +227,19 @@ def test_destination_exists_is_still_raised(pulled: Path, tmp_path: Path) -> Non
     assert dest.read_bytes() == b"keep"
 
 
-def test_restore_replaces_only_a_stored_file(pulled: Path, tmp_path: Path) -> None:
+def test_restore_replaces_only_a_stored_file(
+    pulled: Path, tmp_path: Path, fixtures_dir: Path
+) -> None:
     store = ImageStore(tmp_path / "store")
     assert store.restore(SHA, pulled) is False
     assert not (tmp_path / "store" / "blobs").exists()
     image = record_pull(store, pulled, "a/b", sha256=SHA, source="local")
     inode = image.path.stat().st_ino
     _damage(image.path)
-    assert store.restore(f"sha256.{SHA}", pulled) is True
+    again = _download_again(fixtures_dir, tmp_path / "again.sif")
+    assert store.restore(f"sha256.{SHA}", again) is True
     assert image.path.stat().st_ino != inode, "a new file renamed over the damaged one"
+    assert image.path.stat().st_ino != again.stat().st_ino, "copied: share was not asked for"
     assert sha256_of(image.path) == SHA
     assert problems(tmp_path / "store") == []
-    assert pulled.exists(), "the source is copied, never moved"
+    assert again.exists(), "the source is copied, never moved"
