@@ -9,7 +9,9 @@ included), interleaved and rotated each round so machine load hits all alike:
 * ``curl -o FILE`` of the download URL (no verification): the network floor;
 * ``sregistry pull --no-cache``: manifest, verified download, rename;
 * ``sregistry pull`` into an empty store: the same plus recording the image
-  (a ``copy_file_range`` copy into the store, one SQLite transaction);
+  (one SQLite transaction; the stored file shares the pulled file's bytes: a
+  reflink clone, else a hard link, a copy only across filesystems; the line
+  after the table says which it was);
 * ``sregistry pull`` served from the store: manifest, then a checked copy out
   (the stored file is hashed while copied); no download request.
 
@@ -93,9 +95,16 @@ def run(server: RegistryServer, scratch: Path, size: int, repeat: int) -> None:
             [sregistry, "pull", NAME, "-o", str(target), "--force", *extra], env=env
         )
 
+    shares: list[str] = []
+
     def empty_store_then_pull() -> Measured:
         shutil.rmtree(store, ignore_errors=True)  # untimed
-        return pull()
+        result = pull()
+        blobs = list((store / "blobs" / "sha256").glob("*.sif"))
+        if len(blobs) == 1 and target.exists():
+            same = os.stat(blobs[0]).st_ino == os.stat(target).st_ino
+            shares.append("one inode (hard link)" if same else "two files (reflink or copy)")
+        return result
 
     def served() -> Measured:
         if not store.exists():
@@ -136,6 +145,7 @@ def run(server: RegistryServer, scratch: Path, size: int, repeat: int) -> None:
             f"{name:28} {seconds:8.2f} {size / MiB / seconds:8.0f} {curl / seconds:8.2f} "
             f"{rss:7.0f} MB"
         )
+    print(f"recorded pull: the pulled and the stored file are {', '.join(sorted(set(shares)))}")
 
 
 if __name__ == "__main__":

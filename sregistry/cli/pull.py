@@ -62,8 +62,11 @@ def pull(
     Pulls from registry:// and library:// are recorded in the local store
     (`sregistry images`; `sregistry inspect NAME`), and an image whose sha256
     the store already holds is copied from there, checked, instead of
-    downloaded. --no-cache, or SREGISTRY_DISABLE (or SINGULARITY_DISABLE_CACHE)
-    set to a true value, turns both off. SREGISTRY_STORAGE moves the store.
+    downloaded. A pulled file on the store's filesystem is recorded without
+    a second copy: a reflink where the filesystem can, else a hard link that
+    makes the file read-only (copy it before editing). --no-cache, or
+    SREGISTRY_DISABLE (or SINGULARITY_DISABLE_CACHE) set to a true value,
+    turns both off. SREGISTRY_STORAGE moves the store.
 
     \b
     library://[HOST/][[ENTITY/]COLLECTION/]CONTAINER[:TAG|:sha256.HEX] pulls
@@ -96,6 +99,11 @@ def pull(
         app.out.info("served from the local store (nothing downloaded)")
     if result.stored_as:
         app.out.info(f"in the local store as {result.stored_as}")
+        if result.path.stat().st_nlink > 1:
+            app.out.info(
+                f"{result.path} is the stored file under a second name (one copy on disk), "
+                "read-only: copy it before editing it"
+            )
     if result.resumed_from:
         app.out.info(f"resumed after the first {human_size(result.resumed_from)}")
     verified = result.version == f"sha256.{result.sha256}"

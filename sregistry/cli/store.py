@@ -113,16 +113,9 @@ def _check(app: AppContext, store: ImageStore, as_json: bool) -> None:
 @pass_app
 def get(app: AppContext, /, name: str) -> None:
     """Print the path of the stored image NAME (collection/name[:tag])."""
-    from sregistry.errors import NotFound
-
     with _store() as store:
-        image = store.get(name)
-    if not image.path.is_file():
-        raise NotFound(
-            f"the file of {image.uri} is missing from the store ({image.path})",
-            hint=f"`sregistry rm {image.uri}` drops the record",
-        )
-    app.out.result(str(image.path))
+        path = store.verify(store.get(name))
+    app.out.result(str(path))
 
 
 @click.command()

@@ -7,6 +7,16 @@ the row are serialised against every other process. A blob is never edited
 in place: when it is placed it gets :func:`blob_mode` (read-only, and
 executable wherever readable, however it came in).
 
+A recorded pull shares its blocks with the store instead of being copied
+(:meth:`BlobDir.stage_share`): a reflink clone where the filesystem can make
+one, else a hard link, so the blob and the pulled file are one read-only
+inode. A name outside the store can still be opened for writing (by root, or
+after a ``chmod``), so every placed blob carries a *stamp*: the microseconds
+of its modification time are set to a value derived from its digest. Writing
+to the file sets the modification time to the clock's, which loses the stamp
+(a chance of one in a million to keep it): :meth:`BlobDir.intact` is false
+and the store hashes the blob before trusting it again.
+
 Temporary names carry the writer's host and process id so a sweep can tell
 a dead writer's leftovers from a live writer's work in progress.
 """
@@ -14,6 +24,7 @@ a dead writer's leftovers from a live writer's work in progress.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import re
 import stat
@@ -26,6 +37,7 @@ from pathlib import Path
 from sregistry.errors import IntegrityError
 from sregistry.results import ProgressCallback
 from sregistry.store.files import (
+    clone,
     copy_hashing,
     copy_plain,
     create_temp,
@@ -43,12 +55,22 @@ STALE_AFTER = 24 * 3600.0
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _NO_LINK = {errno.EXDEV, errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOTSUP}
 
+log = logging.getLogger(__name__)
+
+
+def _stamp_ns(digest: str) -> int:
+    """The nanoseconds within its second a placed blob's mtime carries: a whole
+    number of microseconds (filesystems keeping only those still hold it), 1 to
+    999,999 of them, derived from the digest."""
+    return (int(digest[:8], 16) % 999_999 + 1) * 1000
+
 
 def blob_mode(mode: int) -> int:
     """The permission bits of a stored blob whose staged file has ``mode``.
 
     One mode whether the file was copied in (a new file: the umask decides)
-    or moved in (a hard link to the user's file: its bits decide): whoever
+    or linked in (``add`` moving a file, a pull sharing its file: the user's
+    file's bits decide, and the user's file gets this mode too): whoever
     may read it may also execute it, and nobody may write it. Read-only
     because a blob is shared by every tag with its bytes and never edited.
     Executable because a SIF file is an executable (it starts with
@@ -214,6 +236,63 @@ class BlobDir:
             if not staged.placed:
                 remove_quietly(temp)
 
+    @contextmanager
+    def stage_share(self, source: Path, *, sha256: str) -> Iterator[Staged | None]:
+        """Stage the verified file ``source`` (digest ``sha256``) without writing
+        its bytes again, ``source`` staying where it is: a reflink clone (an
+        independent file sharing blocks) where the filesystem can make one,
+        else a hard link (see :meth:`stage_link`; once placed, ``source`` is
+        the blob's inode and read-only too). ``None`` when neither works: the
+        caller copies."""
+        with self._stage_clone(source, sha256) as cloned:
+            if cloned is not None:
+                yield cloned
+                return
+        with self.stage_link(source, sha256=sha256) as linked:
+            yield linked
+
+    @contextmanager
+    def _stage_clone(self, source: Path, sha256: str) -> Iterator[Staged | None]:
+        fd, temp = self._temp()
+        staged = Staged(temp, sha256, 0)
+        try:
+            with open(source, "rb") as reader:
+                staged.size = os.fstat(reader.fileno()).st_size
+                cloned = clone(reader.fileno(), fd)
+            if cloned:
+                os.fsync(fd)
+            os.close(fd)
+            fd = -1
+            yield staged if cloned else None
+        finally:
+            if fd >= 0:
+                os.close(fd)
+            if not staged.placed:
+                remove_quietly(temp)
+
+    def intact(self, digest: str, size: int) -> bool:
+        """Whether the blob of ``digest`` is unchanged since it was placed, as
+        far as its size and stamp (see the module documentation) tell: a
+        ``False`` blob must be hashed before it is trusted. Raises
+        :class:`FileNotFoundError` when there is no such blob."""
+        info = os.stat(self.path(digest))
+        return info.st_size == size and info.st_mtime_ns % 1_000_000_000 == _stamp_ns(digest)
+
+    def stamp(self, digest: str, path: Path | None = None) -> bool:
+        """Stamp the blob of ``digest`` (or the file ``path`` about to become
+        it) as intact: after placing it, or after hashing it found it intact.
+        ``False`` when the file's owner alone may do that (the blob is then
+        hashed whenever it is used)."""
+        target = self.path(digest) if path is None else path
+        try:
+            info = os.stat(target)
+            second = info.st_mtime_ns - info.st_mtime_ns % 1_000_000_000
+            os.utime(target, ns=(info.st_atime_ns, second + _stamp_ns(digest)))
+        except PermissionError as exc:
+            log.debug("cannot stamp %s: %s", target, exc)
+            return False
+        return True
+
     def place(self, staged: Staged, *, replace: bool = False) -> Path:
         """Give ``staged`` its final name; run inside the recording transaction.
 
@@ -225,6 +304,7 @@ class BlobDir:
             remove_quietly(staged.path)
         else:
             os.chmod(staged.path, blob_mode(os.stat(staged.path).st_mode))
+            self.stamp(staged.sha256, staged.path)
             os.replace(staged.path, final)
             fsync_dir(self.directory)
         staged.placed = True

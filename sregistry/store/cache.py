@@ -121,10 +121,21 @@ def record_pull(
     metadata: Mapping[str, Any] | None = None,
     arch: str | None = None,
 ) -> StoredImage:
-    """Store a copy of a pulled, verified file as ``name`` (not hashed again;
-    nothing copied when the bytes are already stored)."""
+    """Store a pulled, verified file as ``name`` (not hashed again; nothing
+    written when the bytes are already stored). The file stays where it is
+    and the store shares its bytes (``ImageStore.add(share=True)``): a
+    reflink clone where the filesystem can, else a hard link, which makes
+    ``path`` the read-only stored file under a second name; a copy only
+    when neither works (store and file on different filesystems)."""
     return store.add(
-        path, name, copy=True, sha256=sha256, source=source, metadata=metadata, arch=arch
+        path,
+        name,
+        copy=True,
+        share=True,
+        sha256=sha256,
+        source=source,
+        metadata=metadata,
+        arch=arch,
     )
 
 
@@ -187,7 +198,7 @@ class PullCache:
         try:
             digest = _digest(sha256)
             if digest is not None and digest in self._damaged:
-                self.store.restore(digest, path)
+                self.store.restore(digest, path, share=True)
                 self.warnings.append(f"the local store's damaged copy of {name} was replaced")
             return record_pull(
                 self.store, path, name, sha256=sha256, source=source, metadata=metadata, arch=arch

@@ -156,6 +156,28 @@ def copy_plain(
     return done
 
 
+FICLONE = 0x40049409
+"""Linux ``ioctl`` request: make the destination share the source's blocks."""
+_NO_CLONE = {errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.ENOSYS}
+
+
+def clone(src_fd: int, dst_fd: int) -> bool:
+    """Make the empty file ``dst_fd`` a copy-on-write clone of ``src_fd`` (a
+    reflink: btrfs, XFS with reflink). ``False`` when the filesystem (ext4,
+    tmpfs), the pair (two filesystems) or the platform cannot clone."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        return False
+    try:
+        fcntl.ioctl(dst_fd, FICLONE, src_fd)
+    except OSError as exc:
+        if exc.errno in _NO_CLONE:
+            return False
+        raise
+    return True
+
+
 def _write_all(fd: int, data: memoryview) -> None:
     while data:
         written = os.write(fd, data)

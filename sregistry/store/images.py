@@ -267,6 +267,46 @@ class ImageStore:
             return None
         return self.blobs.find(digest)
 
+    def _intact(self, digest: str, size: int) -> bool:
+        """Whether the blob of ``digest`` exists and is unchanged since placed (no hashing)."""
+        try:
+            return self.blobs.intact(digest, size)
+        except FileNotFoundError:
+            return False
+
+    @file_errors("cannot check the stored file")
+    def verify(self, image: StoredImage) -> Path:
+        """The path of ``image``'s stored file, checked before it is handed out.
+
+        A stored file is hashed only when its size or stamp says it changed
+        since it was placed (see :mod:`sregistry.store.blobs`: a pulled file
+        sharing its inode with the store can be edited through its own
+        name); found intact, it is stamped again. Raises :class:`NotFound`
+        when the file is missing, :class:`IntegrityError` when it is damaged.
+        """
+        path = self.blobs.path(image.sha256)
+        try:
+            if self.blobs.intact(image.sha256, image.size):
+                return path
+        except FileNotFoundError:
+            raise NotFound(
+                f"the file of {image.uri} is missing from the store ({path})",
+                hint=f"`sregistry rm {image.uri}` drops the record",
+            ) from None
+        with self._open_blob(image.sha256) as reader:
+            before = os.fstat(reader.fileno())
+            digest, _size = hash_fd(reader.fileno())
+            after = os.fstat(reader.fileno())
+        if digest != image.sha256:
+            raise IntegrityError(
+                f"the stored file of {image.uri} ({path}) was changed after it was stored "
+                f"(its sha256 is {digest})",
+                hint=f"`sregistry rm {image.uri}` and pull or add it again",
+            )
+        if (before.st_mtime_ns, before.st_size) == (after.st_mtime_ns, after.st_size):
+            self.blobs.stamp(image.sha256)
+        return path
+
     def search(self, query: str | None = None) -> list[StoredImage]:
         """Stored images matching ``query``, sorted by name.
 
@@ -310,6 +350,7 @@ class ImageStore:
         name: str,
         *,
         copy: bool = True,
+        share: bool = False,
         metadata: Mapping[str, Any] | None = None,
         source: str = "local",
         sha256: str | None = None,
@@ -322,7 +363,11 @@ class ImageStore:
         (instant), else a copy; the original name is removed only once the
         image is recorded. Bytes already stored are not stored twice.
         ``sha256``, when given, is the caller's verified digest of the file
-        (e.g. a checked download): the bytes are then not hashed again.
+        (e.g. a checked download): the bytes are then not hashed again, and
+        ``share=True`` (with ``copy``) keeps the file where it is while the
+        store shares its bytes instead of copying them: a reflink clone where
+        the filesystem can, else a hard link (the file then becomes the
+        read-only stored file under a second name), else a copy.
         ``name@sha256.<hex>`` checks the file against that digest.
         """
         ref = parse_name(name)
@@ -332,11 +377,11 @@ class ImageStore:
         given = digest_of(sha256.lower(), sha256) if sha256 else None
         self._writer()
         if source_path.resolve().parent == self.blobs.directory.resolve():
-            copy = True  # a stored file given back: never move it out of its own place
+            copy, share = True, False  # a stored file given back: leave it in its own place
         if given is not None and expected is not None and given != expected:
             raise IntegrityError(f"{source_path} has sha256 {given}, not the {expected} named")
         recorded = None
-        if given is not None and self.blobs.find(given) is not None:
+        if given is not None and self._intact(given, source_path.stat().st_size):
             # Same bytes already stored: record the tag without copying anything.
             size = source_path.stat().st_size
             recorded = self._record(
@@ -349,6 +394,8 @@ class ImageStore:
                     staged = stack.enter_context(
                         self.blobs.stage_link(source_path, sha256=given, progress=progress)
                     )
+                elif share and given is not None:
+                    staged = stack.enter_context(self.blobs.stage_share(source_path, sha256=given))
                 if staged is None:
                     staged = stack.enter_context(
                         self.blobs.stage_copy(source_path, sha256=given, progress=progress)
@@ -397,7 +444,9 @@ class ImageStore:
         key = (ref.collection, ref.name, ref.tag)
         with self._write() as conn:
             if staged is not None:
-                self.blobs.place(staged)
+                # A stored file changed since it was placed is replaced by the staged bytes.
+                damaged = self.blobs.find(digest) is not None and not self._intact(digest, size)
+                self.blobs.place(staged, replace=damaged)
             elif self.blobs.find(digest) is None:
                 return None
             old = conn.execute(
@@ -574,12 +623,13 @@ class ImageStore:
         return size
 
     @file_errors("cannot repair the stored file")
-    def restore(self, sha256: str, path: PathLike) -> bool:
+    def restore(self, sha256: str, path: PathLike, *, share: bool = False) -> bool:
         """Replace the stored file of ``sha256`` (found damaged by
         :meth:`copy_out`) with a copy of ``path``, whose digest the caller
-        verified (a fresh download). The copy is renamed over the damaged
-        file inside a transaction; a reader that already opened the old file
-        keeps reading it. ``False`` (nothing done) when no such file is stored.
+        verified (a fresh download); ``share`` as for :meth:`add`. The copy is
+        renamed over the damaged file inside a transaction; a reader that
+        already opened the old file keeps reading it. ``False`` (nothing
+        done) when no such file is stored.
         """
         digest = digest_of(sha256.lower(), sha256)
         if self.blobs.find(digest) is None:
@@ -587,7 +637,15 @@ class ImageStore:
         source = Path(path)
         _require_file(source)
         self._writer()
-        with self.blobs.stage_copy(source, sha256=digest) as staged, self._write():
+        with ExitStack() as stack:
+            staged = (
+                stack.enter_context(self.blobs.stage_share(source, sha256=digest))
+                if share
+                else None
+            )
+            if staged is None:
+                staged = stack.enter_context(self.blobs.stage_copy(source, sha256=digest))
+            stack.enter_context(self._write())
             if self.blobs.find(digest) is None:
                 return False  # removed meanwhile: nothing left to repair
             self.blobs.place(staged, replace=True)
@@ -607,6 +665,11 @@ class ImageStore:
     def _move_out(self, image: StoredImage, target: Path, force: bool) -> bool:
         """Hard-link the only copy out and drop the tag; ``False`` when a copy is needed."""
         blob = self.blobs.path(image.sha256)
+        try:
+            if os.stat(blob).st_nlink != 1 or not self.blobs.intact(image.sha256, image.size):
+                return False  # shared with a pulled file, or to be checked: copy (hashing)
+        except FileNotFoundError:
+            raise NotFound(f"the stored file {blob} is missing") from None
         with self._write() as conn:
             users = conn.execute(
                 "SELECT collection, name, tag FROM images WHERE sha256 = ?", (image.sha256,)

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from sregistry.cli.status import ExitStatus
+from sregistry.errors import IntegrityError
 from sregistry.main.registry.client import RegistryClient
 from sregistry.store import ImageStore
 from tests.e2e.conftest import Registry, cli, leftovers, run_sregistry
@@ -192,11 +196,118 @@ def test_force_replaces_the_target_from_the_store(
     target = tmp_path / "a.sif"
     with client_for(registry, root) as client:
         client.pull(NAME, target)
-        target.write_bytes(b"edited")
+        target.unlink()
+        target.write_bytes(b"mine")
         registry.server.clear_requests()
         result = client.pull(NAME, target, force=True)
     assert result.from_cache
     assert sha256_of(target) == sha256_of(stored)
+    assert problems(root) == []
+
+
+def _blob(root: Path, digest: str) -> Path:
+    return root / "blobs" / "sha256" / f"{digest}.sif"
+
+
+def test_a_recorded_pull_is_written_once_and_read_only(
+    registry: Registry, stored: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "store"
+    target = tmp_path / "a.sif"
+    with client_for(registry, root) as client:
+        result = client.pull(NAME, target)
+    assert result.stored_as == NAME
+    blob = _blob(root, sha256_of(stored))
+    assert os.stat(blob).st_ino == os.stat(target).st_ino, "the stored file is the pulled one"
+    assert os.stat(target).st_nlink == 2
+    assert os.stat(target).st_mode & 0o777 == 0o555 & ~_umask(), "read-only, still executable"
+    assert problems(root) == []
+    assert leftovers(tmp_path) == []
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_a_force_pull_over_a_shared_target_never_writes_into_the_store(
+    registry: Registry, stored: Path, tmp_path: Path, make_image: Callable[..., Path]
+) -> None:
+    other = make_image(size=1 << 20, name="other.sif")
+    registry.server.add_image("dinosaur", "avocado", "other", other, owner="vsoch")
+    root = tmp_path / "store"
+    target = tmp_path / "a.sif"
+    with client_for(registry, root) as client:
+        client.pull(NAME, target)
+        blob = _blob(root, sha256_of(stored))
+        inode = os.stat(blob).st_ino
+        registry.server.clear_requests()
+        client.pull("dinosaur/avocado:other", target, force=True)
+    assert len(downloads(registry.server)) == 1, "downloaded over the shared name"
+    assert sha256_of(target) == sha256_of(other)
+    assert os.stat(blob).st_ino == inode
+    assert os.stat(blob).st_nlink == 1, "the user's name was replaced, not written into"
+    assert sha256_of(blob) == sha256_of(stored)
+    assert problems(root) == []
+
+
+def test_editing_the_pulled_file_in_place_is_detected_and_repaired(
+    registry: Registry, stored: Path, store_root: Path, tmp_path: Path
+) -> None:
+    root = store_root
+    target = tmp_path / "a.sif"
+    digest = sha256_of(stored)
+    with client_for(registry, root) as client:
+        client.pull(NAME, target)
+    os.chmod(target, 0o755)  # what a user does before editing (root need not)
+    with open(target, "r+b") as handle:
+        handle.seek(2000)
+        byte = handle.read(1)
+        handle.seek(2000)
+        handle.write(bytes([byte[0] ^ 0x01]))
+    os.chmod(target, 0o555)
+    assert problems(root) == [f"{NAME}: content does not hash to {digest}"]
+
+    with ImageStore(root) as store, pytest.raises(IntegrityError, match="was changed"):
+        store.verify(store.get(NAME))
+    refused = cli("get", NAME)
+    assert refused.exit_code == ExitStatus.INTEGRITY, refused.stderr
+    assert refused.stdout == ""
+
+    registry.server.clear_requests()
+    with client_for(registry, root) as client:
+        result = client.pull(NAME, tmp_path / "b.sif")
+    assert not result.from_cache, "the changed bytes were not served"
+    assert len(downloads(registry.server)) == 1
+    assert sha256_of(result.path) == digest
+    assert any("was replaced" in warning for warning in result.warnings)
+    assert problems(root) == [], "the download repaired the stored file"
+    assert os.stat(_blob(root, digest)).st_ino == os.stat(result.path).st_ino
+    assert os.stat(_blob(root, digest)).st_ino != os.stat(target).st_ino
+    got = cli("get", NAME)
+    assert got.exit_code == 0, got.stderr
+    assert got.stdout == f"{_blob(root, digest)}\n"
+
+
+def test_a_store_on_another_filesystem_gets_a_copy(
+    registry: Registry, stored: Path, tmp_path: Path
+) -> None:
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("needs /dev/shm on another filesystem than the test's folder")
+    with tempfile.TemporaryDirectory(dir=shm) as folder:
+        root = Path(folder) / "store"
+        target = tmp_path / "a.sif"
+        with client_for(registry, root) as client:
+            result = client.pull(NAME, target)
+        assert result.stored_as == NAME
+        blob = _blob(root, sha256_of(stored))
+        assert os.stat(target).st_nlink == 1
+        assert os.stat(blob).st_nlink == 1
+        assert os.stat(target).st_mode & 0o200, "a copy: the pulled file stays writable"
+        assert sha256_of(blob) == sha256_of(stored)
+        assert problems(root) == []
 
 
 # -- CLI ------------------------------------------------------------------------------------
@@ -206,6 +317,9 @@ def test_cli_pull_says_when_the_store_served_it(
     first = cli("pull", NAME, "-o", str(tmp_path / "a.sif"))
     assert first.exit_code == 0, first.stderr
     assert f"in the local store as {NAME}\n" in first.stderr
+    shared = " ".join(first.stderr.split())
+    assert f"{tmp_path / 'a.sif'} is the stored file under a second name" in shared
+    assert "read-only: copy it before editing it" in shared
     assert "served from the local store" not in first.stderr
 
     as_vsoch.server.clear_requests()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from sregistry.store import (
     record_pull,
 )
 from sregistry.store.cache import cache_settings
+from sregistry.store.files import clone
 from tests.unit.storecheck import problems, sha256_of
 
 SHA = "f53422b89ea3002d63da44d7c593f38752b8c350e3709445b2acce69137eb026"
@@ -167,8 +169,14 @@ def test_a_miss_reads_no_database(pulled: Path, tmp_path: Path) -> None:
     assert problems(root) == []
 
 
+def _download_again(fixtures_dir: Path, path: Path) -> Path:
+    """A new verified download of the same bytes (its own file, as a backend writes)."""
+    shutil.copyfile(fixtures_dir / "busybox-like.sif", path)
+    return path
+
+
 def test_a_damaged_stored_file_is_reported_then_repaired_by_the_next_record(
-    pulled: Path, tmp_path: Path
+    pulled: Path, tmp_path: Path, fixtures_dir: Path
 ) -> None:
     root = tmp_path / "store"
     store = ImageStore(root)
@@ -182,8 +190,9 @@ def test_a_damaged_stored_file_is_reported_then_repaired_by_the_next_record(
         assert len(cache.warnings) == 1
         assert "is damaged" in cache.warnings[0]
         assert cache.warnings[0].endswith("downloading the image again")
-        # the caller downloads (here: the verified file it already has) and records it
-        assert cache.record(pulled, "c/d", sha256=SHA, source="registry://h") is not None
+        # the caller downloads again and records it
+        again = _download_again(fixtures_dir, tmp_path / "again.sif")
+        assert cache.record(again, "c/d", sha256=SHA, source="registry://h") is not None
     assert "damaged copy of c/d was replaced" in cache.warnings[1]
     assert sha256_of(image.path) == SHA
     assert problems(root) == [], "repaired, read-only, every tag intact"
@@ -220,15 +229,116 @@ def test_destination_exists_is_still_raised(pulled: Path, tmp_path: Path) -> Non
     assert dest.read_bytes() == b"keep"
 
 
-def test_restore_replaces_only_a_stored_file(pulled: Path, tmp_path: Path) -> None:
+def test_restore_replaces_only_a_stored_file(
+    pulled: Path, tmp_path: Path, fixtures_dir: Path
+) -> None:
     store = ImageStore(tmp_path / "store")
     assert store.restore(SHA, pulled) is False
     assert not (tmp_path / "store" / "blobs").exists()
     image = record_pull(store, pulled, "a/b", sha256=SHA, source="local")
     inode = image.path.stat().st_ino
     _damage(image.path)
-    assert store.restore(f"sha256.{SHA}", pulled) is True
+    again = _download_again(fixtures_dir, tmp_path / "again.sif")
+    assert store.restore(f"sha256.{SHA}", again) is True
     assert image.path.stat().st_ino != inode, "a new file renamed over the damaged one"
+    assert image.path.stat().st_ino != again.stat().st_ino, "copied: share was not asked for"
     assert sha256_of(image.path) == SHA
     assert problems(tmp_path / "store") == []
-    assert pulled.exists(), "the source is copied, never moved"
+    assert again.exists(), "the source is copied, never moved"
+
+
+def test_a_recorded_pull_shares_one_inode_with_the_store(pulled: Path, tmp_path: Path) -> None:
+    store = ImageStore(tmp_path / "store")
+    image = record_pull(store, pulled, "a/b", sha256=SHA, source="registry://h")
+    assert os.stat(image.path).st_ino == os.stat(pulled).st_ino
+    assert os.stat(pulled).st_nlink == 2
+    assert not os.stat(pulled).st_mode & 0o222, "the pulled file is read-only now"
+    assert store.verify(image) == image.path, "intact: no hashing needed, none done"
+    assert problems(tmp_path / "store") == []
+
+
+def test_a_touched_stored_file_is_hashed_once_then_trusted(pulled: Path, tmp_path: Path) -> None:
+    store = ImageStore(tmp_path / "store")
+    image = record_pull(store, pulled, "a/b", sha256=SHA, source="registry://h")
+    assert store.blobs.intact(SHA, image.size)
+    os.utime(pulled)  # a new modification time, the same bytes
+    assert not store.blobs.intact(SHA, image.size)
+    assert store.verify(image) == image.path
+    assert store.blobs.intact(SHA, image.size), "found intact by hashing: stamped again"
+
+
+def test_a_stored_file_changed_through_the_pulled_name_is_never_handed_out(
+    pulled: Path, tmp_path: Path
+) -> None:
+    store = ImageStore(tmp_path / "store")
+    image = record_pull(store, pulled, "a/b", sha256=SHA, source="registry://h")
+    _damage(pulled)
+    with pytest.raises(IntegrityError, match="was changed after it was stored"):
+        store.verify(image)
+    with pytest.raises(IntegrityError, match="is damaged"):
+        store.export("a/b", tmp_path / "moved.sif", move=True)
+    assert not (tmp_path / "moved.sif").exists()
+    assert store.get("a/b").sha256 == SHA, "the tag stays until the file is repaired"
+
+
+def test_recording_over_a_changed_stored_file_replaces_it(
+    pulled: Path, tmp_path: Path, fixtures_dir: Path
+) -> None:
+    store = ImageStore(tmp_path / "store")
+    image = record_pull(store, pulled, "a/b", sha256=SHA, source="registry://h")
+    _damage(pulled)
+    again = _download_again(fixtures_dir, tmp_path / "again.sif")
+    record_pull(store, again, "a/b", sha256=SHA, source="registry://h")
+    assert os.stat(image.path).st_ino == os.stat(again).st_ino, "the new download took its place"
+    assert sha256_of(image.path) == SHA
+    assert problems(tmp_path / "store") == []
+
+
+def test_mv_of_a_shared_stored_file_gives_the_target_its_own_inode(
+    pulled: Path, tmp_path: Path
+) -> None:
+    store = ImageStore(tmp_path / "store")
+    record_pull(store, pulled, "a/b", sha256=SHA, source="registry://h")
+    moved = store.export("a/b", tmp_path / "moved.sif", move=True)
+    assert os.stat(moved).st_ino != os.stat(pulled).st_ino
+    assert os.stat(moved).st_mode & 0o200, "the moved file is the user's, writable"
+    assert sha256_of(moved) == SHA
+    assert store.search() == []
+
+
+def test_add_move_still_refuses_to_link_a_file_with_other_names(
+    pulled: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other-name.sif"
+    os.link(pulled, other)
+    store = ImageStore(tmp_path / "store")
+    image = store.add(pulled, "a/b", copy=False)
+    assert os.stat(image.path).st_ino != os.stat(other).st_ino, "copied, not linked"
+    assert os.stat(other).st_mode & 0o200, "the other name stays writable"
+    assert not pulled.exists()
+
+
+def test_a_store_on_another_filesystem_gets_a_copy(pulled: Path, tmp_path: Path) -> None:
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("needs /dev/shm on another filesystem than the test's folder")
+    with tempfile.TemporaryDirectory(dir=shm) as folder:
+        store = ImageStore(Path(folder) / "store")
+        image = record_pull(store, pulled, "a/b", sha256=SHA, source="registry://h")
+        assert os.stat(image.path).st_nlink == 1
+        assert os.stat(pulled).st_nlink == 1
+        assert os.stat(pulled).st_mode & 0o200, "the pulled file is left as it was"
+        assert sha256_of(image.path) == SHA
+        assert problems(Path(folder) / "store") == []
+        store.close()
+
+
+def test_clone_reports_a_filesystem_without_reflinks(tmp_path: Path) -> None:
+    source, dest = tmp_path / "a", tmp_path / "b"
+    source.write_bytes(b"x" * 4096)
+    with open(source, "rb") as reader, open(dest, "wb") as writer:
+        cloned = clone(reader.fileno(), writer.fileno())
+    if cloned:  # btrfs, XFS with reflink: a real clone
+        assert dest.read_bytes() == source.read_bytes()
+    else:
+        assert dest.read_bytes() == b""
