@@ -1,19 +1,21 @@
 """A small btrfs filesystem on a loop device for one test: reflinks for real.
 
-Needs root, ``mkfs.btrfs`` (btrfs-progs) and a kernel that mounts btrfs from
-a loop device; elsewhere the tests that need it skip with the reason.
+Needs root, ``mkfs.btrfs`` (btrfs-progs: ``.ci/debian-packages`` installs it,
+and its absence fails under ``CI=true``) and a kernel that mounts btrfs from a
+loop device; elsewhere the tests that need it skip with the reason.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import require_tool
 
 __all__ = ["btrfs_disk"]
 
@@ -23,13 +25,11 @@ def btrfs_disk(path: Path, size: int = 128 << 20) -> Iterator[Path]:
     """Mount a fresh btrfs of ``size`` bytes (an image file beside ``path``) at ``path``."""
     image = path.with_name(path.name + ".img")
     path.mkdir(parents=True, exist_ok=True)
-    mkfs = shutil.which("mkfs.btrfs")
     why = None
     if os.geteuid() != 0:
         why = "mounting a btrfs needs root"
-    elif mkfs is None:
-        why = "mkfs.btrfs (btrfs-progs) is not installed"
     else:
+        mkfs = require_tool("mkfs.btrfs")
         with open(image, "wb") as handle:
             handle.truncate(size)
         for command in (
