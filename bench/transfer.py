@@ -230,15 +230,21 @@ class Bench:
             take(out, size)
             return run
 
-        pushes: list[tuple[str, Callable[[], Measured]]] = [
-            ("curl", lambda: self.push_curl(source, "bench", base.split("/")[1], "curl")),
-            ("sregistry", lambda: self.push_sregistry(source, f"{base}:sregistry")),
-        ]
-        if self.legacy:
-            pushes.append(
-                ("sregistry-cli 0.2.39", lambda: self.push_legacy(source, f"{base}:legacy"))
-            )
         for attempt in range(self.repeat):
+            # A tag of its own each round: a push of bytes the tag already holds
+            # uploads nothing ("already there"), which would time no transfer.
+            tag = f"r{attempt}"
+            pushes: list[tuple[str, Callable[[], Measured]]] = [
+                ("curl", lambda: self.push_curl(source, "bench", base.split("/")[1], "curl")),
+                ("sregistry", partial(self.push_sregistry, source, f"{base}:sregistry-{tag}")),
+            ]
+            if self.legacy:
+                pushes.append(
+                    (
+                        "sregistry-cli 0.2.39",
+                        partial(self.push_legacy, source, f"{base}:legacy-{tag}"),
+                    )
+                )
             print(f"  {label(size)}: round {attempt + 1}/{self.repeat}", file=sys.stderr)
             for tool, action in rotate(pushes, attempt):
                 settle([source, out] if self.drop_caches else [])
