@@ -14,6 +14,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -166,10 +167,13 @@ def config_from(args: argparse.Namespace) -> ServerConfig:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    stop = threading.Event()
+    # A list, not a threading.Event: the handler runs in the main thread between
+    # two bytecodes, and Event.set() there deadlocks when the signal lands while
+    # the main thread is inside Event.wait() holding the same lock.
+    stopped: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        stopped.append(signum)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -194,8 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
-    while not stop.wait(0.05):
-        pass
+    while not stopped:
+        time.sleep(0.05)
     server.shutdown()
     thread.join()
     server.server_close()
