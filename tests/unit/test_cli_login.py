@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -202,30 +203,13 @@ def test_login_in_a_subprocess(secrets: Path, sregistry_exe: str) -> None:
 @pytest.mark.skipif(not sys.platform.startswith(("linux", "darwin")), reason="needs a pty")
 def test_hidden_prompt_on_a_terminal(secrets: Path, sregistry_exe: str) -> None:
     """On a real terminal the username and token are prompted for; the token is not echoed."""
-    import pty
-
-    controller, terminal = pty.openpty()
-    try:
-        process = subprocess.Popen(
-            [sregistry_exe, "login", "--registry", BASE],
-            stdin=terminal,
-            stdout=terminal,
-            stderr=terminal,
-            env=_subprocess_env(),
-            start_new_session=True,
-        )
-        os.close(terminal)
-        terminal = -1
+    with _login_on_a_terminal(sregistry_exe) as (process, controller):
         seen = _read_until(controller, b"Username: ")
         os.write(controller, b"vsoch\n")
         seen += _read_until(controller, b"Token: ")
         os.write(controller, TOKEN.encode() + b"\n")
         seen += _read_until(controller, b"mode 0600).")
         assert process.wait(timeout=60) == 0, seen
-    finally:
-        os.close(controller)
-        if terminal >= 0:
-            os.close(terminal)
     assert TOKEN.encode() not in seen, "the token was echoed"
     assert b"vsoch" in seen, "the username is echoed as usual"
     assert json.loads(secrets.read_text())["registry"] == {
@@ -257,6 +241,29 @@ def test_a_prompt_left_stores_nothing(  # noqa: PLR0917 - fixtures and parameter
 ) -> None:
     """Ctrl-C at a login prompt is "interrupted", exit 130 (not click's "Aborted!", exit 1);
     end of input there is a one-line error; either way nothing is stored."""
+    import signal
+
+    with _login_on_a_terminal(sregistry_exe) as (process, controller):
+        seen = b""
+        for answer in answers:
+            seen += _read_until(controller, b": ")
+            os.write(controller, answer)
+        seen += _read_until(controller, prompt)
+        if key == "interrupt":
+            process.send_signal(signal.SIGINT)
+        else:
+            os.write(controller, b"\x04")  # the terminal's end of input
+        returncode = process.wait(timeout=60)
+        seen += _read_until(controller, b"\n" + message)
+    assert returncode == code, seen
+    assert b"Aborted!" not in seen
+    assert message in seen
+    assert not secrets.exists()
+
+
+@contextmanager
+def _login_on_a_terminal(sregistry_exe: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """``sregistry login`` on a pty of its own: the process and the pty's controller side."""
     import pty
     import signal
 
@@ -274,25 +281,11 @@ def test_a_prompt_left_stores_nothing(  # noqa: PLR0917 - fixtures and parameter
         )
         os.close(terminal)
         terminal = -1
-        seen = b""
-        for answer in answers:
-            seen += _read_until(controller, b": ")
-            os.write(controller, answer)
-        seen += _read_until(controller, prompt)
-        if key == "interrupt":
-            process.send_signal(signal.SIGINT)
-        else:
-            os.write(controller, b"\x04")  # the terminal's end of input
-        returncode = process.wait(timeout=60)
-        seen += _read_until(controller, b"\n" + message)
+        yield process, controller
     finally:
         os.close(controller)
         if terminal >= 0:
             os.close(terminal)
-    assert returncode == code, seen
-    assert b"Aborted!" not in seen
-    assert message in seen
-    assert not secrets.exists()
 
 
 def _read_until(fd: int, marker: bytes) -> bytes:
